@@ -1,0 +1,113 @@
+"""Builds the ASGI app: every router, middleware, error handlers, and (embedded) the worker."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from careplane import __version__
+from careplane.kernel.db import Database
+from careplane.kernel.errors import CareplaneError
+from careplane.kernel.observability import RequestContextMiddleware
+from careplane.kernel.web import PACKAGE_DIR, LoginRequired, MfaRequired, problem, render, wants_json
+from careplane.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+#: Modules that expose a ``router``; kernel first, then each unit's pages and api.
+ROUTER_MODULES = [
+    "careplane.kernel.observability",
+    "careplane.kernel.home",
+    "careplane.kernel.identity.pages",
+    "careplane.kernel.identity.api",
+    "careplane.kernel.patients.pages",
+    "careplane.kernel.patients.api",
+    "careplane.kernel.audit.pages",
+    "careplane.kernel.operations_pages",
+    "careplane.kernel.mail_pages",
+]
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
+    settings = settings or get_settings()
+    settings.resolved_secret_key()
+    db = db or Database(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            from careplane.kernel.worker import Worker
+
+            worker = Worker(db, settings, name="embedded")
+            worker.start_in_thread()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="careplane API",
+        version=__version__,
+        description="careplane's JSON API. Errors are RFC 9457 problem+json.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.add_middleware(RequestContextMiddleware)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    for module_name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module_name).router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if wants_json(request):
+            return problem(401, exc.title, exc.detail, type_slug=exc.type_slug)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(MfaRequired)
+    async def _mfa(request: Request, exc: MfaRequired) -> Response:
+        if wants_json(request):
+            return problem(401, exc.title, exc.detail, type_slug=exc.type_slug)
+        return RedirectResponse("/mfa", status_code=303)
+
+    @app.exception_handler(CareplaneError)
+    async def _domain(request: Request, exc: CareplaneError) -> Response:
+        extensions: dict[str, Any] = dict(exc.extensions)
+        errors = getattr(exc, "errors", None)
+        if errors:
+            extensions["errors"] = [{"field": k, "message": v} for k, v in errors.items()]
+        if wants_json(request):
+            return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path, **extensions)
+        return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        return problem(422, "Validation failed", "The request has invalid fields.", type_slug="validation-failed", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)

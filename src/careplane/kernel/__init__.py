@@ -1,0 +1,1 @@
+"""The kernel every unit stands on. It imports no unit."""

@@ -1,0 +1,147 @@
+"""Who may do what to whose data: decided, and audited, in this one place.
+
+Every service call that touches patient data takes an :class:`Actor` and calls
+:func:`authorize` (or :func:`authorize_many`). An allowed access adds its audit row to the
+caller's transaction; a refusal raises :class:`AccessDenied`, whose audit row the unit of work
+writes after rolling the caller back, so refused attempts are recorded too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from careplane.kernel.audit.record import entry_for
+from careplane.kernel.errors import AccessDenied
+from careplane.kernel.identity.roles import Role
+
+
+class Permission(StrEnum):
+    PATIENT_READ = "patient.read"
+    PATIENT_UPDATE = "patient.update"
+    PATIENT_SEARCH = "patient.search"
+    PATIENT_REGISTER = "patient.register"
+    AUDIT_READ = "audit.read"
+    USER_MANAGE = "user.manage"
+    OPERATIONS = "operations.manage"
+
+
+#: Permissions that name one patient, where a patient user may act only on themself.
+PATIENT_SCOPED = frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.PATIENT: frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE}),
+    Role.CLINICIAN: frozenset(
+        {Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER}
+    ),
+    Role.PHARMACIST: frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH}),
+    Role.PHARMACY_TECHNICIAN: frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH}),
+    Role.BILLER: frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH}),
+    # Employer admins see de-identified aggregates only, never a patient record.
+    Role.EMPLOYER_ADMIN: frozenset(),
+    Role.OPERATIONS_LEAD: frozenset(
+        {
+            Permission.PATIENT_READ,
+            Permission.PATIENT_UPDATE,
+            Permission.PATIENT_SEARCH,
+            Permission.PATIENT_REGISTER,
+            Permission.AUDIT_READ,
+            Permission.OPERATIONS,
+        }
+    ),
+    # Administrators run the platform; they get no patient data by default.
+    Role.ADMINISTRATOR: frozenset({Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OPERATIONS}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person or process acting, and from where. Built once per request, command or job."""
+
+    user_id: uuid.UUID | None
+    label: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    unit: str | None = None
+    patient_id: uuid.UUID | None = None
+    ip: str | None = None
+    via: str = "web"
+    request_id: str | None = None
+    system: bool = False
+
+    @classmethod
+    def for_system(cls, name: str, via: str = "job") -> Actor:
+        """The platform itself (a job, a CLI command run by an operator): allowed, and audited."""
+        return cls(user_id=None, label=f"system:{name}", via=via, system=True)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        if self.system:
+            return frozenset(Permission)
+        granted: set[Permission] = set()
+        for role in self.roles:
+            granted |= ROLE_PERMISSIONS.get(role, frozenset())
+        return frozenset(granted)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def is_patient_only(self) -> bool:
+        return not self.system and self.roles == {Role.PATIENT}
+
+
+def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None) -> str | None:
+    """``None`` when allowed, otherwise the reason for the refusal."""
+    if not actor.can(permission):
+        return f"role(s) {', '.join(sorted(actor.roles)) or 'none'} lack {permission.value}"
+    if permission in PATIENT_SCOPED and actor.is_patient_only and (
+        patient_id is None or patient_id != actor.patient_id
+    ):
+        return "patients may access only their own record"
+    return None
+
+
+def authorize(
+    session: Session,
+    actor: Actor,
+    permission: Permission,
+    *,
+    patient_id: uuid.UUID | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Allow and audit, or refuse (audited) with :class:`AccessDenied`."""
+    refusal = decide(actor, permission, patient_id)
+    entry = entry_for(
+        actor,
+        permission.value,
+        outcome="denied" if refusal else "allowed",
+        patient_id=patient_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        reason=refusal or reason,
+    )
+    if refusal:
+        raise AccessDenied("You do not have access to this.", keep_after_rollback=[entry])
+    session.add(entry)
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """Refuse an action that touches no patient data (no audit row), e.g. opening the user list."""
+    if not actor.can(permission):
+        raise AccessDenied("You do not have access to this.")
+
+
+def audit_disclosures(
+    session: Session, actor: Actor, permission: Permission, patient_ids: Iterable[uuid.UUID], *, resource_type: str
+) -> None:
+    """Record that a list (search results, an export) showed these patients to the actor."""
+    session.add_all(
+        entry_for(actor, permission.value, outcome="allowed", patient_id=pid, resource_type=resource_type)
+        for pid in patient_ids
+    )

@@ -1,0 +1,247 @@
+"""The web edge's shared pieces: templates, per-role navigation, CSRF, who-is-asking, errors.
+
+Pages and API routers in every unit use these; they hold no business rules.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from careplane.kernel.access import Actor, Permission
+from careplane.kernel.db import Database
+from careplane.kernel.errors import CareplaneError, NotAuthenticated
+from careplane.kernel.identity import authn
+from careplane.kernel.identity.roles import Role
+from careplane.settings import Settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+SESSION_COOKIE = "cp_session"
+CSRF_COOKIE = "cp_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+# ---------------------------------------------------------------- templates
+
+
+def _template_dirs() -> list[Path]:
+    dirs = [PACKAGE_DIR / "templates"]
+    dirs += sorted(p for p in (PACKAGE_DIR / "units").glob("*/templates") if p.is_dir())
+    return dirs
+
+
+templates = Environment(
+    loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _template_dirs()]),
+    autoescape=select_autoescape(["html", "xml"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    visible: Callable[[Actor], bool]
+    order: int = 50
+
+
+NAV: list[NavItem] = []
+
+
+def nav_item(label: str, href: str, *, permission: Permission | None = None, role: Role | None = None, order: int = 50) -> None:
+    """Add an entry to the layout's navigation, shown to actors with the permission or role."""
+
+    def visible(actor: Actor) -> bool:
+        if permission is not None and not actor.can(permission):
+            return False
+        return role is None or role in actor.roles
+
+    NAV.append(NavItem(label, href, visible, order))
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    settings: Settings = request.app.state.settings
+    ctx = {
+        "request": request,
+        "actor": actor,
+        "user": getattr(request.state, "user", None),
+        "nav": sorted((n for n in NAV if actor and n.visible(actor)), key=lambda n: (n.order, n.label)) if actor else [],
+        "csrf_token": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "settings": settings,
+        "flash": request.cookies.get("cp_flash"),
+    }
+    ctx.update(context or {})
+    html = templates.get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status_code)
+    if ctx["flash"]:
+        response.delete_cookie("cp_flash")
+    _set_csrf_cookie(request, response)
+    return response
+
+
+def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie("cp_flash", flash[:300], max_age=60, httponly=True, samesite="lax")
+    return response
+
+
+# ---------------------------------------------------------------- CSRF (signed double-submit)
+
+
+def csrf_token(request: Request) -> str:
+    token = getattr(request.state, "csrf_token", None) or request.cookies.get(CSRF_COOKIE)
+    if not token:
+        token = secrets.token_urlsafe(32)
+    request.state.csrf_token = token
+    return token
+
+
+def _set_csrf_cookie(request: Request, response: Response) -> None:
+    token = csrf_token(request)
+    if request.cookies.get(CSRF_COOKIE) != token:
+        settings: Settings = request.app.state.settings
+        response.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/"
+        )
+
+
+class CsrfFailed(CareplaneError):
+    status = 403
+    title = "Form expired"
+    type_slug = "csrf-failed"
+
+
+async def csrf_protect(request: Request) -> None:
+    """Unsafe requests made with a session cookie must echo the CSRF cookie (form field or header)."""
+    if request.method not in UNSAFE_METHODS or request.headers.get("authorization"):
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]
+    if not cookie or not sent or not secrets.compare_digest(cookie, str(sent)):
+        raise CsrfFailed("This form has expired or did not come from careplane. Reload the page and try again.")
+
+
+# ---------------------------------------------------------------- database and actor
+
+
+def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back if it raises."""
+    with request.app.state.db.unit_of_work() as session:
+        yield session
+
+
+class LoginRequired(CareplaneError):
+    status = 401
+    title = "Please log in"
+    type_slug = "login-required"
+
+
+class MfaRequired(CareplaneError):
+    status = 401
+    title = "Second factor required"
+    type_slug = "mfa-required"
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
+    user = who.user
+    actor = Actor(
+        user_id=user.id,
+        label=user.email,
+        roles=user.roles,
+        unit=user.unit,
+        patient_id=user.patient_id,
+        ip=client_ip(request),
+        via=via,
+        request_id=getattr(request.state, "request_id", None),
+    )
+    request.state.actor = actor
+    request.state.user = user
+    return actor
+
+
+def authenticate(request: Request, session: Session) -> authn.Authenticated | None:
+    settings: Settings = request.app.state.settings
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return authn.from_bearer_token(session, header[7:].strip())
+    raw = request.cookies.get(SESSION_COOKIE)
+    return authn.from_session_cookie(session, raw, settings) if raw else None
+
+
+def page_actor(request: Request, session: Session = Depends(db_session)) -> Actor:
+    """The logged-in person for an HTML page; sends others to log in (or to finish MFA)."""
+    who = authenticate(request, session)
+    if who is None:
+        raise LoginRequired("Please log in to continue.")
+    if who.needs_mfa:
+        raise MfaRequired("Enter the code from your authenticator app.")
+    return actor_for(request, who, via="web")
+
+
+def optional_page_actor(request: Request, session: Session = Depends(db_session)) -> Actor | None:
+    who = authenticate(request, session)
+    if who is None or who.needs_mfa:
+        return None
+    return actor_for(request, who, via="web")
+
+
+def api_actor(request: Request, session: Session = Depends(db_session)) -> Actor:
+    """The caller of a JSON endpoint: a bearer API token, or a fully logged-in web session."""
+    who = authenticate(request, session)
+    if who is None or who.needs_mfa:
+        raise NotAuthenticated("Send 'Authorization: Bearer <api token>' or log in.")
+    return actor_for(request, who, via="api" if who.api_token else "web")
+
+
+# ---------------------------------------------------------------- errors
+
+
+def problem(
+    status: int, title: str, detail: str, *, type_slug: str = "about:blank", instance: str | None = None, **extensions: Any
+) -> JSONResponse:
+    """An RFC 9457 problem details response."""
+    body: dict[str, Any] = {
+        "type": f"https://careplane.dev/problems/{type_slug}" if type_slug != "about:blank" else type_slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

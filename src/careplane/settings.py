@@ -1,0 +1,74 @@
+"""All configuration, read once from the environment (prefix ``CAREPLANE_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAREPLANE_", env_file=".env", extra="ignore")
+
+    #: SQLAlchemy URL. Empty means the embedded SQLite file under ``data_dir``.
+    database_url: str = ""
+    #: Where embedded mode keeps its database and generated secret.
+    data_dir: Path = Path("var")
+    #: Signs one-time links; generated and kept in ``data_dir`` when not given.
+    secret_key: str = ""
+    #: ``development`` shows the local mailbox and demo hints; ``production`` does not.
+    environment: str = "development"
+    #: The address people use to reach the web app (links in e-mails).
+    base_url: str = "http://127.0.0.1:8000"
+    #: Run the background worker inside ``careplane serve`` (the embedded default).
+    embedded_worker: bool = True
+    #: ``outbox`` keeps mail in the database (readable at /mailbox in development).
+    mail_backend: str = "outbox"
+    mail_from: str = "careplane <no-reply@careplane.local>"
+    #: Web session lifetime and idle timeout.
+    session_hours: int = 12
+    session_idle_minutes: int = 60
+    #: Failed logins before an account locks, and for how long.
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    #: Failed logins from one address in the window before it is slowed down.
+    ip_failure_limit: int = 20
+    ip_failure_window_minutes: int = 10
+    #: Send cookies only over HTTPS (turn on behind TLS).
+    secure_cookies: bool = False
+    log_json: bool = True
+    log_level: str = "INFO"
+    #: Worker tuning.
+    worker_poll_seconds: float = Field(1.0, gt=0)
+    worker_max_attempts: int = 8
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'careplane.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        if self.environment == "production":
+            raise RuntimeError("CAREPLANE_SECRET_KEY must be set in production")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        self.secret_key = key_file.read_text().strip()
+        return self.secret_key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,87 @@
+"""Fixtures every test shares: a real database on each engine, the app, and a web client.
+
+Tests that take ``db`` (or anything built on it) run twice: on SQLite and on PostgreSQL.
+``CAREPLANE_TEST_ENGINES=sqlite`` (or ``postgresql``) narrows that for a quick local run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete
+
+from careplane.app import create_app
+from careplane.kernel import clock, schema
+from careplane.kernel.db import Base, Database
+from careplane.settings import Settings
+from tests import pg_server
+
+ENGINES = [e for e in os.environ.get("CAREPLANE_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
+
+
+@pytest.fixture(scope="session")
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Database]]:
+    made: dict[str, Database] = {}
+    pg_urls: list[tuple[str, str]] = []
+
+    def get(engine: str) -> Database:
+        if engine not in made:
+            if engine == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'careplane.db'}"
+            else:
+                server = pg_server.server_url()
+                url = pg_server.create_database(server)
+                pg_urls.append((server, url))
+            database = Database(url)
+            schema.upgrade(database)
+            made[engine] = database
+        return made[engine]
+
+    yield get  # type: ignore[misc]
+    for database in made.values():
+        database.dispose()
+    for server, url in pg_urls:
+        pg_server.drop_database(server, url)
+    pg_server.stop_embedded()
+
+
+def _empty_all_tables(database: Database) -> None:
+    with database.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+@pytest.fixture(params=ENGINES)
+def db(request: pytest.FixtureRequest, _databases) -> Iterator[Database]:  # noqa: ANN001
+    """A real, empty database: SQLite, then PostgreSQL."""
+    database: Database = _databases(request.param)
+    _empty_all_tables(database)
+    clock.travel(None)
+    yield database
+    clock.travel(None)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        secret_key="test-secret-key-not-for-production",
+        environment="development",
+        log_json=False,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def app(db: Database, settings: Settings):  # noqa: ANN201
+    return create_app(settings, db)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
