@@ -1,0 +1,73 @@
+"""Helpers every test may use: a logged-in web client and API tokens, made the way the app makes them.
+
+    from tests.helpers import api_token, login
+
+    def test_something(client, db):
+        user = login(client, db, role=Role.CLINICIAN)
+        token = api_token(db, user)
+        client.get("/api/v1/...", headers={"Authorization": f"Bearer {token}"})
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from careplane.kernel.db import Database
+from careplane.kernel.identity import authn
+from careplane.kernel.identity.models import ApiToken, User
+from careplane.kernel.identity.roles import Role
+from careplane.kernel.identity.secrets import new_token, token_hash
+from careplane.kernel.identity.users import create_user
+from careplane.kernel.web import SESSION_COOKIE
+from careplane.settings import Settings
+
+#: The password test users get (long enough for any password policy).
+TEST_PASSWORD = "correct horse battery staple 42"
+
+
+def login(
+    client: TestClient,
+    db: Database,
+    *,
+    role: Role | str,
+    email: str | None = None,
+    patient_id: uuid.UUID | None = None,
+    unit: str | None = None,
+) -> User:
+    """Create a user with ``role`` and give ``client`` a fully logged-in (MFA-verified) web session.
+
+    Staff users get an MFA secret (they must have one); the user's password is ``TEST_PASSWORD``
+    only when ``email`` is given (hashing costs time, and most tests never type it).
+    """
+    role = Role(role)
+    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
+    with db.unit_of_work() as session:
+        user = create_user(
+            session,
+            email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.org",
+            display_name=f"Test {role.label}",
+            roles=[role],
+            password=TEST_PASSWORD if email else None,
+            unit=unit,
+            patient_id=patient_id,
+            mfa_secret=pyotp.random_base32() if role.is_staff else None,
+            email_verified=True,
+        )
+        raw, _ = authn.start_web_session(session, user, settings, mfa_verified=True, ip="127.0.0.1", user_agent="pytest")
+    client.cookies.set(SESSION_COOKIE, raw)
+    return user
+
+
+def api_token(db: Database, user: User, *, name: str = "test token") -> str:
+    """A new API token for ``user``; returns the raw ``cpt_...`` value (only its hash is stored)."""
+    raw = new_token(authn.API_TOKEN_PREFIX)
+    with db.unit_of_work() as session:
+        session.add(ApiToken(user_id=user.id, name=name, prefix=raw[:12], token_hash=token_hash(raw)))
+    return raw
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
