@@ -28,8 +28,7 @@ from careplane.settings import Settings
 TEST_PASSWORD = "correct horse battery staple 42"
 
 
-def login(
-    client: TestClient,
+def make_user(
     db: Database,
     *,
     role: Role | str,
@@ -37,15 +36,12 @@ def login(
     patient_id: uuid.UUID | None = None,
     unit: str | None = None,
 ) -> User:
-    """Create a user with ``role`` and give ``client`` a fully logged-in (MFA-verified) web session.
-
-    Staff users get an MFA secret (they must have one); the user's password is ``TEST_PASSWORD``
-    only when ``email`` is given (hashing costs time, and most tests never type it).
-    """
+    """A user with ``role``, e-mail verified. Staff users get an MFA secret (they must have one);
+    the password is ``TEST_PASSWORD`` only when ``email`` is given (hashing costs time, and most
+    tests never type it)."""
     role = Role(role)
-    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
     with db.unit_of_work() as session:
-        user = create_user(
+        return create_user(
             session,
             email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.org",
             display_name=f"Test {role.label}",
@@ -56,8 +52,28 @@ def login(
             mfa_secret=pyotp.random_base32() if role.is_staff else None,
             email_verified=True,
         )
+
+
+def session_cookie(db: Database, settings: Settings, user: User) -> str:
+    """A new, fully logged-in (MFA-verified) web session for ``user``; returns the cookie value."""
+    with db.unit_of_work() as session:
         raw, _ = authn.start_web_session(session, user, settings, mfa_verified=True, ip="127.0.0.1", user_agent="pytest")
-    client.cookies.set(SESSION_COOKIE, raw)
+    return raw
+
+
+def login(
+    client: TestClient,
+    db: Database,
+    *,
+    role: Role | str,
+    email: str | None = None,
+    patient_id: uuid.UUID | None = None,
+    unit: str | None = None,
+) -> User:
+    """Create a user with ``role`` (see :func:`make_user`) and log ``client`` in as them."""
+    user = make_user(db, role=role, email=email, patient_id=patient_id, unit=unit)
+    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]
+    client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, user))
     return user
 
 
