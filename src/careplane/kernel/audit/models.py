@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from careplane.kernel import clock
@@ -50,3 +50,17 @@ class AuditEntry(IdMixin, Base):
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
     sealed_at: Mapped[datetime | None]
+
+
+class AuditChainHead(Base):
+    """The newest sealed link (one row, written only by the sealer).
+
+    Without it, deleting the newest sealed rows would leave a chain that still verifies.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime]
