@@ -12,6 +12,9 @@ MODEL_MODULES = [
     "careplane.kernel.patients.models",
     "careplane.kernel.audit.models",
     "careplane.kernel.mail",
+    "careplane.kernel.idempotency",
+    "careplane.kernel.events",
+    "careplane.kernel.jobs",
 ]
 
 

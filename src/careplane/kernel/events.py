@@ -1,0 +1,328 @@
+"""Domain events through a transactional outbox.
+
+A service calls :func:`publish` inside its own transaction: the event row, and one delivery row
+per registered handler, commit with the change or not at all. The worker
+(:mod:`careplane.kernel.worker`) later claims one due delivery at a time, runs its handler in the
+same transaction that marks the delivery done, and commits. Delivery is at least once (a worker
+that dies mid-handler never commits, so the delivery runs again); the handler's database effects
+happen exactly once because they commit together with the done mark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import json
+import random
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from careplane.kernel import clock
+from careplane.kernel.db import Base, IdMixin
+from careplane.kernel.errors import Conflict, NotFound
+
+PENDING = "pending"
+DONE = "done"
+DEAD = "dead"
+STATUSES = (PENDING, DONE, DEAD)
+
+#: Longest wait between two attempts of one delivery.
+MAX_BACKOFF = timedelta(hours=1)
+
+
+# ---------------------------------------------------------------- tables
+
+
+class OutboxEvent(IdMixin, Base):
+    __tablename__ = "event_outbox"
+
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class EventDelivery(IdMixin, Base):
+    """One handler's copy of one event: the unit the worker claims, retries and dead-letters."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "handler"),
+        # The claim query: pending rows in due order.
+        Index("ix_event_deliveries_claim", "status", "next_attempt_at"),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("event_outbox.id", ondelete="CASCADE"))
+    handler: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None]
+
+
+# ---------------------------------------------------------------- events and their payloads
+
+
+@dataclasses.dataclass(frozen=True)
+class DomainEvent:
+    """Base of every event. Subclasses are frozen dataclasses whose fields are JSON-able:
+    str, int, float, bool, UUID, date, datetime, enums, optional values and tuples/lists of them."""
+
+    @classmethod
+    def event_name(cls) -> str:
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _EVENT_TYPES[cls.event_name()] = cls
+
+    def to_payload(self) -> dict[str, Any]:
+        return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> DomainEvent:
+        hints = typing.get_type_hints(cls)
+        return cls(**{f.name: _decode(hints[f.name], payload.get(f.name)) for f in dataclasses.fields(cls)})
+
+
+_EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):  # bool is an int
+        return value
+    if isinstance(value, enum.Enum):
+        return _encode(value.value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("event datetimes must be timezone-aware (use careplane.kernel.clock.now())")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    raise TypeError(f"event field value of type {type(value).__name__} is not JSON-able")
+
+
+def _decode(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode(options[0], value) if len(options) == 1 else value
+    if origin in (list, tuple):
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        items = [_decode(args[0], v) if args else v for v in value]
+        return tuple(items) if origin is tuple else items
+    if isinstance(hint, type):
+        if issubclass(hint, enum.Enum):
+            return hint(value)
+        if hint is uuid.UUID:
+            return uuid.UUID(value)
+        if hint is datetime:
+            return datetime.fromisoformat(value)
+        if hint is date:
+            return date.fromisoformat(value)
+    return value
+
+
+def event_type(name: str) -> type[DomainEvent]:
+    """The event class for a stored name, importing its module when this process has not yet."""
+    if name not in _EVENT_TYPES:
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            try:
+                importlib.import_module(".".join(parts[:cut]))
+                break
+            except ImportError:
+                continue
+    try:
+        return _EVENT_TYPES[name]
+    except KeyError:
+        raise LookupError(f"unknown event type {name!r}") from None
+
+
+# ---------------------------------------------------------------- handlers
+
+Handler = Callable[[Session, Any], None]
+H = TypeVar("H", bound=Handler)
+
+#: event name -> handler name -> function
+_HANDLERS: dict[str, dict[str, Handler]] = {}
+
+
+def handles(event_cls: type[DomainEvent], name: str | None = None) -> Callable[[H], H]:
+    """Register ``fn(session, event)`` to run (at least once, after commit) for every published ``event_cls``.
+
+    The handler runs in the transaction that marks its delivery done: write only through that
+    session and the effect happens once. Anything outside the database (an e-mail, an HTTP call)
+    should itself be queued or made idempotent by the event id.
+    """
+
+    def register(fn: H) -> H:
+        handler_name = name or f"{fn.__module__}.{fn.__qualname__}"
+        registered = _HANDLERS.setdefault(event_cls.event_name(), {})
+        existing = registered.get(handler_name)
+        if existing is not None and (existing.__module__, existing.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ValueError(f"handler name {handler_name!r} is already taken for {event_cls.event_name()}")
+        registered[handler_name] = fn
+        return fn
+
+    return register
+
+
+def handlers_for(event_name: str) -> dict[str, Handler]:
+    return dict(_HANDLERS.get(event_name, {}))
+
+
+def handler(event_name: str, handler_name: str) -> Handler:
+    try:
+        return _HANDLERS[event_name][handler_name]
+    except KeyError:
+        raise LookupError(f"no handler {handler_name!r} is registered for {event_name}") from None
+
+
+_wiring_loaded = False
+
+
+def _load_wiring() -> None:
+    # Publishing from a web process must know every handler, not only those its routes imported.
+    global _wiring_loaded
+    if not _wiring_loaded:
+        from careplane import wiring
+
+        wiring.load_all()
+        _wiring_loaded = True
+
+
+# ---------------------------------------------------------------- publishing
+
+
+def publish(session: Session, event: DomainEvent) -> uuid.UUID:
+    """Record ``event`` and a delivery per registered handler in the caller's transaction."""
+    if not isinstance(event, DomainEvent) or not dataclasses.is_dataclass(event):
+        raise TypeError("publish() takes an instance of a DomainEvent dataclass")
+    _load_wiring()
+    name = event.event_name()
+    payload = event.to_payload()
+    json.dumps(payload)  # refuse now, not in the worker, anything that will not store
+    now = clock.now()
+    row = OutboxEvent(id=uuid.uuid4(), name=name, payload=payload, occurred_at=now)
+    session.add(row)
+    session.flush()
+    session.add_all(
+        EventDelivery(event_id=row.id, handler=h, status=PENDING, attempts=0, next_attempt_at=now)
+        for h in sorted(handlers_for(name))
+    )
+    session.flush()
+    return row.id
+
+
+# ---------------------------------------------------------------- delivering (used by the worker)
+
+
+def claim_due_delivery(session: Session) -> EventDelivery | None:
+    """Lock one due pending delivery for this transaction; others skip it (SKIP LOCKED on
+    PostgreSQL; on SQLite the transaction already holds the write lock)."""
+    return session.scalar(
+        select(EventDelivery)
+        .where(EventDelivery.status == PENDING, EventDelivery.next_attempt_at <= clock.now())
+        .order_by(EventDelivery.next_attempt_at, EventDelivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def run_delivery(session: Session, delivery: EventDelivery) -> None:
+    """Run the delivery's handler in ``session`` and mark it done; raises what the handler raises."""
+    row = session.get(OutboxEvent, delivery.event_id)
+    if row is None:
+        raise LookupError(f"event {delivery.event_id} of delivery {delivery.id} is missing")
+    event = event_type(row.name).from_payload(row.payload)
+    handler(row.name, delivery.handler)(session, event)
+    delivery.attempts += 1
+    delivery.status = DONE
+    delivery.completed_at = clock.now()
+    delivery.last_error = None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential (2**attempts seconds), capped, with +-20% jitter so failures do not retry in step."""
+    base = min(2.0**attempts, MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def record_failure(delivery: EventDelivery, error: str, max_attempts: int) -> None:
+    delivery.attempts += 1
+    delivery.last_error = error[:4000]
+    if delivery.attempts >= max_attempts:
+        delivery.status = DEAD
+    else:
+        delivery.next_attempt_at = clock.now() + backoff(delivery.attempts)
+
+
+def record_failure_by_id(session: Session, delivery_id: uuid.UUID, attempts_seen: int, error: str, max_attempts: int) -> bool:
+    """Record a failure in a fresh transaction, unless another worker has the delivery or moved it on."""
+    delivery = session.scalar(
+        select(EventDelivery)
+        .where(EventDelivery.id == delivery_id, EventDelivery.status == PENDING, EventDelivery.attempts == attempts_seen)
+        .with_for_update(skip_locked=True)
+    )
+    if delivery is None:
+        return False
+    record_failure(delivery, error, max_attempts)
+    return True
+
+
+# ---------------------------------------------------------------- operating (pages and CLI)
+
+
+def delivery_counts(session: Session) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, count in session.execute(select(EventDelivery.status, func.count()).group_by(EventDelivery.status)):
+        counts[status] = count
+    return counts
+
+
+def dead_deliveries(session: Session, limit: int = 200) -> list[tuple[EventDelivery, OutboxEvent]]:
+    rows = session.execute(
+        select(EventDelivery, OutboxEvent)
+        .join(OutboxEvent, OutboxEvent.id == EventDelivery.event_id)
+        .where(EventDelivery.status == DEAD)
+        .order_by(OutboxEvent.occurred_at.desc())
+        .limit(limit)
+    )
+    return [(d, e) for d, e in rows]
+
+
+def replay(session: Session, delivery_id: uuid.UUID) -> EventDelivery:
+    """Send a dead delivery back to the queue with a fresh attempt budget."""
+    delivery = session.get(EventDelivery, delivery_id, with_for_update=True)
+    if delivery is None:
+        raise NotFound("There is no such event delivery.")
+    if delivery.status != DEAD:
+        raise Conflict(f"Only dead deliveries can be replayed; this one is {delivery.status}.")
+    delivery.status = PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = clock.now()
+    return delivery
+
+
+def replay_all_dead(session: Session) -> int:
+    result = session.execute(
+        update(EventDelivery)
+        .where(EventDelivery.status == DEAD)
+        .values(status=PENDING, attempts=0, next_attempt_at=clock.now())
+    )
+    return result.rowcount or 0
