@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = [
+    "careplane.kernel.audit.chain",
+]
 
 
 def load_all() -> None:

@@ -201,3 +201,19 @@ def test_inserts_do_not_wait_for_a_running_sealer_but_a_second_sealer_does(db):
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))) == 1
         assert seal(s) == 1
     assert do_verify(db).ok
+
+
+def test_the_worker_seals_every_five_seconds(db, settings):
+    from careplane.kernel import clock, jobs
+    from careplane.kernel.worker import Worker
+
+    worker = Worker(db, settings, name="test")  # loads wiring.HANDLER_MODULES
+    job = jobs.registered()["audit.seal"]
+    assert job.every == timedelta(seconds=5)
+    add_entries(db, 3)
+    worker.run_once()  # creates the schedule, first run 5 s from now
+    assert [r.seq for r in sealed_rows(db)] == [None, None, None]
+    clock.travel(clock.now() + timedelta(seconds=6))
+    worker.run_once()
+    assert [r.seq for r in sealed_rows(db)] == [1, 2, 3]
+    assert do_verify(db).ok

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditChainHead, AuditEntry
+from careplane.kernel.jobs import scheduled
 
 #: ``prev_hash`` of the first sealed row.
 GENESIS_HASH = "0" * 64
@@ -123,6 +124,7 @@ def seal_all(session: Session, batch: int = 5000) -> int:
     return total
 
 
+@scheduled("audit.seal", every=timedelta(seconds=5))
 def seal_job(session: Session) -> None:
     seal(session)
 
