@@ -1,0 +1,183 @@
+"""Shared machinery for benchmarks: a fresh database, a real server process, and wrk as the load.
+
+Benchmarks are not tests: they measure, print a table, and write their rows to
+``bench/results/<name>.json`` and ``docs/benchmarks.md``. The load generator is ``wrk``
+(Debian package ``wrk``), run on the same machine, so every number includes its CPU cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT))
+
+from careplane.kernel.db import Database  # noqa: E402
+from careplane.kernel import schema  # noqa: E402
+
+
+@dataclass
+class Result:
+    benchmark: str
+    engine: str
+    patients: int
+    connections: int
+    seconds: float
+    requests: int
+    errors: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    machine: str
+    when: str
+
+
+@contextmanager
+def fresh_database(engine: str) -> Iterator[Database]:
+    """An empty database with the current schema, deleted afterwards."""
+    if engine == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="careplane-bench-"))
+        db = Database(f"sqlite:///{folder / 'bench.db'}")
+        try:
+            schema.upgrade(db)
+            yield db
+        finally:
+            db.dispose()
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    from tests import pg_server
+
+    server = os.environ.get("CAREPLANE_BENCH_POSTGRES_URL") or pg_server.server_url()
+    url = pg_server.create_database(server)
+    db = Database(url)
+    try:
+        schema.upgrade(db)
+        yield db
+    finally:
+        db.dispose()
+        pg_server.drop_database(server, url)
+        pg_server.stop_embedded()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
+    """``careplane serve`` in its own process (one server process, no embedded worker)."""
+    port = free_port()
+    env = dict(
+        os.environ,
+        CAREPLANE_DATABASE_URL=database_url,
+        CAREPLANE_DATA_DIR=str(data_dir),
+        CAREPLANE_SECRET_KEY="bench-secret",
+        CAREPLANE_LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(url: str, lua_script: Path, *, seconds: int, connections: int, threads: int = 1) -> dict[str, float]:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua_script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    for match in re.finditer(r"Non-2xx or 3xx responses: (\d+)|Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
+        errors += sum(int(g) for g in match.groups() if g)
+    return {
+        "requests": requests,
+        "errors": errors,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "p99": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+    }
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def save(results: list[Result], name: str, title: str, notes: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    write_docs()
+
+
+def write_docs() -> None:
+    """Regenerate docs/benchmarks.md from every results file."""
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `python -m bench.<name>` from `bench/results/*.json`; do not edit by hand.",
+        "Load comes from `wrk` on the same machine (it shares the CPU with the server).",
+        "",
+    ]
+    for path in sorted(RESULTS.glob("*.json")):
+        rows = json.loads(path.read_text())
+        if not rows:
+            continue
+        lines += [
+            f"## {rows[0]['benchmark']}",
+            "",
+            "| engine | patients | connections | req/s | p50 ms | p99 ms | errors | requests | machine | date |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['engine']} | {r['patients']:,} | {r['connections']} | {r['requests_per_second']:,.0f} | "
+                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | {r['machine']} | {r['when']} |"
+            )
+        lines.append("")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines))
