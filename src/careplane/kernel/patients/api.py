@@ -1,3 +1,279 @@
-from fastapi import APIRouter
+"""JSON API for the patient registry: /api/v1/patients. Parse, call the service, serialise."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from careplane.kernel import idempotency
+from careplane.kernel.access import Actor
+from careplane.kernel.patients import service
+from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient
+from careplane.kernel.web import api_actor, csrf_protect, db_session
+
+router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
+
+_PROBLEM = {"content": {"application/problem+json": {}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated", **_PROBLEM},
+    403: {"description": "Access denied (audited)", **_PROBLEM},
+    404: {"description": "No such patient", **_PROBLEM},
+    422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
+}
+
+
+# ---------------------------------------------------------------- models
+
+
+class EmergencyContactIn(BaseModel):
+    name: str = Field(max_length=200)
+    relationship: str = Field(max_length=60, examples=["spouse"])
+    phone: str = Field(max_length=30, examples=["(212) 555-0147"])
+
+
+class EmergencyContactOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    relationship: str
+    phone: str
+
+    @classmethod
+    def of(cls, c: EmergencyContact) -> EmergencyContactOut:
+        return cls(id=c.id, name=c.name, relationship=c.relationship_to_patient, phone=c.phone)
+
+
+class ConsentOut(BaseModel):
+    id: uuid.UUID
+    kind: ConsentKind
+    version: str
+    granted_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+    @classmethod
+    def of(cls, c: Consent) -> ConsentOut:
+        return cls(id=c.id, kind=ConsentKind(c.kind), version=c.version, granted_at=c.granted_at,
+                   revoked_at=c.revoked_at, active=c.active)
+
+
+class _Demographics(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    middle_name: str | None = Field(None, max_length=200)
+    preferred_name: str | None = Field(None, max_length=200)
+    gender_identity: str | None = Field(None, max_length=200)
+    address_line1: str | None = Field(None, max_length=400)
+    address_line2: str | None = Field(None, max_length=400)
+    city: str | None = Field(None, max_length=200)
+    state: str | None = Field(None, max_length=20, description="USPS code of a state, DC or territory", examples=["NY"])
+    postal_code: str | None = Field(None, max_length=20, description="ZIP or ZIP+4", examples=["10001"])
+    phone: str | None = Field(None, max_length=30, description="US number; stored as E.164", examples=["212-555-0123"])
+    email: str | None = Field(None, max_length=254)
+    language: str | None = Field(None, max_length=35, description="BCP 47 tag", examples=["en", "es"])
+    preferred_channel: str | None = Field(None, description="email, sms, phone or portal")
+    allow_sms: bool | None = None
+    allow_email: bool | None = None
+    allow_phone: bool | None = None
+
+
+class PatientCreate(_Demographics):
+    given_name: str = Field(max_length=200)
+    family_name: str = Field(max_length=200)
+    birth_date: date
+    sex_at_birth: str = Field(description="female, male or unknown")
+    emergency_contacts: list[EmergencyContactIn] = Field(default_factory=list, max_length=5)
+    consents: list[ConsentKind] = Field(default_factory=list, description="Consents given at registration")
+    confirm_not_duplicate: bool = Field(
+        False, description="Set after a 409 possible-duplicate answer, once you have checked the candidates"
+    )
+
+
+class PatientUpdate(_Demographics):
+    given_name: str | None = Field(None, max_length=200)
+    family_name: str | None = Field(None, max_length=200)
+    birth_date: date | None = None
+    sex_at_birth: str | None = None
+    emergency_contacts: list[EmergencyContactIn] | None = Field(None, max_length=5, description="Replaces the list")
+
+
+class PatientOut(BaseModel):
+    id: uuid.UUID
+    mrn: str
+    given_name: str
+    middle_name: str | None
+    family_name: str
+    preferred_name: str | None
+    birth_date: date
+    sex_at_birth: str
+    gender_identity: str | None
+    address_line1: str | None
+    address_line2: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    phone: str | None
+    email: str | None
+    language: str
+    preferred_channel: str
+    allow_sms: bool
+    allow_email: bool
+    allow_phone: bool
+    created_at: datetime
+    updated_at: datetime
+    consents: list[ConsentOut] | None = Field(None, description="With ?include=consents")
+    emergency_contacts: list[EmergencyContactOut] | None = Field(None, description="With ?include=contacts")
+
+    @classmethod
+    def of(cls, p: Patient, include: set[str] = frozenset()) -> PatientOut:  # type: ignore[assignment]
+        fields = {name: getattr(p, name) for name in cls.model_fields if name not in ("consents", "emergency_contacts")}
+        if "consents" in include:
+            fields["consents"] = [ConsentOut.of(c) for c in p.consents]
+        if "contacts" in include:
+            fields["emergency_contacts"] = [EmergencyContactOut.of(c) for c in p.emergency_contacts]
+        return cls(**fields)
+
+
+class PatientSummary(BaseModel):
+    id: uuid.UUID
+    mrn: str
+    name: str
+    preferred_name: str | None
+    birth_date: date
+    sex_at_birth: str
+    state: str | None
+
+    @classmethod
+    def of(cls, p: Patient) -> PatientSummary:
+        return cls(id=p.id, mrn=p.mrn, name=p.legal_name, preferred_name=p.preferred_name, birth_date=p.birth_date,
+                   sex_at_birth=p.sex_at_birth, state=p.state)
+
+
+class SearchResult(BaseModel):
+    items: list[PatientSummary]
+    count: int
+
+
+class ConsentGrant(BaseModel):
+    kind: ConsentKind
+    version: str | None = Field(None, max_length=20)
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def _includes(include: str | None) -> set[str]:
+    return {part.strip() for part in (include or "").split(",") if part.strip()}
+
+
+def _contacts(items: list[EmergencyContactIn]) -> list[dict[str, Any]]:
+    return [item.model_dump() for item in items]
+
+
+@router.get("", response_model=SearchResult, responses=_ERRORS, summary="Search patients")
+def search(
+    q: str = Query("", max_length=200, description="Name ('family, given' or 'given family'), MRN or birth date"),
+    birth_date: date | None = None,
+    mrn: str | None = Query(None, max_length=20),
+    limit: int = Query(25, ge=1, le=service.SEARCH_LIMIT_MAX),
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> SearchResult:
+    """Every patient returned is recorded in the audit log as shown to the caller."""
+    found = service.search_patients(session, actor, q, birth_date=birth_date, mrn_value=mrn, limit=limit)
+    return SearchResult(items=[PatientSummary.of(p) for p in found], count=len(found))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=PatientOut,
+    responses={
+        **_ERRORS,
+        409: {"description": "Possible duplicate: `candidates` lists matching patients. Resend with "
+                             "`confirm_not_duplicate: true` if this is a different person.", **_PROBLEM},
+    },
+    summary="Register a patient",
+)
+def register(
+    body: PatientCreate,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description="Retries with the same key "
+                                         "and body replay the first response instead of registering twice"),
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    payload = body.model_dump(mode="json")
+
+    def act() -> tuple[int, Any]:
+        data = body.model_dump(exclude={"emergency_contacts", "consents", "confirm_not_duplicate"}, exclude_none=True)
+        patient = service.register_patient(session, actor, data, confirm_not_duplicate=body.confirm_not_duplicate,
+                                           consents=body.consents)
+        include = {"consents"}
+        if body.emergency_contacts:
+            service.set_emergency_contacts(session, actor, patient.id, _contacts(body.emergency_contacts))
+            include.add("contacts")
+        session.refresh(patient)
+        return 201, PatientOut.of(patient, include).model_dump(mode="json")
+
+    outcome = idempotency.run_once(session, actor, idempotency_key, method="POST", path=request.url.path,
+                                   payload=payload, action=act)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+@router.get("/{patient_id}", response_model=PatientOut, response_model_exclude_none=False, responses=_ERRORS,
+            summary="Read a patient")
+def read(
+    patient_id: uuid.UUID,
+    include: str | None = Query(None, description="Comma-separated: consents, contacts"),
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> PatientOut:
+    wanted = _includes(include)
+    return PatientOut.of(service.get_patient(session, actor, patient_id, include=wanted), wanted)
+
+
+@router.patch("/{patient_id}", response_model=PatientOut, responses=_ERRORS, summary="Change a patient")
+def change(
+    patient_id: uuid.UUID,
+    body: PatientUpdate,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> PatientOut:
+    """Only the fields sent change. Patients may change their own contact details and preferences."""
+    changes = body.model_dump(exclude_unset=True, exclude={"emergency_contacts"})
+    include: set[str] = set()
+    patient = service.update_patient(session, actor, patient_id, changes) if changes else None
+    if body.emergency_contacts is not None:
+        service.set_emergency_contacts(session, actor, patient_id, _contacts(body.emergency_contacts))
+        include.add("contacts")
+    if patient is None:
+        patient = service.get_patient(session, actor, patient_id)
+    session.refresh(patient)
+    return PatientOut.of(patient, include)
+
+
+@router.get("/{patient_id}/consents", response_model=list[ConsentOut], responses=_ERRORS, summary="List consents")
+def consents(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
+             session: Session = Depends(db_session)) -> list[ConsentOut]:
+    return [ConsentOut.of(c) for c in service.list_consents(session, actor, patient_id)]
+
+
+@router.post("/{patient_id}/consents", status_code=201, response_model=ConsentOut, responses=_ERRORS,
+             summary="Record a consent")
+def grant(patient_id: uuid.UUID, body: ConsentGrant, actor: Actor = Depends(api_actor),
+          session: Session = Depends(db_session)) -> ConsentOut:
+    return ConsentOut.of(service.grant_consent(session, actor, patient_id, body.kind, version=body.version))
+
+
+@router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
+             responses={**_ERRORS, 409: {"description": "Already revoked", **_PROBLEM}}, summary="Revoke a consent")
+def revoke(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(api_actor),
+           session: Session = Depends(db_session)) -> ConsentOut:
+    return ConsentOut.of(service.revoke_consent(session, actor, patient_id, consent_id))

@@ -1,0 +1,337 @@
+"""Patient registry use cases: register, find, read, change, consents, contacts, preferences.
+
+Every function takes the acting :class:`Actor` and goes through :func:`access.authorize`, which
+decides (patients only ever reach their own record) and writes the audit row.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from careplane.kernel import clock
+from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
+from careplane.kernel.audit.record import entry_for
+from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
+from careplane.kernel.patients import duplicates, mrn
+from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
+from careplane.kernel.patients.validation import (
+    SELF_SERVICE_FIELDS,
+    check_preferences_consistent,
+    clean_emergency_contact,
+    clean_patient,
+    normalise_name,
+)
+
+SEARCH_LIMIT_MAX = 100
+RELATED = frozenset({"consents", "contacts"})
+
+
+class DuplicateSuspected(Conflict):
+    """The registration looks like a patient already on file. Carries the candidates, and the audit
+    rows recording that they were shown, which the unit of work keeps after rolling back."""
+
+    type_slug = "possible-duplicate"
+    title = "Possible duplicate patient"
+
+    def __init__(self, candidates: list[duplicates.Candidate], actor: Actor) -> None:
+        super().__init__(
+            "This looks like a patient who is already registered. Check the candidates; "
+            "register anyway only if this is a different person.",
+            candidates=[c.summary() for c in candidates],
+        )
+        self.candidates = candidates
+        self.keep_after_rollback = [
+            entry_for(actor, Permission.PATIENT_REGISTER.value, outcome="allowed", patient_id=c.patient.id,
+                      resource_type="patient.duplicate_candidate", resource_id=c.patient.mrn)
+            for c in candidates
+        ]
+
+
+# ---------------------------------------------------------------- registering
+
+
+def register_patient(
+    session: Session,
+    actor: Actor,
+    data: dict[str, Any],
+    *,
+    confirm_not_duplicate: bool = False,
+    consents: Iterable[ConsentKind | str] = (),
+) -> Patient:
+    """Add a patient. A likely duplicate raises :class:`DuplicateSuspected` unless the actor confirmed
+    it is a different person; then each candidate pair is kept as a :class:`PossibleDuplicate` to review."""
+    patient_id = uuid.uuid4()
+    authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=patient_id, resource_type="patient",
+              resource_id=str(patient_id))
+    fields = clean_patient(data)
+    if not data.get("preferred_channel"):
+        fields["preferred_channel"] = "email" if fields.get("email") else ("phone" if fields.get("phone") else "portal")
+    _check_preferences(fields)
+    given_norm, family_norm = normalise_name(fields["given_name"]), normalise_name(fields["family_name"])
+    candidates = duplicates.find_candidates(
+        session, family_name_norm=family_norm, given_name_norm=given_norm, birth_date=fields["birth_date"],
+        email=fields.get("email"), phone=fields.get("phone"),
+    )
+    if candidates and not confirm_not_duplicate:
+        raise DuplicateSuspected(candidates, actor)
+    patient = Patient(
+        id=patient_id, mrn=mrn.new_mrn(session), given_name_norm=given_norm, family_name_norm=family_norm, **fields
+    )
+    session.add(patient)
+    session.flush()
+    for candidate in candidates:
+        session.add(PossibleDuplicate(patient_id=patient.id, other_patient_id=candidate.patient.id,
+                                      score=candidate.score, reasons="; ".join(candidate.reasons)))
+    for kind in consents:
+        session.add(Consent(patient_id=patient.id, kind=ConsentKind(kind).value, recorded_by_user_id=actor.user_id))
+    session.flush()
+    return patient
+
+
+def possible_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[PossibleDuplicate]:
+    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient.duplicates")
+    return list(session.scalars(
+        select(PossibleDuplicate)
+        .where(or_(PossibleDuplicate.patient_id == patient_id, PossibleDuplicate.other_patient_id == patient_id))
+        .order_by(PossibleDuplicate.found_at)
+    ))
+
+
+# ---------------------------------------------------------------- reading and searching
+
+
+def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID, *, include: Iterable[str] = ()) -> Patient:
+    """One patient. Consents and contacts are loaded only when ``include`` names them."""
+    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient",
+              resource_id=str(patient_id))
+    wanted = set(include)
+    unknown = wanted - RELATED
+    if unknown:
+        raise ValidationFailed({"include": f"Unknown include {', '.join(sorted(unknown))}; use consents, contacts."})
+    query = select(Patient).where(Patient.id == patient_id)
+    if "consents" in wanted:
+        query = query.options(selectinload(Patient.consents))
+    if "contacts" in wanted:
+        query = query.options(selectinload(Patient.emergency_contacts))
+    patient = session.scalar(query)
+    if patient is None:
+        raise NotFound("No patient with this id.")
+    return patient
+
+
+_MRN_QUERY = re.compile(rf"^{mrn.PREFIX}\d+$", re.IGNORECASE)
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def _as_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    m = _US_DATE.match(text)
+    if m:
+        try:
+            return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        except ValueError:
+            return None
+    return None
+
+
+def search_patients(
+    session: Session,
+    actor: Actor,
+    query: str = "",
+    *,
+    birth_date: date | None = None,
+    mrn_value: str | None = None,
+    limit: int = 25,
+) -> list[Patient]:
+    """Find patients by name ("family, given", "given family" or a prefix), MRN or birth date.
+
+    Every patient shown is recorded in the audit log as disclosed to the actor.
+    """
+    authorize(session, actor, Permission.PATIENT_SEARCH, resource_type="patient_search")
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    conditions = []
+    text = " ".join(query.split())
+    if mrn_value:
+        conditions.append(Patient.mrn == mrn_value.strip().upper())
+    if birth_date:
+        conditions.append(Patient.birth_date == birth_date)
+    if text:
+        as_date = _as_date(text)
+        if _MRN_QUERY.match(text):
+            conditions.append(Patient.mrn == text.upper())
+        elif as_date:
+            conditions.append(Patient.birth_date == as_date)
+        elif _LIKE_SPECIALS.sub("", normalise_name(text).replace(",", "")).strip():
+            conditions.append(_name_condition(_LIKE_SPECIALS.sub("", text)))
+    if not conditions:
+        return []
+    patients = list(session.scalars(
+        select(Patient).where(and_(*conditions))
+        .order_by(Patient.family_name_norm, Patient.given_name_norm, Patient.birth_date).limit(limit)
+    ))
+    audit_disclosures(session, actor, Permission.PATIENT_SEARCH, [p.id for p in patients],
+                      resource_type="patient_search_result")
+    return patients
+
+
+_LIKE_SPECIALS = re.compile(r"[%_\\]")
+
+
+def _prefix(text: str) -> str:
+    return text + "%"
+
+
+def _name_condition(text: str) -> Any:
+    if "," in text:
+        family, _, given = (part.strip() for part in text.partition(","))
+        cond = Patient.family_name_norm.like(_prefix(normalise_name(family)))
+        if given:
+            cond = and_(cond, Patient.given_name_norm.like(_prefix(normalise_name(given))))
+        return cond
+    words = normalise_name(text).split(" ")
+    if len(words) == 1:
+        word = _prefix(words[0])
+        return or_(Patient.family_name_norm.like(word), Patient.given_name_norm.like(word))
+    first, rest = _prefix(words[0]), _prefix(" ".join(words[1:]))
+    last, head = _prefix(words[-1]), _prefix(" ".join(words[:-1]))
+    return or_(
+        and_(Patient.given_name_norm.like(first), Patient.family_name_norm.like(rest)),
+        and_(Patient.given_name_norm.like(head), Patient.family_name_norm.like(last)),
+        and_(Patient.family_name_norm.like(first), Patient.given_name_norm.like(rest)),
+    )
+
+
+# ---------------------------------------------------------------- changing
+
+
+def update_patient(session: Session, actor: Actor, patient_id: uuid.UUID, changes: dict[str, Any]) -> Patient:
+    """Change demographics and preferences. Patients may change their contact details and
+    preferences; legal name, birth date and sex at birth are changed by staff."""
+    patient = _for_update(session, actor, patient_id)
+    if actor.is_patient_only:
+        locked = {name: "Contact the clinic to change this." for name in changes if name not in SELF_SERVICE_FIELDS}
+        if locked:
+            raise ValidationFailed(locked)
+    fields = clean_patient(changes, partial=True)
+    merged = {name: fields.get(name, getattr(patient, name)) for name in
+              ("preferred_channel", "allow_sms", "allow_email", "allow_phone", "phone", "email")}
+    _check_preferences(merged)
+    for name, value in fields.items():
+        setattr(patient, name, value)
+    patient.given_name_norm = normalise_name(patient.given_name)
+    patient.family_name_norm = normalise_name(patient.family_name)
+    session.flush()
+    return patient
+
+
+def set_communication_preferences(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, preferred_channel: str, allow_sms: bool,
+    allow_email: bool, allow_phone: bool, language: str | None = None,
+) -> Patient:
+    changes: dict[str, Any] = {"preferred_channel": preferred_channel, "allow_sms": allow_sms,
+                               "allow_email": allow_email, "allow_phone": allow_phone}
+    if language is not None:
+        changes["language"] = language
+    return update_patient(session, actor, patient_id, changes)
+
+
+def set_emergency_contacts(
+    session: Session, actor: Actor, patient_id: uuid.UUID, contacts: Sequence[dict[str, Any]]
+) -> list[EmergencyContact]:
+    """Replace the patient's emergency contacts with ``contacts`` (name, relationship, phone)."""
+    patient = _for_update(session, actor, patient_id, load_contacts=True)
+    cleaned: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for index, contact in enumerate(contacts):
+        try:
+            cleaned.append(clean_emergency_contact(contact, index))
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    patient.emergency_contacts = [EmergencyContact(**c) for c in cleaned]
+    session.flush()
+    return patient.emergency_contacts
+
+
+def list_consents(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Consent]:
+    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient.consents")
+    _exists(session, patient_id)
+    return list(session.scalars(select(Consent).where(Consent.patient_id == patient_id).order_by(Consent.granted_at)))
+
+
+def grant_consent(
+    session: Session, actor: Actor, patient_id: uuid.UUID, kind: ConsentKind | str, *, version: str | None = None
+) -> Consent:
+    """Record a consent. Granting one that is already active (same kind and version) returns it."""
+    try:
+        kind = ConsentKind(kind)
+    except ValueError:
+        raise ValidationFailed({"kind": "Choose treatment, hipaa_authorization or telehealth."}) from None
+    _for_update(session, actor, patient_id, resource_type="patient.consents")
+    active = session.scalar(select(Consent).where(
+        Consent.patient_id == patient_id, Consent.kind == kind.value, Consent.revoked_at.is_(None)))
+    if active is not None and (version is None or active.version == version):
+        return active
+    consent = Consent(patient_id=patient_id, kind=kind.value, recorded_by_user_id=actor.user_id)
+    if version:
+        consent.version = version[:20]
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def revoke_consent(session: Session, actor: Actor, patient_id: uuid.UUID, consent_id: uuid.UUID) -> Consent:
+    _for_update(session, actor, patient_id, resource_type="patient.consents")
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.patient_id != patient_id:
+        raise NotFound("No such consent for this patient.")
+    if consent.revoked_at is not None:
+        raise Conflict("This consent was already revoked.")
+    consent.revoked_at = clock.now()
+    session.flush()
+    return consent
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resource_type: str = "patient",
+                load_contacts: bool = False) -> Patient:
+    authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type=resource_type,
+              resource_id=str(patient_id))
+    query = select(Patient).where(Patient.id == patient_id)
+    if load_contacts:
+        query = query.options(selectinload(Patient.emergency_contacts))
+    patient = session.scalar(query)
+    if patient is None:
+        raise NotFound("No patient with this id.")
+    return patient
+
+
+def _exists(session: Session, patient_id: uuid.UUID) -> None:
+    if session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
+        raise NotFound("No patient with this id.")
+
+
+def _check_preferences(fields: dict[str, Any]) -> None:
+    errors = check_preferences_consistent(
+        fields.get("preferred_channel") or "email",
+        allow_sms=fields.get("allow_sms", False),
+        allow_email=fields.get("allow_email", True),
+        allow_phone=fields.get("allow_phone", True),
+        phone=fields.get("phone"),
+        email=fields.get("email"),
+    )
+    if errors:
+        raise ValidationFailed(errors)
