@@ -52,10 +52,14 @@ class Job:
     def schedule(self) -> str:
         return f"cron {self.cron}" if self.cron else f"every {int(self.every.total_seconds())}s"  # type: ignore[union-attr]
 
-    def next_after(self, moment: datetime) -> datetime:
+    def next_after(self, moment: datetime, anchor: datetime | None = None) -> datetime:
+        """The first tick after ``moment``; interval ticks stay on the grid of ``anchor`` (a past due time)."""
         if self.cron:
             return croniter(self.cron, moment).get_next(datetime)
-        return moment + self.every  # type: ignore[operator]
+        every: timedelta = self.every  # type: ignore[assignment]
+        if anchor is None or anchor > moment:
+            return moment + every
+        return anchor + every * ((moment - anchor) // every + 1)
 
 
 _JOBS: dict[str, Job] = {}
@@ -124,7 +128,7 @@ def finish(row: JobSchedule, job: Job, error: str | None) -> None:
     row.last_run_at = now
     row.last_status = FAILED if error else OK
     row.last_error = error[:4000] if error else None
-    row.next_run_at = job.next_after(now)
+    row.next_run_at = job.next_after(now, anchor=row.next_run_at)
 
 
 def schedules(session: Session) -> list[JobSchedule]:

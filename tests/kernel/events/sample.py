@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,7 +44,7 @@ class Colour(StrEnum):
 @dataclass(frozen=True)
 class SampleHappened(DomainEvent):
     ref: str
-    #: ok | fail (until FIXED) | fail_once | kill_once (SIGKILL own process the first time; needs marker)
+    #: ok | slow | fail (until FIXED) | fail_once | kill_once (SIGKILL own process the first time; needs marker)
     mode: str = "ok"
     marker: str | None = None
     patient_id: uuid.UUID | None = None
@@ -79,6 +80,8 @@ def record_effect(session: Session, event: SampleHappened) -> None:
     SEEN.append(event)
     session.add(Effect(ref=event.ref, note="sample"))
     session.flush()
+    if event.mode == "slow":
+        time.sleep(0.005)  # widen the window in which two workers could collide
     if event.mode == "fail" and not FIXED["value"]:
         raise RuntimeError(f"downstream refused {event.ref}")
     if event.mode == "fail_once" and sum(1 for h, r in CALLS if r == event.ref) == 1:
