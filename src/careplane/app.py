@@ -29,6 +29,7 @@ ROUTER_MODULES = [
     "careplane.kernel.home",
     "careplane.kernel.identity.pages",
     "careplane.kernel.identity.api",
+    "careplane.kernel.identity.admin_pages",
     "careplane.kernel.patients.pages",
     "careplane.kernel.patients.api",
     "careplane.kernel.audit.pages",

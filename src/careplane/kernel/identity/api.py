@@ -1,3 +1,125 @@
-from fastapi import APIRouter
+"""JSON API about the caller: who am I, and my personal API tokens. No rules here."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from careplane.kernel.access import Actor
+from careplane.kernel.identity import service
+from careplane.kernel.identity.models import ApiToken, User
+from careplane.kernel.web import api_actor, csrf_protect, db_session
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = Field(None, description="Field-level messages for validation failures.")
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
+
+
+router = APIRouter(
+    prefix="/api/v1/me",
+    tags=["me"],
+    dependencies=[Depends(csrf_protect)],
+    responses={401: _problem("No valid API token or session.")},
+)
+
+
+class Me(BaseModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    roles: list[str]
+    unit: str | None
+    patient_id: uuid.UUID | None = Field(description="For patient users: the patient record they may see.")
+    mfa_enabled: bool
+    email_verified: bool
+
+
+class TokenInfo(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenInfo:
+        return cls(
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            expires_at=token.expires_at,
+        )
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["reporting script"])
+    expires_days: int | None = Field(None, ge=1, le=service.MAX_TOKEN_DAYS, description="Empty: never expires.")
+
+
+class TokenCreated(TokenInfo):
+    token: str = Field(description="The secret token (`cpt_...`). Returned only in this response.")
+
+
+def current_user(request: Request, actor: Actor = Depends(api_actor)) -> User:
+    return request.state.user
+
+
+@router.get("", response_model=Me, summary="The caller's account")
+def me(user: User = Depends(current_user)) -> Me:
+    return Me(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        roles=sorted(user.roles),
+        unit=user.unit,
+        patient_id=user.patient_id,
+        mfa_enabled=user.mfa_enabled,
+        email_verified=user.email_verified_at is not None,
+    )
+
+
+@router.get("/tokens", response_model=list[TokenInfo], summary="The caller's working API tokens")
+def list_tokens(user: User = Depends(current_user), session: Session = Depends(db_session)) -> list[TokenInfo]:
+    return [TokenInfo.of(t) for t in service.list_api_tokens(session, user)]
+
+
+@router.post(
+    "/tokens",
+    response_model=TokenCreated,
+    status_code=201,
+    summary="Create an API token",
+    responses={422: _problem("Invalid name or expiry.")},
+)
+def create_token(body: TokenCreate, user: User = Depends(current_user), session: Session = Depends(db_session)) -> TokenCreated:
+    raw, token = service.create_api_token(session, user, body.name, body.expires_days)
+    return TokenCreated(token=raw, **TokenInfo.of(token).model_dump())
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    summary="Revoke an API token",
+    responses={404: _problem("No such token of the caller.")},
+)
+def revoke_token(token_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(db_session)) -> Response:
+    service.revoke_api_token(session, user, token_id)
+    return Response(status_code=204)
