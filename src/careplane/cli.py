@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from careplane.kernel.audit.cli import audit_app
 from careplane.kernel.events_cli import events_app, worker_command
 from careplane.settings import get_settings
 
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 app.command("worker")(worker_command)
 

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor, Permission
@@ -71,13 +72,25 @@ def nav_item(label: str, href: str, *, permission: Permission | None = None, rol
     NAV.append(NavItem(label, href, visible, order))
 
 
+def _current_user(request: Request) -> Any:
+    """The logged-in user for templates. When the request's unit of work rolled back (an error
+    page), its copy is expired and detached, so a fresh copy is read for the layout."""
+    user = getattr(request.state, "user", None)
+    if user is not None:
+        state = sa_inspect(user)
+        if state.detached and state.expired_attributes:
+            with request.app.state.db.session_factory() as session:
+                user = request.state.user = session.get(type(user), state.identity)
+    return user
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     actor: Actor | None = getattr(request.state, "actor", None)
     settings: Settings = request.app.state.settings
     ctx = {
         "request": request,
         "actor": actor,
-        "user": getattr(request.state, "user", None),
+        "user": _current_user(request),
         "nav": sorted((n for n in NAV if actor and n.visible(actor)), key=lambda n: (n.order, n.label)) if actor else [],
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,
