@@ -1,18 +1,28 @@
-"""The home page: one per role, reached after login."""
+"""The home page reached after login: patients go to their record, staff to a page for their role."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from careplane.kernel.access import Actor
-from careplane.kernel.web import optional_page_actor, redirect, render
+from careplane.kernel.access import Actor, Permission
+from careplane.kernel.dashboard import figures_for
+from careplane.kernel.web import db_session, optional_page_actor, redirect, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", include_in_schema=False)
-def home(request: Request, actor: Actor | None = Depends(optional_page_actor)) -> Response:
+@router.get("/")
+def home(
+    request: Request, actor: Actor | None = Depends(optional_page_actor), session: Session = Depends(db_session)
+) -> Response:
     if actor is None:
         return redirect("/login")
-    return render(request, "home.html", {})
+    if actor.is_patient_only:
+        return redirect("/my")
+    return render(
+        request,
+        "home.html",
+        {"figures": figures_for(session, actor), "can_search_patients": actor.can(Permission.PATIENT_SEARCH)},
+    )
