@@ -6,6 +6,7 @@ import typer
 
 from careplane.kernel.audit.cli import audit_app
 from careplane.kernel.events_cli import events_app, worker_command
+from careplane.kernel.patients.cli import seed as seed_command
 from careplane.settings import get_settings
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 app.command("worker")(worker_command)
+app.command("seed")(seed_command)
 
 
 def _database():

@@ -75,7 +75,7 @@ def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
 
 
 @lru_cache(maxsize=1)
-def _nickname_groups() -> dict[str, frozenset[int]]:
+def nickname_groups() -> dict[str, frozenset[int]]:
     groups: dict[str, set[int]] = {}
     with _NICKNAMES.open(encoding="utf-8") as handle:
         rows = csv.reader(line for line in handle if line.strip() and not line.startswith("#"))
@@ -86,7 +86,7 @@ def _nickname_groups() -> dict[str, frozenset[int]]:
 
 
 def same_by_nickname(a: str, b: str) -> bool:
-    groups = _nickname_groups()
+    groups = nickname_groups()
     return bool(groups.get(a, frozenset()) & groups.get(b, frozenset()))
 
 
