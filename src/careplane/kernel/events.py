@@ -22,12 +22,13 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, delete, exists, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from careplane.kernel import clock
 from careplane.kernel.db import Base, IdMixin
 from careplane.kernel.errors import Conflict, NotFound
+from careplane.kernel.jobs import scheduled
 
 PENDING = "pending"
 DONE = "done"
@@ -36,6 +37,8 @@ STATUSES = (PENDING, DONE, DEAD)
 
 #: Longest wait between two attempts of one delivery.
 MAX_BACKOFF = timedelta(hours=1)
+#: Fully delivered events are kept this long (for tracing), then pruned.
+RETENTION = timedelta(days=30)
 
 
 # ---------------------------------------------------------------- tables
@@ -295,6 +298,11 @@ def delivery_counts(session: Session) -> dict[str, int]:
     return counts
 
 
+def oldest_pending_at(session: Session) -> datetime | None:
+    """When the longest-waiting pending delivery was due: how far behind the workers are."""
+    return session.scalar(select(func.min(EventDelivery.next_attempt_at)).where(EventDelivery.status == PENDING))
+
+
 def dead_deliveries(session: Session, limit: int = 200) -> list[tuple[EventDelivery, OutboxEvent]]:
     rows = session.execute(
         select(EventDelivery, OutboxEvent)
@@ -326,3 +334,20 @@ def replay_all_dead(session: Session) -> int:
         .values(status=PENDING, attempts=0, next_attempt_at=clock.now())
     )
     return result.rowcount or 0
+
+
+def prune_delivered(session: Session, older_than: timedelta = RETENTION) -> int:
+    """Delete events older than ``older_than`` whose every delivery is done; pending and dead ones stay."""
+    unfinished = exists().where(EventDelivery.event_id == OutboxEvent.id, EventDelivery.status != DONE)
+    ids = select(OutboxEvent.id).where(OutboxEvent.occurred_at < clock.now() - older_than, ~unfinished)
+    doomed = list(session.scalars(ids))
+    for start in range(0, len(doomed), 500):
+        chunk = doomed[start : start + 500]
+        session.execute(delete(EventDelivery).where(EventDelivery.event_id.in_(chunk)))
+        session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(chunk)))
+    return len(doomed)
+
+
+@scheduled("events.prune_delivered", cron="17 3 * * *")
+def prune_delivered_job(session: Session) -> None:
+    prune_delivered(session)

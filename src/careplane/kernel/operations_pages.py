@@ -25,6 +25,7 @@ def events_page(request: Request, actor: Actor = Depends(page_actor), session: S
         "ops/events.html",
         {
             "counts": events.delivery_counts(session),
+            "oldest_pending": events.oldest_pending_at(session),
             "dead": events.dead_deliveries(session),
             "schedules": jobs.schedules(session),
         },

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from careplane.kernel import clock, events
 from careplane.kernel.events import DEAD, DONE, PENDING, EventDelivery, OutboxEvent, publish
@@ -209,3 +209,27 @@ def test_backoff_grows_and_is_capped():
     assert timedelta(seconds=1.6) <= events.backoff(1) <= timedelta(seconds=2.4)
     assert timedelta(seconds=204) <= events.backoff(8) <= timedelta(seconds=308)
     assert events.backoff(40) <= events.MAX_BACKOFF * 1.2
+
+
+def test_prune_keeps_unfinished_and_recent_events(effects, worker_settings):
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    clock.travel(old)
+    with effects.unit_of_work() as s:
+        delivered = publish(s, FannedOut(ref="old-done"))
+        stuck = publish(s, SampleHappened(ref="old-dead", mode="fail"))
+        waiting = publish(s, SampleHappened(ref="old-pending"))
+        s.execute(
+            update(EventDelivery).where(EventDelivery.event_id == waiting).values(next_attempt_at=old + timedelta(days=90))
+        )
+    worker = Worker(effects, worker_settings.model_copy(update={"worker_max_attempts": 1}))
+    assert worker.run_once() == 3
+    clock.travel(old + timedelta(days=40))
+    with effects.unit_of_work() as s:
+        recent = publish(s, FannedOut(ref="new-done"))
+    assert worker.run_once() == 2
+    with effects.unit_of_work() as s:
+        assert events.oldest_pending_at(s) == old + timedelta(days=90)
+        assert events.prune_delivered(s) == 1
+    with effects.unit_of_work() as s:
+        assert set(s.scalars(select(OutboxEvent.id))) == {stuck, waiting, recent}
+        assert s.scalar(select(EventDelivery).where(EventDelivery.event_id == delivered)) is None
