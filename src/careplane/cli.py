@@ -49,7 +49,6 @@ def serve(
     """Run the web app and JSON API."""
     import uvicorn
 
-    from careplane.app import create_app
     from careplane.kernel.observability import configure_logging
 
     settings = get_settings()
@@ -60,7 +59,79 @@ def serve(
             raise typer.BadParameter("several app server processes need PostgreSQL (CAREPLANE_DATABASE_URL)")
         uvicorn.run("careplane.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
         return
-    uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, access_log=False)
+    _serve_one_process(settings, host, port, run_worker=run_worker)
+
+
+def _serve_one_process(settings, host: str, port: int, *, run_worker: bool, db=None) -> None:  # noqa: ANN001
+    import uvicorn
+
+    from careplane.app import create_app
+
+    uvicorn.run(create_app(settings, db, run_worker=run_worker), host=host, port=port, access_log=False)
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    patients: int = typer.Option(200, help="Synthetic patients to create on the first run."),
+) -> None:
+    """Try careplane on this machine: embedded SQLite under the data directory (./var), demo data
+    on the first run, then the web app, API and worker in one process."""
+    from sqlalchemy import func, select
+
+    from careplane import demo as demo_data
+    from careplane.kernel import schema
+    from careplane.kernel.db import Database
+    from careplane.kernel.identity.models import User
+    from careplane.kernel.identity.users import find_by_email
+    from careplane.kernel.identity.roles import Role
+    from careplane.kernel.observability import configure_logging
+
+    url_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    settings = get_settings().model_copy(
+        update={"database_url": "", "environment": "development", "base_url": f"http://{url_host}:{port}"}
+    )
+    configure_logging(settings.log_level, json_logs=False)
+    db = Database(settings.resolved_database_url())
+    schema.upgrade(db)
+    with db.unit_of_work() as session:
+        has_users = bool(session.scalar(select(func.count()).select_from(User)))
+    if not has_users:
+        typer.echo(f"First run: creating demo logins and {patients} synthetic patients ...")
+        logins = [(login.role, login.email, login.mfa) for login in demo_data.seed_demo(db, settings, patients=patients)]
+    else:
+        with db.unit_of_work() as session:
+            logins = [
+                (role, user.email, user.is_staff)
+                for role in Role
+                if (user := find_by_email(session, demo_data.demo_email(role))) is not None
+            ]
+    _print_demo_welcome(settings, logins, demo_data.DEMO_PASSWORD)
+    _serve_one_process(settings, host, port, run_worker=True, db=db)
+
+
+def _print_demo_welcome(settings, logins, password: str) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"Demo logins (password for all: {password})", title_justify="left")
+    table.add_column("role", no_wrap=True)
+    table.add_column("e-mail", no_wrap=True)
+    table.add_column("MFA", no_wrap=True)
+    for role, email, mfa in logins:
+        table.add_row(role.label, email, "6-digit code" if mfa else "none")
+    console.print()
+    console.print(f"careplane demo: [bold]{settings.base_url}[/bold]   (data in {settings.data_dir.resolve()})")
+    console.print(table)
+    console.print(
+        "Staff log in with the password and then a 6-digit code. Print a demo account's current code in "
+        "another terminal: [bold].venv/bin/careplane users totp EMAIL[/bold]"
+    )
+    console.print(f"E-mails careplane sends (verification, password reset) arrive in {settings.base_url}/mailbox")
+    console.print(f"JSON API: {settings.base_url}/api/docs   Stop with Ctrl+C; delete {settings.data_dir}/ to start over.")
+    console.print()
 
 
 def main() -> None:
