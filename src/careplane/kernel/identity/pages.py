@@ -336,7 +336,7 @@ def resend_verification(
     if who.user.email_verified_at is not None:
         return redirect("/profile", flash="Your e-mail address is already confirmed.")
     service.send_email_verification(session, who.user, _settings(request))
-    return redirect("/profile", flash=f"We have sent a confirmation link to {who.user.email}.")
+    return redirect("/profile", flash="We have sent a confirmation link to your e-mail address.")
 
 
 @router.post("/profile/recovery-codes")
@@ -374,5 +374,5 @@ def create_token(
 def revoke_token(
     request: Request, token_id: uuid.UUID, who: Authenticated = Depends(logged_in), session: Session = Depends(db_session)
 ) -> Response:
-    token = service.revoke_api_token(session, who.user, token_id)
-    return redirect("/profile", flash=f"The API token “{token.name}” has been revoked; it no longer works.")
+    service.revoke_api_token(session, who.user, token_id)
+    return redirect("/profile", flash="The API token has been revoked; it no longer works.")

@@ -1,0 +1,131 @@
+import re
+
+from sqlalchemy import select
+
+from careplane.kernel.audit.models import AuditEntry
+from careplane.kernel.identity.models import RecoveryCode, User
+from careplane.kernel.identity.roles import Role
+
+from .conftest import PASSWORD, code_for, full_login, link_in, load_user, log_in, mails_to, make_user, post
+
+NEW_PASSWORD = "my own new passphrase"
+
+
+def _admin(db, client):
+    make_user(db, "admin@example.org", Role.ADMINISTRATOR, mfa=True)
+    full_login(client, db, "admin@example.org")
+
+
+def test_admin_pages_are_refused_to_non_admins(db, client):
+    make_user(db, "doc@example.org", Role.CLINICIAN, mfa=True)
+    make_user(db, "pat@example.org")
+    target = make_user(db, "bill@example.org", Role.BILLER)
+    full_login(client, db, "doc@example.org")
+    assert 'href="/admin/users"' not in client.get("/").text
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/admin/users/new").status_code == 403
+    created = post(client, "/admin/users", {"email": "x@example.org", "display_name": "X", "roles": "biller"})
+    assert created.status_code == 403
+    assert post(client, f"/admin/users/{target.id}/deactivate").status_code == 403
+    assert load_user(db, "x@example.org") is None and load_user(db, "bill@example.org").is_active
+    # Logged-out visitors are sent to log in.
+    post(client, "/logout")
+    assert client.get("/admin/users", follow_redirects=False).headers["location"] == "/login?next=/admin/users"
+
+
+def test_admin_lists_and_filters_users(db, client):
+    make_user(db, "doc@example.org", Role.CLINICIAN)
+    make_user(db, "pat@example.org")
+    _admin(db, client)
+    assert 'href="/admin/users"' in client.get("/").text
+    every = client.get("/admin/users").text
+    assert all(e in every for e in ["doc@example.org", "pat@example.org", "admin@example.org"])
+    clinicians = client.get("/admin/users?role=clinician").text
+    assert "doc@example.org" in clinicians and "pat@example.org" not in clinicians
+
+
+def test_admin_creates_a_staff_member_who_sets_a_password_and_enrols_mfa(db, client, app):
+    from fastapi.testclient import TestClient
+
+    _admin(db, client)
+    form = client.get("/admin/users/new")
+    assert form.status_code == 200 and 'name="roles"' in form.text
+    created = post(
+        client,
+        "/admin/users",
+        {"email": "New.Pharmacist@Example.org", "display_name": "Nia Pharm", "roles": ["pharmacist", "pharmacy_technician"], "unit": "pharmacy"},
+    )
+    assert created.status_code == 303, created.text
+    user = load_user(db, "new.pharmacist@example.org")
+    assert user.roles == {Role.PHARMACIST, Role.PHARMACY_TECHNICIAN} and user.unit == "pharmacy"
+    assert user.password_hash is None
+    with db.unit_of_work() as s:
+        assert s.scalar(select(AuditEntry).where(AuditEntry.action == "user.create")).resource_id == str(user.id)
+
+    link = link_in(mails_to(db, "new.pharmacist@example.org")[-1], "/password/reset/")
+    with TestClient(app) as newcomer:
+        assert log_in(newcomer, "new.pharmacist@example.org", "").status_code == 401
+        done = post(newcomer, link, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
+        assert done.status_code == 303
+        assert log_in(newcomer, "new.pharmacist@example.org", NEW_PASSWORD).headers["location"] == "/mfa/enrol"
+
+
+def test_create_staff_member_form_errors(db, client):
+    make_user(db, "taken@example.org", Role.BILLER)
+    _admin(db, client)
+    empty = post(client, "/admin/users", {"email": "not-an-email", "display_name": " ", "unit": "mars"})
+    assert empty.status_code == 422
+    for message in ["Enter an e-mail address", "Enter the person", "Choose at least one role", "Choose one of"]:
+        assert message in empty.text
+    patient = post(client, "/admin/users", {"email": "p@example.org", "display_name": "P", "roles": "patient"})
+    assert patient.status_code == 422 and "staff roles only" in patient.text
+    taken = post(client, "/admin/users", {"email": "TAKEN@example.org", "display_name": "T", "roles": "biller"})
+    assert taken.status_code == 422 and "already exists" in taken.text
+    assert 'value="TAKEN@example.org"' in taken.text
+    assert load_user(db, "p@example.org") is None
+
+
+def test_deactivated_users_existing_session_and_tokens_are_refused_on_the_next_request(db, client, app):
+    from fastapi.testclient import TestClient
+
+    from careplane.kernel.identity.service import create_api_token
+
+    target = make_user(db, "bill@example.org", Role.BILLER, mfa=True)
+    with db.unit_of_work() as s:
+        raw, _ = create_api_token(s, s.get(User, target.id), "t")
+    with TestClient(app) as victim:
+        full_login(victim, db, "bill@example.org")
+        _admin(db, client)
+        assert post(client, f"/admin/users/{target.id}/deactivate").status_code == 303
+        assert victim.get("/profile", follow_redirects=False).headers["location"].startswith("/login")
+        assert victim.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    user = load_user(db, "bill@example.org")
+    assert user.is_active is False and user.deactivated_at is not None
+    assert "deactivated" in client.get("/admin/users").text
+
+
+def test_admin_cannot_deactivate_themself(db, client):
+    _admin(db, client)
+    me = load_user(db, "admin@example.org")
+    assert post(client, f"/admin/users/{me.id}/deactivate").status_code == 409
+    assert load_user(db, "admin@example.org").is_active
+
+
+def test_admin_resets_mfa_and_the_user_enrols_again(db, client, app):
+    from fastapi.testclient import TestClient
+
+    target = make_user(db, "doc@example.org", Role.CLINICIAN)
+    with TestClient(app) as doc:
+        log_in(doc, "doc@example.org")
+        secret = re.search(r'id="mfa-secret">([A-Z2-7 ]+)<', doc.get("/mfa/enrol").text).group(1).replace(" ", "")
+        post(doc, "/mfa/enrol", {"code": code_for(secret)})
+    with db.unit_of_work() as s:
+        assert s.scalar(select(RecoveryCode)) is not None
+    _admin(db, client)
+    assert post(client, f"/admin/users/{target.id}/reset-mfa").status_code == 303
+    user = load_user(db, "doc@example.org")
+    assert user.mfa_secret is None and not user.mfa_enabled
+    with db.unit_of_work() as s:
+        assert s.scalar(select(RecoveryCode)) is None
+    with TestClient(app) as doc:
+        assert log_in(doc, "doc@example.org", PASSWORD).headers["location"] == "/mfa/enrol"
