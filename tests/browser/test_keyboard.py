@@ -2,9 +2,9 @@
 visible, and a person can log in without a mouse."""
 
 import pytest
-from playwright.sync_api import expect
 
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.web import SESSION_COOKIE
 from tests.helpers import TEST_PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -69,5 +69,5 @@ def test_skip_link_and_login_fields_by_keyboard(page, live_server, shot):
     shot(page, "password-focused")
     page.keyboard.type(TEST_PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    assert page.url == f"{live_server.url}/"
+    page.wait_for_url(lambda url: "/login" not in url)
+    assert SESSION_COOKIE in {c["name"] for c in page.context.cookies()}, "the keyboard login did not log in"
