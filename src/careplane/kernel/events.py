@@ -2,10 +2,11 @@
 
 A service calls :func:`publish` inside its own transaction: the event row, and one delivery row
 per registered handler, commit with the change or not at all. The worker
-(:mod:`careplane.kernel.worker`) later claims one due delivery at a time, runs its handler in the
-same transaction that marks the delivery done, and commits. Delivery is at least once (a worker
-that dies mid-handler never commits, so the delivery runs again); the handler's database effects
-happen exactly once because they commit together with the done mark.
+(:mod:`careplane.kernel.worker`) later claims one due delivery at a time (SKIP LOCKED), counts
+the attempt in a short transaction of its own, then locks the delivery again and runs its handler
+in the same transaction that marks it done. Delivery is at least once (a worker that dies
+mid-handler never commits, so the delivery runs again after its backoff); the handler's database
+effects happen exactly once because they commit together with the done mark.
 """
 
 from __future__ import annotations
@@ -247,6 +248,38 @@ def claim_due_delivery(session: Session) -> EventDelivery | None:
     )
 
 
+def start_attempt(delivery: EventDelivery, worker: str, max_attempts: int) -> bool:
+    """Count an attempt before its handler runs; the caller commits this on its own.
+
+    A worker that dies mid-handler (killed, out of memory, a crashing extension) rolls back the
+    handler's transaction, but the attempt stays counted and the delivery is leased until its
+    backoff: so a handler that kills every worker is retried with backoff and then dead-lettered,
+    instead of stopping every worker that picks it up. Returns False (and marks it dead) when the
+    attempts are used up.
+    """
+    now = clock.now()
+    if delivery.attempts >= max_attempts:
+        delivery.status = DEAD
+        return False
+    delivery.attempts += 1
+    delivery.next_attempt_at = now + backoff(delivery.attempts)
+    # Overwritten by the attempt's outcome; stays only if the worker never got to record one.
+    delivery.last_error = (
+        f"attempt {delivery.attempts} started by worker {worker} at {now:%Y-%m-%d %H:%M:%S} UTC did not finish "
+        "(the worker stopped while the handler ran)"
+    )
+    return True
+
+
+def lock_started(session: Session, delivery_id: uuid.UUID, attempt: int) -> EventDelivery | None:
+    """Lock a delivery whose attempt this worker started, unless it has moved on (replayed, taken over)."""
+    return session.scalar(
+        select(EventDelivery)
+        .where(EventDelivery.id == delivery_id, EventDelivery.status == PENDING, EventDelivery.attempts == attempt)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def run_delivery(session: Session, delivery: EventDelivery) -> None:
     """Run the delivery's handler in ``session`` and mark it done; raises what the handler raises."""
     row = session.get(OutboxEvent, delivery.event_id)
@@ -254,7 +287,6 @@ def run_delivery(session: Session, delivery: EventDelivery) -> None:
         raise LookupError(f"event {delivery.event_id} of delivery {delivery.id} is missing")
     event = event_type(row.name).from_payload(row.payload)
     handler(row.name, delivery.handler)(session, event)
-    delivery.attempts += 1
     delivery.status = DONE
     delivery.completed_at = clock.now()
     delivery.last_error = None
@@ -267,7 +299,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def record_failure(delivery: EventDelivery, error: str, max_attempts: int) -> None:
-    delivery.attempts += 1
+    """The started attempt failed: dead-letter it when the attempts are used up, else retry after backoff."""
     delivery.last_error = error[:4000]
     if delivery.attempts >= max_attempts:
         delivery.status = DEAD
@@ -275,13 +307,9 @@ def record_failure(delivery: EventDelivery, error: str, max_attempts: int) -> No
         delivery.next_attempt_at = clock.now() + backoff(delivery.attempts)
 
 
-def record_failure_by_id(session: Session, delivery_id: uuid.UUID, attempts_seen: int, error: str, max_attempts: int) -> bool:
-    """Record a failure in a fresh transaction, unless another worker has the delivery or moved it on."""
-    delivery = session.scalar(
-        select(EventDelivery)
-        .where(EventDelivery.id == delivery_id, EventDelivery.status == PENDING, EventDelivery.attempts == attempts_seen)
-        .with_for_update(skip_locked=True)
-    )
+def record_failure_by_id(session: Session, delivery_id: uuid.UUID, attempt: int, error: str, max_attempts: int) -> bool:
+    """Record a failure in a fresh transaction, unless the delivery has moved on meanwhile."""
+    delivery = lock_started(session, delivery_id, attempt)
     if delivery is None:
         return False
     record_failure(delivery, error, max_attempts)

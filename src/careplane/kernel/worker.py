@@ -54,30 +54,39 @@ class Worker:
 
     def deliver_one(self) -> bool:
         """Claim, run and settle one due delivery. False when none was due."""
-        claimed: tuple[uuid.UUID, int] | None = None
+        max_attempts = self.settings.worker_max_attempts
+        with self.db.unit_of_work() as session:
+            delivery = events.claim_due_delivery(session)
+            if delivery is None:
+                return False
+            started = events.start_attempt(delivery, self.name, max_attempts)
+            delivery_id, attempt, handler_name = delivery.id, delivery.attempts, delivery.handler
+        if not started:
+            log.error(
+                "event delivery dead: its worker stopped mid-handler on every attempt",
+                extra={"fields": {"worker": self.name, "delivery_id": str(delivery_id), "handler": handler_name}},
+            )
+            DELIVERIES.labels("dead").inc()
+            return True
         try:
             with self.db.unit_of_work() as session:
-                delivery = events.claim_due_delivery(session)
-                if delivery is None:
-                    return False
-                claimed = (delivery.id, delivery.attempts)
+                delivery = events.lock_started(session, delivery_id, attempt)
+                if delivery is None:  # replayed or otherwise moved on since we started it
+                    return True
                 try:
                     with session.begin_nested():
                         events.run_delivery(session, delivery)
                 except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never fatal
-                    events.record_failure(delivery, _error_text(exc), self.settings.worker_max_attempts)
-                    self._log_failure(delivery.id, delivery.handler, delivery.attempts, delivery.status, exc)
+                    events.record_failure(delivery, _error_text(exc), max_attempts)
+                    self._log_failure(delivery_id, handler_name, attempt, delivery.status, exc)
                     DELIVERIES.labels("dead" if delivery.status == events.DEAD else "retry").inc()
                 else:
                     DELIVERIES.labels("done").inc()
-            return True
         except Exception as exc:  # noqa: BLE001 - the transaction itself broke (lost connection, ...)
-            if claimed is None:
-                raise
-            log.exception("delivery transaction failed", extra={"fields": {"worker": self.name, "delivery_id": str(claimed[0])}})
+            log.exception("delivery transaction failed", extra={"fields": {"worker": self.name, "delivery_id": str(delivery_id)}})
             with self.db.unit_of_work() as session:
-                events.record_failure_by_id(session, claimed[0], claimed[1], _error_text(exc), self.settings.worker_max_attempts)
-            return True
+                events.record_failure_by_id(session, delivery_id, attempt, _error_text(exc), max_attempts)
+        return True
 
     def _log_failure(self, delivery_id: uuid.UUID, handler: str, attempts: int, status: str, exc: BaseException) -> None:
         log.warning(
