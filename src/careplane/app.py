@@ -31,6 +31,7 @@ ROUTER_MODULES = [
     "careplane.kernel.identity.api",
     "careplane.kernel.identity.admin_pages",
     "careplane.kernel.patients.pages",
+    "careplane.kernel.patients.portal_pages",
     "careplane.kernel.patients.api",
     "careplane.kernel.audit.pages",
     "careplane.kernel.operations_pages",

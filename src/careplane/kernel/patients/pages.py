@@ -1,3 +1,197 @@
-from fastapi import APIRouter
+"""Staff pages for the patient registry: search, register (with the duplicate step), chart header, edit."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from careplane.kernel.access import Actor, Permission
+from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.patients import service
+from careplane.kernel.patients.models import ConsentKind, ContactChannel, SexAtBirth
+from careplane.kernel.patients.service import DuplicateSuspected
+from careplane.kernel.patients.validation import LANGUAGES, PATIENT_FIELDS, US_STATES
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+nav_item("Patients", "/patients", permission=Permission.PATIENT_SEARCH, order=10)
+
+T = TypeVar("T")
+
+#: Choices the templates offer; shared with the portal pages.
+CHOICES: dict[str, list[tuple[str, str]]] = {
+    "sex_at_birth": [("", "Choose…")] + [(s.value, s.value.capitalize()) for s in SexAtBirth],
+    "state": [("", "Choose…")] + sorted(((code, f"{name} ({code})") for code, name in US_STATES.items()),
+                                        key=lambda c: c[1]),
+    "language": [(code, name) for code, name in LANGUAGES.items()],
+    "preferred_channel": [(ContactChannel.EMAIL.value, "E-mail"), (ContactChannel.SMS.value, "Text message"),
+                          (ContactChannel.PHONE.value, "Phone call"), (ContactChannel.PORTAL.value, "Portal message")],
+}
+CONSENT_KINDS = list(ConsentKind)
+#: What the shared record templates need to show codes as words.
+RECORD_HELPERS: dict[str, Any] = {"state_names": US_STATES, "languages": LANGUAGES,
+                                  "consent_label": lambda kind: ConsentKind(kind).label}
+FLAGS = ("allow_sms", "allow_email", "allow_phone")
+
+
+def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | DuplicateSuspected | None]:
+    """Run a service call in a savepoint: a rule broken leaves nothing behind but its audit rows."""
+    try:
+        with session.begin_nested():
+            return action(), None
+    except DuplicateSuspected as exc:
+        session.add_all(exc.keep_after_rollback)
+        return None, exc
+    except ValidationFailed as exc:
+        return None, exc
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    data: dict[str, Any] = {name: str(form.get(name, "")) for name in PATIENT_FIELDS if name in form}
+    for flag in FLAGS:
+        data[flag] = flag in form
+    return data
+
+
+def contacts_from(form: Any, rows: int = 2) -> list[dict[str, str]]:
+    """Emergency-contact rows of a form; blank rows are dropped."""
+    contacts = []
+    for i in range(rows):
+        row = {key: str(form.get(f"contact_{i}_{key}", "")).strip() for key in ("name", "relationship", "phone")}
+        if any(row.values()):
+            contacts.append(row)
+    return contacts
+
+
+def contact_errors(errors: dict[str, str]) -> dict[str, str]:
+    """``emergency_contacts.0.phone`` -> ``contact_0_phone`` so the form shows it beside the field."""
+    return {name.replace("emergency_contacts.", "contact_").replace(".", "_"): message
+            for name, message in errors.items()}
+
+
+# ---------------------------------------------------------------- search
+
+
+@router.get("/patients")
+def search_page(request: Request, q: str = "", actor: Actor = Depends(page_actor),
+                session: Session = Depends(db_session)) -> Response:
+    results = service.search_patients(session, actor, q[:200]) if q.strip() else None
+    return render(request, "patients/search.html", {"q": q, "results": results})
+
+
+@router.get("/patients/results")
+def search_results(request: Request, q: str = "", actor: Actor = Depends(page_actor),
+                   session: Session = Depends(db_session)) -> Response:
+    """The live-results fragment htmx swaps in as the user types."""
+    results = service.search_patients(session, actor, q[:200]) if q.strip() else None
+    return render(request, "patients/_results.html", {"q": q, "results": results})
+
+
+# ---------------------------------------------------------------- register
+
+
+@router.get("/patients/new")
+def new_patient(request: Request, actor: Actor = Depends(page_actor)) -> Response:
+    if not actor.can(Permission.PATIENT_REGISTER):
+        return render(request, "error.html", {"title": "Access denied", "detail": "You cannot register patients."},
+                      status_code=403)
+    return render(request, "patients/new.html", _form_context({"language": "en"}))
+
+
+@router.post("/patients/new")
+async def register_patient(request: Request, actor: Actor = Depends(page_actor),
+                           session: Session = Depends(db_session)) -> Response:
+    form = await request.form()
+    data = await form_data(request)
+    confirm = form.get("confirm_not_duplicate") == "1"
+    consents = [k for k in CONSENT_KINDS if f"consent_{k.value}" in form]
+    contacts = contacts_from(form)
+
+    def act():  # noqa: ANN202
+        patient = service.register_patient(session, actor, data, confirm_not_duplicate=confirm, consents=consents)
+        if contacts:
+            service.set_emergency_contacts(session, actor, patient.id, contacts)
+        return patient
+
+    patient, problem = attempt(session, act)
+    if patient is not None:
+        return redirect(f"/patients/{patient.id}", flash=f"Registered {patient.legal_name}, MRN {patient.mrn}.")
+    context = _form_context(data, consents=[k.value for k in consents], contacts=contacts)
+    if isinstance(problem, DuplicateSuspected):
+        context["candidates"] = problem.extensions["candidates"]
+        return render(request, "patients/new.html", context, status_code=409)
+    context["errors"] = contact_errors(problem.errors) if problem else {}
+    return render(request, "patients/new.html", context, status_code=422)
+
+
+def _form_context(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"values": values, "errors": {}, "choices": CHOICES, "consent_kinds": CONSENT_KINDS, "consents": [],
+            "contacts": [], "candidates": None, **extra}
+
+
+# ---------------------------------------------------------------- chart header and edit
+
+
+@router.get("/patients/{patient_id}")
+def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
+          session: Session = Depends(db_session)) -> Response:
+    patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
+    duplicates = [d for d in service.possible_duplicates(session, actor, patient_id) if d.status == "open"]
+    return render(request, "patients/chart.html", {
+        "patient": patient, "duplicates": duplicates, "consent_kinds": CONSENT_KINDS,
+        "can_update": actor.can(Permission.PATIENT_UPDATE), **RECORD_HELPERS,
+    })
+
+
+@router.get("/patients/{patient_id}/edit")
+def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
+              session: Session = Depends(db_session)) -> Response:
+    patient = service.get_patient(session, actor, patient_id, include=("contacts",))
+    values = {name: getattr(patient, name) for name in PATIENT_FIELDS}
+    contacts = [{"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
+                for c in patient.emergency_contacts]
+    return render(request, "patients/edit.html", _form_context(values, patient=patient, contacts=contacts))
+
+
+@router.post("/patients/{patient_id}/edit")
+async def edit_submit(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
+                      session: Session = Depends(db_session)) -> Response:
+    form = await request.form()
+    data = await form_data(request)
+    contacts = contacts_from(form)
+
+    def act():  # noqa: ANN202
+        service.update_patient(session, actor, patient_id, data)
+        service.set_emergency_contacts(session, actor, patient_id, contacts)
+        return True
+
+    done, problem = attempt(session, act)
+    if done:
+        return redirect(f"/patients/{patient_id}", flash="Changes saved.")
+    patient = service.get_patient(session, actor, patient_id)
+    context = _form_context(data, patient=patient, contacts=contacts)
+    context["errors"] = contact_errors(problem.errors) if isinstance(problem, ValidationFailed) else {}
+    return render(request, "patients/edit.html", context, status_code=422)
+
+
+@router.post("/patients/{patient_id}/consents")
+async def grant_consent(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
+                        session: Session = Depends(db_session)) -> Response:
+    kind = str((await request.form()).get("kind", ""))
+    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind))
+    if problem:
+        return redirect(f"/patients/{patient_id}", flash=problem.detail)
+    return redirect(f"/patients/{patient_id}", flash=f"{ConsentKind(consent.kind).label} recorded.")
+
+
+@router.post("/patients/{patient_id}/consents/{consent_id}/revoke")
+def revoke_consent(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(page_actor),
+                   session: Session = Depends(db_session)) -> Response:
+    consent = service.revoke_consent(session, actor, patient_id, consent_id)
+    return redirect(f"/patients/{patient_id}", flash=f"{ConsentKind(consent.kind).label} revoked.")

@@ -1,0 +1,86 @@
+from sqlalchemy import func, select
+
+from careplane.kernel.identity.models import User
+from careplane.kernel.identity.roles import Role
+from careplane.kernel.mail import OutboxMail
+from careplane.kernel.patients.models import Consent, Patient
+
+from .test_pages import count, csrf
+
+SIGNUP = {
+    "given_name": "Rosa", "family_name": "Díaz", "birth_date": "1992-03-04", "sex_at_birth": "female",
+    "state": "TX", "phone": "(512) 555-0199", "email": "Rosa.Diaz@example.org",
+    "password": "a long enough passphrase", "consent_treatment": "on", "consent_hipaa_authorization": "on",
+    "consent_telehealth": "on",
+}
+
+
+def test_self_registration_errors_keep_input_and_save_nothing(client, db):
+    token = csrf(client)
+    bad = {**SIGNUP, "state": "", "password": "short", "birth_date": "1850-01-01", "csrf_token": token}
+    del bad["consent_hipaa_authorization"]
+    response = client.post("/register", data=bad)
+    assert response.status_code == 422
+    for message in ("Choose the state you live in", "Use at least 12 characters", "more than 125 years",
+                    "HIPAA authorization is needed"):
+        assert message in response.text
+    assert 'value="Rosa"' in response.text and 'value="Rosa.Diaz@example.org"' in response.text
+    assert "a long enough passphrase" not in response.text and 'value="short"' not in response.text
+    assert count(db, Patient) == 0 and count(db, User) == 0 and count(db, OutboxMail) == 0
+
+
+def test_self_registration_creates_patient_user_consents_and_mail_and_logs_in(client, db):
+    token = csrf(client)
+    response = client.post("/register", data={**SIGNUP, "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/my"
+    with db.unit_of_work() as s:
+        patient = s.scalar(select(Patient))
+        user = s.scalar(select(User))
+        kinds = sorted(s.scalars(select(Consent.kind).where(Consent.patient_id == patient.id)))
+        mail = s.scalar(select(OutboxMail))
+    assert (patient.family_name, patient.family_name_norm, patient.state) == ("Díaz", "diaz", "TX")
+    assert user.patient_id == patient.id and user.roles == {Role.PATIENT} and user.email == "rosa.diaz@example.org"
+    assert user.email_verified_at is None
+    assert kinds == ["hipaa_authorization", "telehealth", "treatment"]
+    assert mail.to_address == "rosa.diaz@example.org" and "/verify-email/" in mail.body
+    page = client.get("/my")
+    assert page.status_code == 200
+    assert patient.mrn in page.text and "check your e-mail" in page.text and "My record" in page.text
+    # the same e-mail cannot register twice
+    client.cookies.clear()
+    token = csrf(client)
+    again = client.post("/register", data={**SIGNUP, "given_name": "Other", "csrf_token": token})
+    assert again.status_code == 422 and "already exists" in again.text
+    assert count(db, Patient) == 1
+
+
+def test_my_record_edits_contact_details_only(client, login, register, db):
+    a = register()
+    me = login(Role.PATIENT, patient_id=a.id, via="cookie")
+    client.cookies.update(me["cookies"])
+    token = csrf(client)
+    form = {"city": "Austin", "state": "TX", "postal_code": "78701", "phone": "512-555-0100", "email": "me@example.org",
+            "language": "es", "preferred_channel": "sms", "allow_sms": "on", "family_name": "Hacked",
+            "contact_0_name": "Lu Smith", "contact_0_relationship": "sister", "contact_0_phone": "5125550111",
+            "csrf_token": token}
+    assert client.post("/my", data=form, follow_redirects=False).status_code == 303
+    with db.unit_of_work() as s:
+        p = s.get(Patient, a.id)
+        assert (p.city, p.language, p.preferred_channel, p.family_name) == ("Austin", "es", "sms", "Smith")
+        assert [c.name for c in p.emergency_contacts] == ["Lu Smith"]
+    bad = client.post("/my", data={**form, "preferred_channel": "sms", "allow_sms": "", "phone": "12"})
+    assert bad.status_code == 422 and "10-digit" in bad.text
+    consent_id = None
+    client.post("/my/consents", data={"kind": "telehealth", "csrf_token": token})
+    with db.unit_of_work() as s:
+        consent_id = s.scalar(select(Consent.id).where(Consent.patient_id == a.id))
+    client.post(f"/my/consents/{consent_id}/revoke", data={"csrf_token": token})
+    with db.unit_of_work() as s:
+        assert s.get(Consent, consent_id).revoked_at is not None
+    assert "Revoked" in client.get("/my").text
+
+
+def test_staff_without_patient_record_gets_not_found_on_my(client, login):
+    who = login(Role.CLINICIAN, via="cookie")
+    client.cookies.update(who["cookies"])
+    assert client.get("/my").status_code == 404
