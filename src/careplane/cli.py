@@ -78,8 +78,7 @@ def demo(
     port: int = typer.Option(8000, help="Port to listen on."),
     patients: int = typer.Option(200, help="Synthetic patients to create on the first run."),
 ) -> None:
-    """Try careplane on this machine: embedded SQLite under the data directory (./var), demo data
-    on the first run, then the web app, API and worker in one process."""
+    """Try careplane here: embedded SQLite in ./var, demo data, web + API + worker in one process."""
     from sqlalchemy import func, select
 
     from careplane import demo as demo_data
