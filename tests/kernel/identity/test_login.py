@@ -22,8 +22,8 @@ def test_patient_logs_in_with_a_hardened_session_cookie(db, client):
     assert response.status_code == 303 and response.headers["location"] == "/"
     set_cookie = [h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE)][0].lower()
     assert "httponly" in set_cookie and "samesite=lax" in set_cookie and "secure" not in set_cookie
-    home = client.get("/")
-    assert home.status_code == 200 and "Welcome, Pat" in home.text
+    profile = client.get("/profile")
+    assert profile.status_code == 200 and "pat@example.org" in profile.text
     assert [(a.email, a.succeeded) for a in _attempts(db)] == [("pat@example.org", True)]
     assert load_user(db, "pat@example.org").last_login_at is not None
 
