@@ -1,9 +1,11 @@
 """Scheduled jobs: functions the worker runs on a cron expression or a fixed interval.
 
 Each job has a row in ``job_schedules`` holding its next due time. A worker claims a due row
-(SKIP LOCKED on PostgreSQL; the write lock on SQLite), runs the job and moves ``next_run_at`` on
-in the same transaction, so however many workers run, one tick runs once. Ticks missed while no
-worker ran are coalesced into one run.
+(SKIP LOCKED on PostgreSQL; the write lock on SQLite), moves ``next_run_at`` to the next tick and
+commits, so however many workers poll, one tick starts once. It then locks the row again and runs
+the job in that transaction, so a long run never overlaps the next tick's run on another worker.
+A worker that dies mid-job leaves ``last_status`` at ``running`` and the next tick runs as usual
+(no crash loop). Ticks missed while no worker ran are coalesced into one run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from careplane.kernel.db import Base
 
 OK = "ok"
 FAILED = "failed"
+RUNNING = "running"
 
 
 class JobSchedule(Base):
@@ -110,7 +113,8 @@ def sync_schedules(session: Session) -> None:
 
 
 def claim_due(session: Session) -> tuple[JobSchedule, Job] | None:
-    """Lock one due schedule row of a job this process knows; other workers skip it."""
+    """Lock one due schedule row of a job this process knows (other workers skip it) and start its run:
+    the row moves on to the next tick. The caller commits this before running the job."""
     if not _JOBS:
         return None
     row = session.scalar(
@@ -120,15 +124,29 @@ def claim_due(session: Session) -> tuple[JobSchedule, Job] | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    return (row, _JOBS[row.name]) if row is not None else None
-
-
-def finish(row: JobSchedule, job: Job, error: str | None) -> None:
+    if row is None:
+        return None
+    job = _JOBS[row.name]
     now = clock.now()
     row.last_run_at = now
+    row.last_status = RUNNING
+    row.last_error = None
+    row.next_run_at = job.next_after(now, anchor=row.next_run_at)
+    return row, job
+
+
+def lock_started(session: Session, name: str, started_at: datetime) -> JobSchedule | None:
+    """Lock the row of a run this worker started, unless another worker is on it (a run overlapping)."""
+    return session.scalar(
+        select(JobSchedule)
+        .where(JobSchedule.name == name, JobSchedule.last_run_at == started_at, JobSchedule.last_status == RUNNING)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def finish(row: JobSchedule, error: str | None) -> None:
     row.last_status = FAILED if error else OK
     row.last_error = error[:4000] if error else None
-    row.next_run_at = job.next_after(now, anchor=row.next_run_at)
 
 
 def schedules(session: Session) -> list[JobSchedule]:

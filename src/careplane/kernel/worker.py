@@ -11,6 +11,7 @@ import logging
 import threading
 import traceback
 import uuid
+from datetime import datetime
 
 from prometheus_client import Counter
 
@@ -109,26 +110,34 @@ class Worker:
         with self.db.unit_of_work() as session:
             jobs.sync_schedules(session)
         ran = 0
-        # Each job at most once per pass, so a job due every second cannot starve the events.
-        seen: set[str] = set()
-        while not self._stop.is_set():
+        # At most one run per registered job each pass, so a job due every second cannot starve the events.
+        for _ in range(len(jobs.registered())):
+            if self._stop.is_set():
+                break
             with self.db.unit_of_work() as session:
                 claimed = jobs.claim_due(session)
-                if claimed is None or claimed[0].name in seen:
-                    return ran
+                if claimed is None:
+                    break
                 row, job = claimed
-                seen.add(job.name)
-                error = None
-                try:
-                    with session.begin_nested():
-                        job.fn(session)
-                except Exception as exc:  # noqa: BLE001 - a failing job is recorded and runs again next tick
-                    error = _error_text(exc)
-                    log.warning("scheduled job failed", exc_info=exc, extra={"fields": {"worker": self.name, "job": job.name}})
-                jobs.finish(row, job, error)
-                JOB_RUNS.labels(job.name, "failed" if error else "ok").inc()
+                started_at = row.last_run_at
+            self._run_job(job, started_at)  # type: ignore[arg-type]
             ran += 1
         return ran
+
+    def _run_job(self, job: jobs.Job, started_at: datetime) -> None:
+        with self.db.unit_of_work() as session:
+            row = jobs.lock_started(session, job.name, started_at)
+            if row is None:
+                return
+            error = None
+            try:
+                with session.begin_nested():
+                    job.fn(session)
+            except Exception as exc:  # noqa: BLE001 - a failing job is recorded and runs again next tick
+                error = _error_text(exc)
+                log.warning("scheduled job failed", exc_info=exc, extra={"fields": {"worker": self.name, "job": job.name}})
+            jobs.finish(row, error)
+            JOB_RUNS.labels(job.name, "failed" if error else "ok").inc()
 
     # ------------------------------------------------------------ running
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from careplane.kernel import clock
+from careplane.kernel import clock, jobs
 from careplane.kernel.jobs import JobSchedule, scheduled
 from careplane.kernel.worker import Worker
 from tests.kernel.events import sample
@@ -41,12 +41,12 @@ def test_every_job_runs_once_per_due_tick(effects, worker_settings):
     assert _near(row.next_run_at, START + timedelta(minutes=5))
     due = row.next_run_at
 
-    clock.travel(START + timedelta(minutes=5))
+    clock.travel(START + timedelta(minutes=5, seconds=1))
     assert worker.run_once() == 1
     assert worker.run_once() == 0
     assert sample.effect_count(effects, "tick") == 1
     row = _schedule(effects, "tests.tick")
-    assert row.last_status == "ok" and _near(row.last_run_at, START + timedelta(minutes=5))
+    assert row.last_status == "ok" and _near(row.last_run_at, START + timedelta(minutes=5, seconds=1))
     assert row.next_run_at == due + timedelta(minutes=5)  # on the grid, not drifting with run times
 
     # An hour with no worker: the missed ticks coalesce into one run.
@@ -106,7 +106,7 @@ def test_two_workers_run_a_due_tick_once(effects, worker_settings):
 
     workers = [Worker(effects, worker_settings, name=f"w{n}") for n in range(2)]
     workers[0].run_once()  # create the schedule row
-    clock.travel(START + timedelta(minutes=1))
+    clock.travel(START + timedelta(minutes=1, seconds=1))
     barrier = threading.Barrier(2)
 
     def poll(worker: Worker) -> None:
@@ -151,3 +151,26 @@ def test_jobs_unknown_to_this_process_are_left_alone(effects, worker_settings):
     assert Worker(effects, worker_settings).run_once() == 0
     with effects.unit_of_work() as s:
         assert s.scalar(select(JobSchedule.last_run_at).where(JobSchedule.name == "other.release.job")) is None
+
+
+def test_a_run_whose_worker_died_is_not_retried_in_a_loop(effects, worker_settings):
+    clock.travel(START)
+    calls: list[str] = []
+
+    @scheduled("tests.crashy", every=timedelta(minutes=10))
+    def crashy(session):  # noqa: ANN001, ANN202
+        calls.append("ran")
+
+    worker = Worker(effects, worker_settings)
+    worker.run_once()
+    clock.travel(START + timedelta(minutes=10, seconds=1))
+    with effects.unit_of_work() as s:
+        assert jobs.claim_due(s) is not None
+    # ... the worker died here, before the job could finish.
+    row = _schedule(effects, "tests.crashy")
+    assert row.last_status == "running" and row.next_run_at > clock.now()
+    assert worker.run_once() == 0 and calls == []  # the tick it started is not run again at once
+
+    clock.travel(START + timedelta(minutes=20, seconds=2))
+    assert worker.run_once() == 1 and calls == ["ran"]
+    assert _schedule(effects, "tests.crashy").last_status == "ok"
