@@ -50,7 +50,7 @@ def test_demo_seed_is_idempotent_and_has_every_role(db, settings):
     assert not any(login.created for login in again)
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(Patient)) == 31
-        users = {u.email: u for u in s.scalars(select(User))}
+        users = {u.email: u for u in s.scalars(select(User)).unique()}
     for role in Role:
         user = users[demo_email(role)]
         assert verify_password(user.password_hash, DEMO_PASSWORD)

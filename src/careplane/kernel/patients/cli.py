@@ -36,14 +36,14 @@ def seed(
 
         wanted = DEMO_POPULATION if patients is None else patients
         logins = seed_demo(db, settings, patients=wanted, seed=2026 if seed is None else seed)
-        table = Table(title="Demo logins")
-        for column in ("role", "e-mail", "password", "second factor"):
-            table.add_column(column)
+        table = Table(title=f"Demo logins (password for all: {logins[0].password})")
+        for column in ("role", "e-mail", "second factor"):
+            table.add_column(column, overflow="fold")
         for login in logins:
-            second = f"careplane users totp {login.email}" if login.mfa else "-"
-            table.add_row(login.role.label, login.email, login.password, second)
+            table.add_row(login.role.label, login.email, "TOTP" if login.mfa else "none")
         console.print(table)
-        console.print(f"synthetic patients: {wanted:,} (open {settings.base_url} and log in)")
+        console.print("Staff log in with a TOTP code: [bold]careplane users totp EMAIL[/bold] prints the current one.")
+        console.print(f"Synthetic patients: {wanted:,}. Open {settings.base_url} and log in.")
         return
     if not patients:
         raise typer.BadParameter("give --patients N (or --demo)")

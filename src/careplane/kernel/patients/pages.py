@@ -101,7 +101,8 @@ def new_patient(request: Request, actor: Actor = Depends(page_actor)) -> Respons
     if not actor.can(Permission.PATIENT_REGISTER):
         return render(request, "error.html", {"title": "Access denied", "detail": "You cannot register patients."},
                       status_code=403)
-    return render(request, "patients/new.html", _form_context({"language": "en"}))
+    defaults = {"language": "en", "allow_email": True, "allow_phone": True, "allow_sms": False}
+    return render(request, "patients/new.html", _form_context(defaults, auto_channel=True))
 
 
 @router.post("/patients/new")
@@ -122,7 +123,7 @@ async def register_patient(request: Request, actor: Actor = Depends(page_actor),
     patient, problem = attempt(session, act)
     if patient is not None:
         return redirect(f"/patients/{patient.id}", flash=f"Registered {patient.legal_name}, MRN {patient.mrn}.")
-    context = _form_context(data, consents=[k.value for k in consents], contacts=contacts)
+    context = _form_context(data, consents=[k.value for k in consents], contacts=contacts, auto_channel=True)
     if isinstance(problem, DuplicateSuspected):
         context["candidates"] = problem.extensions["candidates"]
         return render(request, "patients/new.html", context, status_code=409)
