@@ -187,3 +187,14 @@ def test_emergency_contacts_and_preferences(db, register):
         p = service.get_patient(s, CLINICIAN, a.id, include=["contacts"])
         assert [(c.name, c.phone) for c in p.emergency_contacts] == [("Ann Smith", "+12125550177")]
         assert (p.preferred_channel, p.allow_sms, p.allow_email, p.language) == ("sms", True, False, "es")
+
+
+def test_search_prefixes_with_spaces_accents_and_last_letters(db, register):
+    a = register(given_name="Anna", family_name="van der Berg", email=None, phone=None)
+    z = register(given_name="Zoë", family_name="Żukowska", email=None, phone=None, birth_date=date(1970, 1, 1))
+    with db.unit_of_work() as s:
+        assert [p.id for p in service.search_patients(s, CLINICIAN, "Anna van der")] == [a.id]
+        assert [p.id for p in service.search_patients(s, CLINICIAN, "van der b, ann")] == [a.id]
+        assert [p.id for p in service.search_patients(s, CLINICIAN, "zukowsk")] == [z.id]
+        assert [p.id for p in service.search_patients(s, CLINICIAN, "zoe z")] == [z.id]
+        assert service.search_patients(s, CLINICIAN, "vander") == []

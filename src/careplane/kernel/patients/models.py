@@ -44,6 +44,7 @@ class Patient(IdMixin, TimestampMixin, Base):
     __tablename__ = "patients"
     __table_args__ = (
         Index("ix_patients_family_given", "family_name_norm", "given_name_norm"),
+        Index("ix_patients_given_name_norm", "given_name_norm"),
         Index("ix_patients_birth_date", "birth_date"),
     )
 

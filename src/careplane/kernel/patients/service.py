@@ -187,27 +187,29 @@ def search_patients(
 _LIKE_SPECIALS = re.compile(r"[%_\\]")
 
 
-def _prefix(text: str) -> str:
-    return text + "%"
+def _starts_with(column: Any, prefix: str) -> Any:
+    """``column LIKE 'prefix%'``, with a range on the same column so either engine can use its index."""
+    condition = column.like(prefix + "%")
+    if prefix:
+        condition = and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1), condition)
+    return condition
 
 
 def _name_condition(text: str) -> Any:
+    family, given = Patient.family_name_norm, Patient.given_name_norm
     if "," in text:
-        family, _, given = (part.strip() for part in text.partition(","))
-        cond = Patient.family_name_norm.like(_prefix(normalise_name(family)))
-        if given:
-            cond = and_(cond, Patient.given_name_norm.like(_prefix(normalise_name(given))))
-        return cond
+        family_part, _, given_part = (normalise_name(part) for part in text.partition(","))
+        cond = _starts_with(family, family_part)
+        return and_(cond, _starts_with(given, given_part)) if given_part else cond
     words = normalise_name(text).split(" ")
     if len(words) == 1:
-        word = _prefix(words[0])
-        return or_(Patient.family_name_norm.like(word), Patient.given_name_norm.like(word))
-    first, rest = _prefix(words[0]), _prefix(" ".join(words[1:]))
-    last, head = _prefix(words[-1]), _prefix(" ".join(words[:-1]))
+        return or_(_starts_with(family, words[0]), _starts_with(given, words[0]))
+    first, rest = words[0], " ".join(words[1:])
+    head, last = " ".join(words[:-1]), words[-1]
     return or_(
-        and_(Patient.given_name_norm.like(first), Patient.family_name_norm.like(rest)),
-        and_(Patient.given_name_norm.like(head), Patient.family_name_norm.like(last)),
-        and_(Patient.family_name_norm.like(first), Patient.given_name_norm.like(rest)),
+        and_(_starts_with(given, first), _starts_with(family, rest)),
+        and_(_starts_with(given, head), _starts_with(family, last)),
+        and_(_starts_with(family, first), _starts_with(given, rest)),
     )
 
 
