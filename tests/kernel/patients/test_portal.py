@@ -1,4 +1,4 @@
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
@@ -84,3 +84,17 @@ def test_staff_without_patient_record_gets_not_found_on_my(client, login):
     who = login(Role.CLINICIAN, via="cookie")
     client.cookies.update(who["cookies"])
     assert client.get("/my").status_code == 404
+
+
+def test_self_registration_of_a_likely_duplicate_is_kept_for_review_without_disclosure(client, register, db):
+    from careplane.kernel.patients.models import PossibleDuplicate
+
+    existing = register(given_name="Rosa", family_name="Diaz", birth_date="1992-03-04", email=None, phone=None)
+    token = csrf(client)
+    response = client.post("/register", data={**SIGNUP, "csrf_token": token})
+    assert response.status_code == 200  # followed to /my
+    assert existing.mrn not in response.text
+    with db.unit_of_work() as s:
+        pair = s.scalar(select(PossibleDuplicate))
+    assert pair.other_patient_id == existing.id and pair.status == "open"
+    assert count(db, Patient) == 2

@@ -10,7 +10,6 @@ Later units extend a generated patient (memberships, coverage, visits) from thes
 from __future__ import annotations
 
 import random
-import unicodedata
 import uuid
 from collections.abc import Callable
 from itertools import accumulate
