@@ -19,7 +19,7 @@ from careplane.kernel.audit.record import record
 from careplane.kernel.errors import CareplaneError, Conflict, ValidationFailed
 from careplane.kernel.identity.models import LoginAttempt, RecoveryCode, User, WebSession
 from careplane.kernel.identity.secrets import same, token_hash
-from careplane.kernel.identity.service import BAD_MFA_CODE, MFA_OK, end_web_session, record_attempt
+from careplane.kernel.identity.service import BAD_MFA_CODE, MFA_OK, end_web_session, lock_user, record_attempt
 
 ISSUER = "careplane"
 DIGITS = 6
@@ -92,6 +92,7 @@ def qr_svg(uri: str) -> str:
 
 def confirm_enrolment(session: Session, user: User, code: str, web_session: WebSession | None) -> list[str]:
     """Turn MFA on once a code from the new secret checks out; returns the recovery codes (shown once)."""
+    lock_user(session, user)
     secret = pending_secret(session, user)
     if not _accept_totp(user, secret, code):
         raise ValidationFailed({"code": "That code is not right. Enter the 6-digit code your app shows now."})
@@ -166,6 +167,7 @@ def _wrong_codes_this_login(session: Session, user: User, web_session: WebSessio
 
 def verify_second_factor(session: Session, user: User, web_session: WebSession, code: str, *, ip: str | None) -> None:
     """Finish a login with a TOTP code or a recovery code. Too many wrong codes end the session."""
+    lock_user(session, user)
     if not user.mfa_enabled or not user.mfa_secret:
         raise Conflict("Two-step verification is not set up for this account.")
     if _accept_totp(user, user.mfa_secret, code) or _use_recovery_code(session, user, code):

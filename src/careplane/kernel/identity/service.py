@@ -93,6 +93,13 @@ class LoginOutcome:
         return "/mfa" if self.user.mfa_enabled else "/mfa/enrol"
 
 
+def lock_user(session: Session, user: User) -> None:
+    """Re-read the user row under a write lock, so concurrent logins count failures (and TOTP steps) exactly."""
+    session.execute(
+        select(User).where(User.id == user.id).with_for_update(of=User).execution_options(populate_existing=True)
+    ).unique().scalar_one()
+
+
 def record_attempt(session: Session, email: str, ip: str | None, *, succeeded: bool, reason: str) -> None:
     session.add(LoginAttempt(email=email[:254], ip=ip, at=clock.now(), succeeded=succeeded, reason=reason))
 
@@ -153,6 +160,8 @@ def login(
             retry_after=settings.ip_failure_window_minutes * 60,
         )
     user = find_by_email(session, email)
+    if user is not None:
+        lock_user(session, user)
     now = clock.now()
 
     if user is None:
@@ -393,7 +402,8 @@ def list_users(session: Session, actor: Actor, *, role: Role | None = None) -> l
     query = select(User).order_by(User.display_name, User.email)
     if role is not None:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role.value)))
-    return list(session.scalars(query).all())
+    # unique(): works whether roles load joined or by a second select.
+    return list(session.scalars(query).unique().all())
 
 
 def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
