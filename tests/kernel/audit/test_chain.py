@@ -217,3 +217,31 @@ def test_the_worker_seals_every_five_seconds(db, settings):
     worker.run_once()
     assert [r.seq for r in sealed_rows(db)] == [1, 2, 3]
     assert do_verify(db).ok
+
+
+def test_a_seal_during_verify_is_not_mistaken_for_tampering(db, monkeypatch):
+    from careplane.kernel.audit import chain
+
+    add_entries(db, 6)
+    with db.unit_of_work() as s:
+        seal(s, limit=4)
+    sealed_meanwhile = []
+
+    def seal_elsewhere():
+        if not sealed_meanwhile:
+            sealed_meanwhile.append(0)
+            with db.unit_of_work() as other:
+                sealed_meanwhile[0] = seal(other)
+
+    with db.session_factory() as s:
+        if db.is_postgres:  # verify reads one snapshot; writers are never blocked
+            real_link_hash = chain.link_hash
+            monkeypatch.setattr(chain, "link_hash", lambda *a: (seal_elsewhere(), real_link_hash(*a))[1])
+            report = verify(s, batch=2)
+            assert report.ok and report.sealed == 4, report.problems
+        else:  # the write lock is let go between batches, so the sealer gets in
+            real_rollback = s.rollback
+            s.rollback = lambda: (real_rollback(), seal_elsewhere())
+            report = verify(s, batch=2)
+            assert report.ok and report.sealed == 6, report.problems
+    assert sealed_meanwhile == [2]
