@@ -245,3 +245,17 @@ def test_a_seal_during_verify_is_not_mistaken_for_tampering(db, monkeypatch):
             report = verify(s, batch=2)
             assert report.ok and report.sealed == 6, report.problems
     assert sealed_meanwhile == [2]
+
+
+def test_one_tick_of_the_job_drains_several_batches_but_is_bounded(db, monkeypatch):
+    from careplane.kernel.audit import chain
+
+    monkeypatch.setattr(chain, "SEAL_BATCH", 2)
+    add_entries(db, 25)
+    with db.unit_of_work() as s:
+        chain.seal_job(s)
+    assert sum(r.seq is not None for r in sealed_rows(db)) == 20  # 10 batches of 2
+    with db.unit_of_work() as s:
+        chain.seal_job(s)
+    assert sum(r.seq is not None for r in sealed_rows(db)) == 25
+    assert do_verify(db).ok
