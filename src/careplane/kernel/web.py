@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from urllib.parse import quote, unquote
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,
         "settings": settings,
-        "flash": request.cookies.get("cp_flash"),
+        "flash": unquote(request.cookies.get("cp_flash", "")) or None,
     }
     ctx.update(context or {})
     html = templates.get_template(template).render(ctx)
@@ -109,7 +110,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
     if flash:
-        response.set_cookie("cp_flash", flash[:300], max_age=60, httponly=True, samesite="lax")
+        # Percent-encoded: a cookie header carries only ASCII (names in flashes need not be).
+        response.set_cookie("cp_flash", quote(flash[:300]), max_age=60, httponly=True, samesite="lax")
     return response
 
 

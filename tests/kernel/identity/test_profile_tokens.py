@@ -76,7 +76,8 @@ def test_token_from_the_profile_is_shown_once_works_as_bearer_and_stops_after_re
     assert post(client, f"/profile/tokens/{token.id}/revoke").status_code == 303
     refused = client.get("/api/v1/me", headers=api)
     assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
-    assert "nightly export" not in client.get("/profile").text
+    after = client.get("/profile").text
+    assert "“nightly export” has been revoked" in after and "<td>nightly export</td>" not in after
 
 
 def test_token_form_errors(db, client):
@@ -148,3 +149,14 @@ def test_openapi_documents_the_me_endpoints(client):
     post_op = spec["paths"]["/api/v1/me/tokens"]["post"]
     assert {"201", "401", "422"} <= set(post_op["responses"])
     assert "application/problem+json" in post_op["responses"]["401"]["content"]
+
+
+def test_names_outside_latin_1_survive_the_flash_message(db, client):
+    make_user(db, "pat@example.org")
+    full_login(client, db, "pat@example.org")
+    post(client, "/profile/tokens", {"name": "Über-Bericht 📊"})
+    with db.unit_of_work() as s:
+        token_id = s.scalar(select(ApiToken)).id
+    revoked = post(client, f"/profile/tokens/{token_id}/revoke")
+    assert revoked.status_code == 303
+    assert "“Über-Bericht 📊” has been revoked" in client.get("/profile").text

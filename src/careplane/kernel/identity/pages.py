@@ -374,5 +374,5 @@ def create_token(
 def revoke_token(
     request: Request, token_id: uuid.UUID, who: Authenticated = Depends(logged_in), session: Session = Depends(db_session)
 ) -> Response:
-    service.revoke_api_token(session, who.user, token_id)
-    return redirect("/profile", flash="The API token has been revoked; it no longer works.")
+    token = service.revoke_api_token(session, who.user, token_id)
+    return redirect("/profile", flash=f"The API token “{token.name}” has been revoked; it no longer works.")
