@@ -101,7 +101,8 @@ def test_deactivated_users_existing_session_and_tokens_are_refused_on_the_next_r
         assert victim.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
     user = load_user(db, "bill@example.org")
     assert user.is_active is False and user.deactivated_at is not None
-    assert "deactivated" in client.get("/admin/users").text
+    listing = client.get("/admin/users").text
+    assert "bill@example.org is deactivated" in listing and "badge danger\">deactivated" in listing
 
 
 def test_admin_cannot_deactivate_themself(db, client):

@@ -87,3 +87,23 @@ def test_no_reset_mail_for_deactivated_accounts(db, client):
         s.scalar(select(User)).is_active = False
     assert _ask_reset(client, "gone@example.org").status_code == 200
     assert mails_to(db, "gone@example.org") == []
+
+
+def test_using_one_reset_link_voids_the_older_ones(db, client):
+    make_user(db, "pat@example.org")
+    _ask_reset(client, "pat@example.org")
+    _ask_reset(client, "pat@example.org")
+    older, newer = (link_in(m, "/password/reset/") for m in mails_to(db, "pat@example.org"))
+    assert older != newer
+    assert post(client, newer, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}).status_code == 303
+    assert client.get(older).status_code == 400
+
+
+def test_reset_mails_per_account_are_limited_per_hour(db, client):
+    make_user(db, "pat@example.org")
+    answers = {_ask_reset(client, "pat@example.org").status_code for _ in range(5)}
+    assert answers == {200}
+    assert len(mails_to(db, "pat@example.org")) == 3
+    clock.travel(clock.now() + timedelta(minutes=61))
+    _ask_reset(client, "pat@example.org")
+    assert len(mails_to(db, "pat@example.org")) == 4

@@ -75,7 +75,7 @@ def create_user(
     except ValidationFailed as exc:
         values = {"email": email, "display_name": display_name, "roles": roles, "unit": unit}
         return _new_form(request, values, exc.errors, status_code=422)
-    return redirect("/admin/users", flash="The account is made. A link to choose a password was e-mailed to them.")
+    return redirect("/admin/users", flash=f"Account made for {user.email}. A link to choose a password was e-mailed to them.")
 
 
 @router.post("/{user_id}/deactivate")
@@ -84,11 +84,11 @@ def deactivate(
 ) -> Response:
     user = service.get_user(session, actor, user_id)
     service.deactivate_user(session, actor, user)
-    return redirect("/admin/users", flash="The account is deactivated; its sessions and API tokens no longer work.")
+    return redirect("/admin/users", flash=f"{user.email} is deactivated; their sessions and API tokens no longer work.")
 
 
 @router.post("/{user_id}/reset-mfa")
 def reset_mfa(user_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     user = service.get_user(session, actor, user_id)
     mfa.reset_user_mfa(session, actor, user)
-    return redirect("/admin/users", flash="Two-step verification was reset; they set it up again at their next login.")
+    return redirect("/admin/users", flash=f"Two-step verification of {user.email} was reset; they set it up again at their next login.")

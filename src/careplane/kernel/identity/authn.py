@@ -59,7 +59,7 @@ def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authe
         select(WebSession, User)
         .join(User, User.id == WebSession.user_id)
         .where(WebSession.token_hash == token_hash(raw))
-    ).first()
+    ).unique().first()
     if row is None:
         return None
     web_session, user = row
@@ -77,7 +77,7 @@ def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
         return None
     row = session.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash(raw))
-    ).first()
+    ).unique().first()
     if row is None:
         return None
     token, user = row

@@ -40,7 +40,7 @@ class User(IdMixin, TimestampMixin, Base):
     last_login_at: Mapped[datetime | None]
 
     role_rows: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan", lazy="joined"
     )
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
@@ -55,3 +55,24 @@ def consume_one_time_token(session: Session, raw: str, purpose: str) -> User:
     token.used_at = clock.now()
     session.flush()
     return user
+
+
+def void_one_time_tokens(session: Session, user: User, purpose: str) -> None:
+    """Use up every outstanding token of this purpose (older reset links die with the one that was used)."""
+    session.execute(
+        update(OneTimeToken)
+        .where(OneTimeToken.user_id == user.id, OneTimeToken.purpose == purpose, OneTimeToken.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+
+
+def recently_issued(session: Session, user: User, purpose: str, within: timedelta) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user.id,
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.created_at > clock.now() - within,
+        )
+    ) or 0

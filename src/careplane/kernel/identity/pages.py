@@ -336,7 +336,7 @@ def resend_verification(
     if who.user.email_verified_at is not None:
         return redirect("/profile", flash="Your e-mail address is already confirmed.")
     service.send_email_verification(session, who.user, _settings(request))
-    return redirect("/profile", flash="We have sent a confirmation link to your e-mail address.")
+    return redirect("/profile", flash=f"We have sent a confirmation link to {who.user.email}.")
 
 
 @router.post("/profile/recovery-codes")

@@ -26,6 +26,8 @@ from careplane.kernel.identity.one_time import (
     check_one_time_token,
     consume_one_time_token,
     issue_one_time_token,
+    recently_issued,
+    void_one_time_tokens,
 )
 from careplane.kernel.identity.passwords import hash_password, needs_rehash, password_problem, verify_password
 from careplane.kernel.identity.secrets import new_token, token_hash
@@ -36,6 +38,8 @@ from careplane.settings import Settings
 
 EMAIL_VERIFICATION_TTL = timedelta(hours=48)
 PASSWORD_RESET_TTL = timedelta(hours=1)
+#: Reset e-mails one account gets per hour at most, so the form cannot be used to flood a mailbox.
+RESET_MAILS_PER_HOUR = 3
 WRONG_CREDENTIALS = "E-mail or password is incorrect."
 
 # LoginAttempt.reason values.
@@ -258,6 +262,8 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
     user = find_by_email(session, email)
     if user is None or not user.is_active:
         return
+    if recently_issued(session, user, PASSWORD_RESET, timedelta(hours=1)) >= RESET_MAILS_PER_HOUR:
+        return
     mail_password_link(
         session,
         user,
@@ -278,6 +284,7 @@ def reset_password(session: Session, raw: str, password: str, confirm: str | Non
     user = check_one_time_token(session, raw, PASSWORD_RESET)
     _check_new_password(user, password, confirm)
     consume_one_time_token(session, raw, PASSWORD_RESET)
+    void_one_time_tokens(session, user, PASSWORD_RESET)
     _set_password(user, password)
     # Whoever opened the link controls the mailbox.
     if user.email_verified_at is None:
