@@ -6,6 +6,7 @@ dialect-specific lives here so services never branch on the engine.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,9 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
+        # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
+        self._sqlite_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -111,7 +115,7 @@ class Database:
     def unit_of_work(self) -> Iterator[Session]:
         """A session in one transaction: committed when the block ends, rolled back on error."""
         try:
-            with self.session_factory() as session, session.begin():
+            with self._writer_turn(), self.session_factory() as session, session.begin():
                 yield session
         except Exception as exc:
             # Some refusals must leave a trace (an audit row) even though the work is undone.
@@ -120,6 +124,20 @@ class Database:
                 with self.session_factory() as session, session.begin():
                     session.add_all(keep)
             raise
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._sqlite_writer is None:
+            yield
+            return
+        # A plain Lock, not an RLock: one request's unit of work may begin and end on different
+        # threads of the pool. The timeout turns a nested unit of work in one thread into an error.
+        if not self._sqlite_writer.acquire(timeout=30):
+            raise TimeoutError("timed out waiting for the SQLite write lock (nested unit of work?)")
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
 
     def dispose(self) -> None:
         self.engine.dispose()
