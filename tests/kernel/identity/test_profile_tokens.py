@@ -3,11 +3,11 @@ import uuid
 
 from sqlalchemy import select
 
-from careplane.kernel.identity.models import ApiToken, WebSession
+from careplane.kernel.identity.models import ApiToken
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.web import CSRF_COOKIE, SESSION_COOKIE
 
-from .conftest import PASSWORD, full_login, link_in, load_user, log_in, mails_to, make_user, post, session_cookie
+from .conftest import PASSWORD, full_login, link_in, log_in, mails_to, make_user, post
 
 
 def _bearer(raw: str) -> dict[str, str]:

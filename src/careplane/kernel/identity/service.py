@@ -30,8 +30,8 @@ from careplane.kernel.identity.one_time import (
     void_one_time_tokens,
 )
 from careplane.kernel.identity.passwords import hash_password, needs_rehash, password_problem, verify_password
-from careplane.kernel.identity.secrets import new_token, token_hash
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.identity.secrets import new_token, token_hash
 from careplane.kernel.identity.users import create_user, find_by_email, normalise_email
 from careplane.kernel.mail import send_mail
 from careplane.settings import Settings
