@@ -148,7 +148,7 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def save(results: list[Result], name: str, title: str, notes: str) -> None:
+def save(results: list[Result], name: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     write_docs()

@@ -1,0 +1,105 @@
+"""Benchmark: an authenticated patient read through the JSON API, audit included.
+
+``GET /api/v1/patients/{id}`` with a clinician's API token, random patients, one server
+process, on SQLite and PostgreSQL with 1,000 and 100,000 patients. Each request authenticates
+the token, checks the access policy, reads the patient and writes its audit row.
+
+    python -m bench.patient_read                       # the full matrix (a few minutes)
+    python -m bench.patient_read --engine sqlite --patients 1000 --seconds 5
+
+Target (issue "Foundation"): at least 1,000 requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import func, select
+
+from bench.harness import Result, fresh_database, machine, run_wrk, running_server, save
+from careplane.kernel import clock
+from careplane.kernel.audit.models import AuditEntry
+from careplane.kernel.identity.roles import Role
+from careplane.kernel.identity.service import create_api_token
+from careplane.kernel.identity.users import create_user
+from careplane.kernel.patients.synthetic import insert_synthetic_patients
+
+LUA = """
+local ids = {}
+for line in io.lines("%(ids)s") do ids[#ids + 1] = line end
+local auth = "Bearer %(token)s"
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/api/v1/patients/" .. ids[math.random(#ids)], {["Authorization"] = auth})
+end
+"""
+
+
+def run_one(engine: str, patients: int, seconds: int, connections: int, console: Console) -> Result:
+    with fresh_database(engine) as db, tempfile.TemporaryDirectory() as tmp:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"seeding {patients:,} patients on {engine}", total=patients)
+            ids = insert_synthetic_patients(db, patients, seed=7, on_progress=lambda n: progress.advance(task, n))
+        with db.unit_of_work() as session:
+            user = create_user(session, email="bench@example.org", display_name="Bench", roles=[Role.CLINICIAN])
+            token, _ = create_api_token(session, user, "bench")
+        ids_file = Path(tmp) / "ids.txt"
+        sample = random.Random(1).sample(ids, min(len(ids), 10_000))
+        ids_file.write_text("\n".join(str(i) for i in sample) + "\n")
+        script = Path(tmp) / "read.lua"
+        script.write_text(LUA % {"ids": ids_file, "token": token})
+        with running_server(db.url, Path(tmp)) as base:
+            run_wrk(base, script, seconds=2, connections=connections)  # warm-up
+            stats = run_wrk(base, script, seconds=seconds, connections=connections)
+        with db.unit_of_work() as session:
+            audited = session.scalar(select(func.count()).select_from(AuditEntry))
+        if audited < stats["requests"]:
+            raise SystemExit(f"only {audited} audit rows for {stats['requests']} reads: audit lost")
+        return Result(
+            benchmark="Patient read via JSON API (auth + access check + audit row)",
+            engine=engine,
+            patients=patients,
+            connections=connections,
+            seconds=seconds,
+            requests=int(stats["requests"]),
+            errors=int(stats["errors"]),
+            requests_per_second=round(stats["rps"], 1),
+            p50_ms=round(stats["p50"], 2),
+            p99_ms=round(stats["p99"], 2),
+            machine=machine(),
+            when=clock.today().isoformat(),
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=["sqlite", "postgresql"], action="append", help="default: both")
+    parser.add_argument("--patients", type=int, action="append", help="default: 1000 and 100000")
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--no-save", action="store_true", help="print only; leave results and docs alone")
+    args = parser.parse_args()
+    console = Console()
+    results = [
+        run_one(engine, n, args.seconds, args.connections, console)
+        for engine in args.engine or ["sqlite", "postgresql"]
+        for n in args.patients or [1000, 100_000]
+    ]
+    table = Table(title="Patient read via JSON API")
+    for column in ("engine", "patients", "req/s", "p50 ms", "p99 ms", "errors"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(r.engine, f"{r.patients:,}", f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", str(r.errors))
+    console.print(table)
+    if not args.no_save:
+        save(results, "patient_read")
+
+
+if __name__ == "__main__":
+    main()
