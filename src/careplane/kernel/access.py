@@ -28,33 +28,38 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     USER_MANAGE = "user.manage"
     OPERATIONS = "operations.manage"
+    ORG_READ = "org.read"
+    ORG_MANAGE = "org.manage"
 
 
 #: Permissions that name one patient, where a patient user may act only on themself.
 PATIENT_SCOPED = frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE})
 
+#: What every employee of the service may do (employer admins are customers, not employees).
+_EMPLOYEE = frozenset({Permission.ORG_READ})
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PATIENT: frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE}),
-    Role.CLINICIAN: frozenset(
-        {Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER}
-    ),
-    Role.PHARMACIST: frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH}),
-    Role.PHARMACY_TECHNICIAN: frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH}),
-    Role.BILLER: frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH}),
+    Role.CLINICIAN: _EMPLOYEE
+    | {Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER},
+    Role.PHARMACIST: _EMPLOYEE | {Permission.PATIENT_READ, Permission.PATIENT_SEARCH},
+    Role.PHARMACY_TECHNICIAN: _EMPLOYEE | {Permission.PATIENT_READ, Permission.PATIENT_SEARCH},
+    Role.BILLER: _EMPLOYEE | {Permission.PATIENT_READ, Permission.PATIENT_SEARCH},
     # Employer admins see de-identified aggregates only, never a patient record.
     Role.EMPLOYER_ADMIN: frozenset(),
-    Role.OPERATIONS_LEAD: frozenset(
-        {
-            Permission.PATIENT_READ,
-            Permission.PATIENT_UPDATE,
-            Permission.PATIENT_SEARCH,
-            Permission.PATIENT_REGISTER,
-            Permission.AUDIT_READ,
-            Permission.OPERATIONS,
-        }
-    ),
+    Role.OPERATIONS_LEAD: _EMPLOYEE
+    | {
+        Permission.PATIENT_READ,
+        Permission.PATIENT_UPDATE,
+        Permission.PATIENT_SEARCH,
+        Permission.PATIENT_REGISTER,
+        Permission.AUDIT_READ,
+        Permission.OPERATIONS,
+        Permission.ORG_MANAGE,
+    },
     # Administrators run the platform; they get no patient data by default.
-    Role.ADMINISTRATOR: frozenset({Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OPERATIONS}),
+    Role.ADMINISTRATOR: _EMPLOYEE
+    | {Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OPERATIONS, Permission.ORG_MANAGE},
 }
 
 

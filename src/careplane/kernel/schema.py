@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "careplane.kernel.idempotency",
     "careplane.kernel.events",
     "careplane.kernel.jobs",
+    "careplane.kernel.org.models",
 ]
 
 

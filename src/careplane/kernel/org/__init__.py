@@ -1,0 +1,1 @@
+"""The organisation: units, teams, staff, licences, restructuring, departures and hand-over."""
