@@ -45,7 +45,6 @@ def install_fingerprint() -> str:
     digest = hashlib.sha256()
     for path in (LOCK, ROOT / "pyproject.toml"):
         digest.update(path.read_bytes())
-    digest.update(sys.version.encode())
     return digest.hexdigest()
 
 
