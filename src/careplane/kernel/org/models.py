@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careplane.kernel import clock
 from careplane.kernel.db import Base, IdMixin, TimestampMixin
+from careplane.kernel.identity.models import User
 
 
 class UnitStatus(StrEnum):
@@ -75,6 +76,8 @@ class StaffMember(IdMixin, TimestampMixin, Base):
 
     licences: Mapped[list[Licence]] = relationship(back_populates="staff", order_by="Licence.state")
     memberships: Mapped[list[TeamMembership]] = relationship(back_populates="staff")
+    #: Loaded on access (not joined), so ``SELECT ... FOR UPDATE`` of staff rows stays valid on PostgreSQL.
+    user: Mapped[User] = relationship()
 
 
 class TeamMembership(IdMixin, Base):
@@ -105,6 +108,25 @@ class Licence(IdMixin, Base):
     expires_on: Mapped[date] = mapped_column(Date)
 
     staff: Mapped[StaffMember] = relationship(back_populates="licences")
+
+
+class LicenceWarning(IdMixin, Base):
+    """One expiry warning sent (60, 30 or 7 days ahead), so each is sent once even if the job runs twice.
+
+    ``subject`` is ``licence:<licence id>`` or ``dea:<staff id>``; keyed by ``expires_on`` too, so a
+    renewed licence (a new expiry date) is warned about afresh.
+    """
+
+    __tablename__ = "staff_licence_warnings"
+    __table_args__ = (UniqueConstraint("subject", "expires_on", "days_before"),)
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(60))
+    expires_on: Mapped[date] = mapped_column(Date)
+    days_before: Mapped[int]
+    sent_at: Mapped[datetime] = mapped_column(default=clock.now)
+    #: Who was told, e.g. "a@x.org, lead@x.org".
+    recipients: Mapped[str] = mapped_column(Text)
 
 
 class WorkQueue(IdMixin, Base):
