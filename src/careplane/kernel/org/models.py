@@ -178,6 +178,10 @@ class OrgChange(IdMixin, Base):
     __tablename__ = "org_changes"
     __table_args__ = (Index("ix_org_changes_at", "at"),)
 
+    #: The units the change concerns (e.g. merged unit and survivor), so a unit's history is an index lookup.
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    other_unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+
     at: Mapped[datetime] = mapped_column(default=clock.now)
     effective_on: Mapped[date] = mapped_column(Date)
     actor_label: Mapped[str] = mapped_column(String(254))
