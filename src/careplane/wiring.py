@@ -6,6 +6,13 @@ import importlib
 
 HANDLER_MODULES: list[str] = [
     "careplane.kernel.audit.chain",
+    "careplane.kernel.org.licence_expiry",
+    "careplane.units.virtual_care.events",
+    "careplane.units.primary_care.events",
+    "careplane.units.pharmacy.events",
+    "careplane.units.revenue_cycle.events",
+    "careplane.units.benefits.events",
+    "careplane.units.health_tech.events",
 ]
 
 

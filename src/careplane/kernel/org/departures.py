@@ -1,0 +1,293 @@
+"""Offboarding: end a staff member's access at once, then let every unit hand their open work on.
+
+:func:`offboard` does in one transaction everything that must not wait (status, login switched
+off, every session and API token revoked, team memberships and unit leads ended, the departure
+recorded) and publishes ``StaffDeparted``; each unit's handler then moves the work and reports
+(:mod:`careplane.kernel.org.handover`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careplane.kernel import clock
+from careplane.kernel.access import Actor, Permission, require
+from careplane.kernel.audit.record import record
+from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
+from careplane.kernel.events import publish
+from careplane.kernel.identity.authn import revoke_all_credentials
+from careplane.kernel.identity.models import User
+from careplane.kernel.identity.service import lock_user
+from careplane.kernel.org import handover, work
+from careplane.kernel.org.events import StaffDeparted
+from careplane.kernel.org.models import (
+    Departure,
+    OrgChange,
+    OrgUnit,
+    StaffMember,
+    StaffStatus,
+    Team,
+    TeamMembership,
+    WorkQueue,
+)
+
+LEAD_CHANGED = "unit.lead_changed"
+
+
+def names_of(session: Session, staff_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Staff id -> the person's display name."""
+    if not staff_ids:
+        return {}
+    rows = session.execute(
+        select(StaffMember.id, User.display_name).join(User, User.id == StaffMember.user_id).where(StaffMember.id.in_(staff_ids))
+    )
+    return {staff_id: name for staff_id, name in rows}
+
+
+def get_staff(session: Session, staff_id: uuid.UUID, *, lock: bool = False) -> StaffMember:
+    staff = session.get(StaffMember, staff_id, with_for_update=lock or None)
+    if staff is None:
+        raise NotFound("There is no such staff member.")
+    return staff
+
+
+# ---------------------------------------------------------------- choices and preview
+
+
+def successor_people(session: Session, excluding: uuid.UUID | None = None) -> list[tuple[uuid.UUID, str]]:
+    """Active staff who can take work on, by name."""
+    query = (
+        select(StaffMember.id, User.display_name)
+        .join(User, User.id == StaffMember.user_id)
+        .where(StaffMember.status == StaffStatus.ACTIVE.value, User.is_active.is_(True))
+        .order_by(User.display_name, StaffMember.id)
+    )
+    if excluding is not None:
+        query = query.where(StaffMember.id != excluding)
+    return [(staff_id, name) for staff_id, name in session.execute(query)]
+
+
+def successor_queues(session: Session, on: date | None = None) -> list[tuple[uuid.UUID, str]]:
+    """Queues of teams in existence on ``on`` (today), labelled "Unit / Team / Queue"."""
+    on = on or clock.today()
+    rows = session.execute(
+        select(WorkQueue.id, OrgUnit.name, Team.name, WorkQueue.name)
+        .join(Team, Team.id == WorkQueue.team_id)
+        .join(OrgUnit, OrgUnit.id == Team.unit_id)
+        .where((Team.effective_to.is_(None)) | (Team.effective_to >= on))
+        .order_by(OrgUnit.name, Team.name, WorkQueue.name)
+    )
+    return [(qid, f"{unit} / {team} / {queue}") for qid, unit, team, queue in rows]
+
+
+@dataclass
+class UnitPreview:
+    code: str
+    name: str
+    counts: dict[str, int]
+    #: False for work in a unit that is not a hand-over participant: nothing would move it.
+    handed_over: bool = True
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class Preview:
+    staff: StaffMember
+    name: str
+    units: list[UnitPreview] = field(default_factory=list)
+    leads: list[OrgUnit] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(u.total for u in self.units)
+
+
+def preview(session: Session, actor: Actor, staff_id: uuid.UUID) -> Preview:
+    """What an offboarding would move, per unit, and which units the person leads."""
+    require(actor, Permission.ORG_MANAGE)
+    staff = get_staff(session, staff_id)
+    counts = work.open_counts_by_unit(session, staff.id)
+    names = handover.unit_names(session)
+    participants = handover.registered_units()
+    units = [UnitPreview(code, names.get(code, code), dict(counts.get(code, {}))) for code in participants]
+    units += [
+        UnitPreview(code, names.get(code, code), dict(kinds), handed_over=False)
+        for code, kinds in sorted(counts.items())
+        if code not in participants
+    ]
+    leads = list(session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).order_by(OrgUnit.name)))
+    return Preview(staff=staff, name=names_of(session, {staff.id}).get(staff.id, str(staff.id)), units=units, leads=leads)
+
+
+# ---------------------------------------------------------------- offboarding
+
+
+def _check(
+    session: Session,
+    actor: Actor,
+    staff: StaffMember,
+    successor_staff_id: uuid.UUID | None,
+    successor_queue_id: uuid.UUID | None,
+    effective_on: date,
+) -> None:
+    if staff.status == StaffStatus.DEPARTED.value:
+        raise Conflict("This staff member has already been offboarded.")
+    if actor.user_id is not None and staff.user_id == actor.user_id:
+        raise Conflict("You cannot offboard yourself; ask another operations lead.")
+    errors: dict[str, str] = {}
+    if (successor_staff_id is None) == (successor_queue_id is None):
+        errors["successor"] = "Choose either a successor person or a team queue (exactly one)."
+    elif successor_staff_id is not None:
+        successor = session.get(StaffMember, successor_staff_id, with_for_update=True)
+        if successor is None:
+            errors["successor_staff_id"] = "There is no such staff member."
+        elif successor.id == staff.id:
+            errors["successor_staff_id"] = "The successor must be someone other than the person leaving."
+        elif successor.status != StaffStatus.ACTIVE.value:
+            errors["successor_staff_id"] = "The successor has left; choose an active staff member."
+    elif successor_queue_id is not None:
+        if successor_queue_id not in dict(successor_queues(session, effective_on)):
+            errors["successor_queue_id"] = "There is no such queue in a current team."
+    if effective_on > clock.today():
+        errors["effective_on"] = "Offboarding ends access now; the last day cannot be in the future."
+    elif effective_on < staff.start_date:
+        errors["effective_on"] = f"The last day cannot be before they started ({staff.start_date.isoformat()})."
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def offboard(
+    session: Session,
+    actor: Actor,
+    staff_id: uuid.UUID,
+    successor_staff_id: uuid.UUID | None = None,
+    successor_queue_id: uuid.UUID | None = None,
+    effective_on: date | None = None,
+    reason: str | None = None,
+) -> Departure:
+    require(actor, Permission.ORG_MANAGE)
+    staff = get_staff(session, staff_id, lock=True)
+    effective_on = effective_on or clock.today()
+    _check(session, actor, staff, successor_staff_id, successor_queue_id, effective_on)
+    now = clock.now()
+
+    staff.status = StaffStatus.DEPARTED.value
+    staff.end_date = effective_on
+    user = session.get(User, staff.user_id)
+    if user is not None:
+        lock_user(session, user)
+        user.is_active = False
+        user.deactivated_at = now
+        revoke_all_credentials(session, user)
+    for membership in session.scalars(
+        select(TeamMembership).where(
+            TeamMembership.staff_id == staff.id,
+            (TeamMembership.end_date.is_(None)) | (TeamMembership.end_date > effective_on),
+        )
+    ):
+        membership.end_date = effective_on
+
+    departure = Departure(
+        staff_id=staff.id,
+        successor_staff_id=successor_staff_id,
+        successor_queue_id=successor_queue_id,
+        at=now,
+        effective_on=effective_on,
+        initiated_by=actor.label,
+        reason=(reason or "").strip() or None,
+    )
+    session.add(departure)
+    session.flush()
+    _hand_over_leads(session, actor, staff, departure)
+    record(session, actor, "staff.offboard", resource_type="staff", resource_id=str(staff.id))
+    publish(session, StaffDeparted(departure.id, staff.id, successor_staff_id, successor_queue_id))
+    return departure
+
+
+def _hand_over_leads(session: Session, actor: Actor, staff: StaffMember, departure: Departure) -> None:
+    """Units the person led pass to the successor person; with a queue as successor they are left
+    without a lead, which the history records and the departure page flags."""
+    names = names_of(session, {i for i in (staff.id, departure.successor_staff_id) if i})
+    for unit in session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).with_for_update()):
+        unit.lead_staff_id = departure.successor_staff_id
+        to = names.get(departure.successor_staff_id) if departure.successor_staff_id else None
+        session.add(
+            OrgChange(
+                at=departure.at,
+                effective_on=departure.effective_on,
+                actor_label=actor.label,
+                kind=LEAD_CHANGED,
+                summary=(
+                    f"{unit.name}: lead passed from {names.get(staff.id)} to {to} (departure)."
+                    if to
+                    else f"{unit.name}: lead {names.get(staff.id)} left; the unit needs a new lead."
+                ),
+                details={
+                    "unit_id": str(unit.id),
+                    "from_staff_id": str(staff.id),
+                    "to_staff_id": str(departure.successor_staff_id) if departure.successor_staff_id else None,
+                    "departure_id": str(departure.id),
+                    "needs_lead": to is None,
+                },
+            )
+        )
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class DepartureView:
+    departure: Departure
+    name: str
+    successor: str
+    status: handover.HandoverStatus
+    unit_names: dict[str, str]
+    #: Units the person led, now without a lead.
+    leaderless: list[str]
+
+
+def get_departure(session: Session, actor: Actor, departure_id: uuid.UUID) -> DepartureView:
+    require(actor, Permission.ORG_MANAGE)
+    departure = session.get(Departure, departure_id)
+    if departure is None:
+        raise NotFound("There is no such departure.")
+    return _view(session, departure)
+
+
+def _view(session: Session, departure: Departure) -> DepartureView:
+    names = names_of(session, {i for i in (departure.staff_id, departure.successor_staff_id) if i})
+    if departure.successor_staff_id:
+        successor = names.get(departure.successor_staff_id, str(departure.successor_staff_id))
+    else:
+        successor = dict(successor_queues(session, date.min)).get(departure.successor_queue_id, "a team queue")  # type: ignore[arg-type]
+    changes = session.scalars(select(OrgChange).where(OrgChange.kind == LEAD_CHANGED, OrgChange.at >= departure.at))
+    leaderless_ids = {
+        c.details.get("unit_id") for c in changes if c.details.get("departure_id") == str(departure.id) and c.details.get("needs_lead")
+    }
+    leaderless = [
+        u.name for u in session.scalars(select(OrgUnit).order_by(OrgUnit.name))
+        if str(u.id) in leaderless_ids and u.lead_staff_id is None
+    ]
+    return DepartureView(
+        departure=departure,
+        name=names.get(departure.staff_id, str(departure.staff_id)),
+        successor=successor,
+        status=handover.status(session, departure),
+        unit_names=handover.unit_names(session),
+        leaderless=leaderless,
+    )
+
+
+def list_departures(session: Session, actor: Actor, limit: int = 200) -> list[DepartureView]:
+    require(actor, Permission.ORG_MANAGE)
+    rows = session.scalars(select(Departure).order_by(Departure.at.desc(), Departure.id).limit(limit))
+    return [_view(session, d) for d in rows]

@@ -1,0 +1,1 @@
+"""The six business units, one package each (see ARCHITECTURE.md)."""

@@ -1,0 +1,18 @@
+"""Primary Care's event handlers."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from careplane.kernel.events import handles
+from careplane.kernel.org import handover
+from careplane.kernel.org.events import StaffDeparted
+from careplane.units.primary_care import CODE, NAME
+
+handover.participant(CODE, NAME)
+
+
+@handles(StaffDeparted)
+def hand_over_departed_staff_work(session: Session, event: StaffDeparted) -> None:
+    """Move the departed person's open Primary Care work to their successor and report it."""
+    handover.hand_over_unit_work(session, event, CODE)
