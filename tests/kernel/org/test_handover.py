@@ -1,0 +1,186 @@
+"""Hand-over after a departure: every unit's handler moves the open work and reports; the
+departure stays incomplete until every registered unit has reported."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from careplane.kernel import events
+from careplane.kernel.db import Database
+from careplane.kernel.org import departures, handover
+from careplane.kernel.org.events import StaffDeparted
+from careplane.kernel.org.models import Departure, HandoverReport, WorkItem
+from careplane.kernel.worker import Worker
+from careplane.settings import Settings
+from tests.kernel.org.test_departures import UNITS, add_items, lead_actor, make_org, make_staff, offboard
+
+
+def drain(db: Database, settings: Settings) -> None:
+    worker = Worker(db, settings, name="test")
+    for _ in range(50):
+        if worker.run_once() == 0:
+            return
+    raise AssertionError("the worker did not go quiet")
+
+
+def items(db: Database, ids: list) -> list[WorkItem]:  # noqa: ANN001
+    with db.unit_of_work() as s:
+        return list(s.scalars(select(WorkItem).where(WorkItem.id.in_(ids))))
+
+
+def status(db: Database, departure: Departure) -> handover.HandoverStatus:
+    with db.unit_of_work() as s:
+        return handover.status(s, s.get(Departure, departure.id))
+
+
+def test_all_open_items_get_the_successor_person_and_every_unit_reports(db: Database, settings: Settings):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    _, colleague = make_staff(db)
+    visits = add_items(db, queues["virtual_care"], leaver, 3, kind="visit")
+    checks = add_items(db, queues["pharmacy"], leaver, 2, kind="verification")
+    denials = add_items(db, queues["revenue_cycle"], leaver, 1, kind="denial")
+    others = add_items(db, queues["pharmacy"], colleague, 2, kind="verification")
+    unassigned = add_items(db, queues["primary_care"], None, 1, kind="referral")
+
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    assert not status(db, departure).complete, "nothing has reported before the worker runs"
+    drain(db, settings)
+
+    moved = items(db, visits + checks + denials)
+    assert {i.assignee_staff_id for i in moved} == {successor.id}
+    assert {i.queue_id for i in items(db, visits)} == {queues["virtual_care"].id}, "a person successor keeps the queue"
+    assert {i.assignee_staff_id for i in items(db, others)} == {colleague.id}
+    assert {i.assignee_staff_id for i in items(db, unassigned)} == {None}
+    with db.unit_of_work() as s:
+        assert s.scalar(select(WorkItem).where(WorkItem.assignee_staff_id == leaver.id)) is None
+
+    done = status(db, departure)
+    assert done.complete and done.missing == {}
+    assert {code: r.moved for code, r in done.reports.items()} == {
+        "virtual_care": {"visit": 3},
+        "pharmacy": {"verification": 2},
+        "revenue_cycle": {"denial": 1},
+        "primary_care": {},
+        "benefits": {},
+        "health_tech": {},
+    }
+
+
+def test_a_successor_queue_gets_the_items_back_unassigned(db: Database, settings: Settings):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    ids = add_items(db, queues["virtual_care"], leaver, 2) + add_items(db, queues["benefits"], leaver, 1, kind="enrolment")
+
+    departure = offboard(db, actor, leaver, successor_queue_id=queues["virtual_care"].id)
+    drain(db, settings)
+
+    assert {(i.assignee_staff_id, i.queue_id) for i in items(db, ids)} == {(None, queues["virtual_care"].id)}
+    assert status(db, departure).complete
+
+
+def test_a_unit_that_has_not_reported_keeps_the_hand_over_incomplete(db: Database, settings: Settings, monkeypatch):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    checks = add_items(db, queues["pharmacy"], leaver, 2, kind="verification")
+    visits = add_items(db, queues["virtual_care"], leaver, 1)
+    settings.worker_max_attempts = 1
+    name = StaffDeparted.event_name()
+    pharmacy = "careplane.units.pharmacy.events.hand_over_departed_staff_work"
+    assert pharmacy in events.handlers_for(name)
+
+    def broken(session, event):  # noqa: ANN001, ANN202
+        raise RuntimeError("pharmacy system unavailable")
+
+    monkeypatch.setitem(events._HANDLERS[name], pharmacy, broken)
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    drain(db, settings)
+
+    waiting = status(db, departure)
+    assert not waiting.complete
+    assert waiting.missing == {"pharmacy": "Pharmacy"}
+    assert "pharmacy" not in waiting.reports and "virtual_care" in waiting.reports
+    assert {i.assignee_staff_id for i in items(db, checks)} == {leaver.id}, "a failed handler moved nothing"
+    assert {i.assignee_staff_id for i in items(db, visits)} == {successor.id}
+
+    monkeypatch.undo()  # the pharmacy system is back: replay its dead delivery
+    with db.unit_of_work() as s:
+        dead = s.scalar(select(events.EventDelivery).where(events.EventDelivery.handler == pharmacy))
+        assert dead.status == events.DEAD
+        events.replay(s, dead.id)
+    drain(db, settings)
+
+    finished = status(db, departure)
+    assert finished.complete
+    assert finished.reports["pharmacy"].moved == {"verification": 2}
+    assert {i.assignee_staff_id for i in items(db, checks)} == {successor.id}
+
+
+def test_an_extra_registered_participant_is_waited_for(db: Database, settings: Settings, monkeypatch):
+    make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    handover.registered_units()  # load every unit first, so the extra one is added to the full list
+    monkeypatch.setitem(handover._PARTICIPANTS, "lab_partners", "Lab Partners")
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    drain(db, settings)
+
+    waiting = status(db, departure)
+    assert waiting.missing == {"lab_partners": "Lab Partners"} and len(waiting.reports) == len(UNITS)
+    with db.unit_of_work() as s:
+        handover.report(s, departure.id, "lab_partners", {"lab_orders": 4}, "sent to the partner lab")
+    done = status(db, departure)
+    assert done.complete and done.reports["lab_partners"].moved == {"lab_orders": 4}
+
+
+def test_redelivery_neither_moves_twice_nor_reports_twice(db: Database, settings: Settings):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    _, later = make_staff(db)
+    ids = add_items(db, queues["pharmacy"], leaver, 2, kind="verification")
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    drain(db, settings)
+
+    # The successor hands one item to a colleague; then the event is delivered again.
+    with db.unit_of_work() as s:
+        s.get(WorkItem, ids[0]).assignee_staff_id = later.id
+        event = StaffDeparted(departure.id, leaver.id, successor.id, None)
+        for fn in events.handlers_for(StaffDeparted.event_name()).values():
+            fn(s, event)
+
+    assert [i.assignee_staff_id for i in sorted(items(db, ids), key=lambda i: i.id == ids[0])] == [successor.id, later.id]
+    with db.unit_of_work() as s:
+        rows = list(s.scalars(select(HandoverReport).where(HandoverReport.departure_id == departure.id)))
+    assert len(rows) == len(UNITS)
+    assert next(r for r in rows if r.unit_code == "pharmacy").moved == {"verification": 2}
+
+
+def test_work_goes_on_to_the_successors_successor_when_they_left_too(db: Database, settings: Settings):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, first = make_staff(db)
+    _, second = make_staff(db)
+    _, third = make_staff(db)
+    ids = add_items(db, queues["virtual_care"], first, 2)
+    offboard(db, actor, first, successor_staff_id=second.id)
+    offboard(db, actor, second, successor_staff_id=third.id)  # before the first hand-over ran
+    drain(db, settings)
+    assert {i.assignee_staff_id for i in items(db, ids)} == {third.id}
+
+
+def test_move_open_work_needs_exactly_one_target(db: Database):
+    make_org(db)
+    _, leaver = make_staff(db)
+    with db.unit_of_work() as s, pytest.raises(ValueError):
+        handover.move_open_work(s, leaver.id, "pharmacy")
+    with db.unit_of_work() as s:
+        assert departures.names_of(s, set()) == {}
