@@ -118,10 +118,13 @@ def send_expiry_warnings(session: Session, today: date | None = None) -> list[Li
     expiring = _expiring(session, today)
     if not expiring:
         return []
-    already = set(session.execute(
-        select(LicenceWarning.subject, LicenceWarning.expires_on, LicenceWarning.days_before)
-        .where(LicenceWarning.subject.in_([e.subject for e in expiring]))
-    ).tuples())
+    already = {
+        (subject, expires_on, days)
+        for subject, expires_on, days in session.execute(
+            select(LicenceWarning.subject, LicenceWarning.expires_on, LicenceWarning.days_before)
+            .where(LicenceWarning.subject.in_([e.subject for e in expiring]))
+        )
+    }
     leads = unit_lead_emails(session, list({e.staff.id for e in expiring}))
     base_url = get_settings().base_url.rstrip("/")
     sent: list[LicenceWarning] = []
