@@ -36,6 +36,8 @@ ROUTER_MODULES = [
     "careplane.kernel.audit.pages",
     "careplane.kernel.operations_pages",
     "careplane.kernel.mail_pages",
+    "careplane.kernel.org.offboarding_pages",
+    "careplane.kernel.org.offboarding_api",
 ]
 
 

@@ -27,6 +27,7 @@ from careplane.kernel.org import handover, work
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import (
     Departure,
+    HandoverReport,
     OrgChange,
     OrgUnit,
     StaffMember,
@@ -254,6 +255,12 @@ class DepartureView:
     #: Units the person led, now without a lead.
     leaderless: list[str]
 
+    @property
+    def rows(self) -> list[tuple[str, HandoverReport | None]]:
+        """(unit name, its report or None while it has not reported), by name."""
+        codes = set(self.status.reports) | set(self.status.missing)
+        return sorted(((self.unit_names.get(c, c), self.status.reports.get(c)) for c in codes), key=lambda r: r[0])
+
 
 def get_departure(session: Session, actor: Actor, departure_id: uuid.UUID) -> DepartureView:
     require(actor, Permission.ORG_MANAGE)
@@ -285,6 +292,11 @@ def _view(session: Session, departure: Departure) -> DepartureView:
         unit_names=handover.unit_names(session),
         leaderless=leaderless,
     )
+
+
+def departure_of(session: Session, actor: Actor, staff_id: uuid.UUID) -> Departure | None:
+    require(actor, Permission.ORG_MANAGE)
+    return session.scalar(select(Departure).where(Departure.staff_id == staff_id))
 
 
 def list_departures(session: Session, actor: Actor, limit: int = 200) -> list[DepartureView]:

@@ -1,0 +1,113 @@
+"""Offboarding pages: preview and form, the hand-over report per unit (polled while incomplete),
+and the list of departures. No rules here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from careplane.kernel.access import Actor, Permission
+from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.org import departures
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+
+router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+nav_item("Departures", "/org/departures", permission=Permission.ORG_MANAGE, order=61)
+
+#: How often the report page asks for news while a hand-over is incomplete.
+POLL_SECONDS = 3
+
+
+def _form(
+    request: Request, session: Session, actor: Actor, staff_id: uuid.UUID, values: dict, errors: dict | None = None
+) -> Response:
+    seen = departures.preview(session, actor, staff_id)
+    return render(
+        request,
+        "org/offboard.html",
+        {
+            "preview": seen,
+            "people": [("", "No person (hand to a queue)")] + [(str(i), n) for i, n in departures.successor_people(session, staff_id)],
+            "queues": [("", "No queue (hand to a person)")] + [(str(i), n) for i, n in departures.successor_queues(session)],
+            "values": values,
+            "errors": errors or {},
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/staff/{staff_id}/offboard")
+def offboard_form(
+    request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
+    departed = departures.departure_of(session, actor, staff_id)
+    if departed is not None:
+        return redirect(f"/org/departures/{departed.id}", flash="This person has already been offboarded.")
+    return _form(request, session, actor, staff_id, {"successor_staff_id": "", "successor_queue_id": "", "effective_on": "", "reason": ""})
+
+
+def _uuid(value: str, field: str, errors: dict[str, str]) -> uuid.UUID | None:
+    if not value.strip():
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        errors[field] = "Choose from the list."
+        return None
+
+
+@router.post("/staff/{staff_id}/offboard")
+def offboard(
+    request: Request,
+    staff_id: uuid.UUID,
+    successor_staff_id: str = Form(""),
+    successor_queue_id: str = Form(""),
+    effective_on: str = Form(""),
+    reason: str = Form(""),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
+    values = {"successor_staff_id": successor_staff_id, "successor_queue_id": successor_queue_id, "effective_on": effective_on, "reason": reason}
+    errors: dict[str, str] = {}
+    person = _uuid(successor_staff_id, "successor_staff_id", errors)
+    queue = _uuid(successor_queue_id, "successor_queue_id", errors)
+    last_day = None
+    if effective_on.strip():
+        try:
+            last_day = date.fromisoformat(effective_on.strip())
+        except ValueError:
+            errors["effective_on"] = "Enter a date like 2026-03-31."
+    try:
+        if errors:
+            raise ValidationFailed(errors)
+        departure = departures.offboard(session, actor, staff_id, person, queue, last_day, reason)
+    except ValidationFailed as exc:
+        return _form(request, session, actor, staff_id, values, exc.errors)
+    name = departures.names_of(session, {staff_id}).get(staff_id, "The staff member")
+    return redirect(f"/org/departures/{departure.id}", flash=f"{name} is offboarded: their sessions and API tokens no longer work.")
+
+
+@router.get("/departures")
+def departure_list(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    return render(request, "org/departures.html", {"views": departures.list_departures(session, actor)})
+
+
+@router.get("/departures/{departure_id}")
+def departure(
+    request: Request, departure_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
+    view = departures.get_departure(session, actor, departure_id)
+    return render(request, "org/departure.html", {"view": view, "poll_seconds": POLL_SECONDS})
+
+
+@router.get("/departures/{departure_id}/report")
+def departure_report(
+    request: Request, departure_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
+    """The report alone, for htmx polling."""
+    view = departures.get_departure(session, actor, departure_id)
+    return render(request, "org/departure_report.html", {"view": view, "poll_seconds": POLL_SECONDS})
