@@ -38,6 +38,8 @@ ROUTER_MODULES = [
     "careplane.kernel.mail_pages",
     "careplane.kernel.org.offboarding_pages",
     "careplane.kernel.org.offboarding_api",
+    "careplane.kernel.org.pages",
+    "careplane.kernel.org.api",
 ]
 
 

@@ -1,0 +1,222 @@
+"""Organisation pages: the chart, a unit, the restructuring history, and the restructuring forms."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from careplane.kernel import clock
+from careplane.kernel.access import Actor, Permission, require
+from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.org import chart, structure
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+
+router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
+
+T = TypeVar("T")
+HISTORY_LIMIT = 200
+
+EFFECTIVE_HINT = ("YYYY-MM-DD; today if left empty. A future date is recorded and shown with the change, "
+                  "which applies at once.")
+
+
+# ---------------------------------------------------------------- reading
+
+
+@router.get("")
+def org_chart(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    units = chart.org_chart(session, actor)
+    return render(request, "org/chart.html", {"units": units, "can_manage": actor.can(Permission.ORG_MANAGE)})
+
+
+# the new-unit form comes before /units/{unit_id}, which would otherwise take "new" as an id
+@router.get("/units/new")
+def new_unit_form(request: Request, actor: Actor = Depends(page_actor),
+                  session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    return _form(request, session, "org/restructure_unit_new.html", {})
+
+
+@router.post("/units/new")
+async def create_unit(request: Request, actor: Actor = Depends(page_actor),
+                      session: Session = Depends(db_session)) -> Response:
+    values = await _values(request)
+    unit, errors = _attempt(session, lambda: structure.create_unit(
+        session, actor, code=values["code"], name=values["name"], lead_staff_id=_uuid(values["lead_staff_id"]),
+        effective_on=_date(values["effective_on"])))
+    if unit is None:
+        return _form(request, session, "org/restructure_unit_new.html", {}, values, errors)
+    return redirect(f"/org/units/{unit.id}", flash=f"Unit {unit.name} created.")
+
+
+@router.get("/units/{unit_id}")
+def unit_page(request: Request, unit_id: uuid.UUID, actor: Actor = Depends(page_actor),
+              session: Session = Depends(db_session)) -> Response:
+    unit = chart.unit_chart(session, actor, unit_id)
+    changes = structure.history(session, actor, unit_id=unit_id, limit=20)
+    return render(request, "org/unit.html", {"unit": unit, "changes": changes, "today": clock.today(),
+                                              "can_manage": actor.can(Permission.ORG_MANAGE)})
+
+
+@router.get("/history")
+def history_page(request: Request, unit: str = "", actor: Actor = Depends(page_actor),
+                 session: Session = Depends(db_session)) -> Response:
+    unit_id = _uuid(unit)
+    changes = structure.history(session, actor, unit_id=unit_id, limit=HISTORY_LIMIT)
+    units = structure.list_units(session, actor)
+    options = [("", "All units")] + [(str(u.id), u.name if u.status == "active" else f"{u.name} ({u.status})")
+                                     for u in units]
+    return render(request, "org/history.html", {"changes": changes, "unit": str(unit_id) if unit_id else "",
+                                                 "unit_options": options, "limit": HISTORY_LIMIT, "today": clock.today()})
+
+
+# ---------------------------------------------------------------- restructuring forms
+
+
+@router.get("/units/{unit_id}/{action}")
+def unit_action_form(request: Request, unit_id: uuid.UUID, action: str, actor: Actor = Depends(page_actor),
+                     session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    template = _UNIT_FORMS.get(action)
+    unit = chart.unit_chart(session, actor, unit_id)
+    if template is None or not unit.active:
+        return render(request, "error.html", {"title": "Not found", "detail": "No such form for this unit."},
+                      status_code=404)
+    values = {"name": unit.name} if action == "rename" else {
+        "lead_staff_id": str(unit.lead_staff_id or "")} if action == "lead" else {}
+    return _form(request, session, template, {"unit": unit}, values)
+
+
+@router.post("/units/{unit_id}/{action}")
+async def unit_action(request: Request, unit_id: uuid.UUID, action: str, actor: Actor = Depends(page_actor),
+                      session: Session = Depends(db_session)) -> Response:
+    template = _UNIT_FORMS.get(action)
+    if template is None:
+        return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
+    values = await _values(request)
+    form = await request.form()
+
+    def act() -> tuple[str, str]:
+        when = _date(values["effective_on"])
+        if action == "rename":
+            unit = structure.rename_unit(session, actor, unit_id, values["name"], effective_on=when)
+            return f"/org/units/{unit.id}", f"Unit renamed to {unit.name}."
+        if action == "lead":
+            unit = structure.set_unit_lead(session, actor, unit_id, _uuid(values["lead_staff_id"]),
+                                           effective_on=when)
+            return f"/org/units/{unit.id}", f"Lead of {unit.name} changed."
+        if action == "teams":
+            team = structure.create_team(session, actor, unit_id, values["name"], effective_on=when)
+            return f"/org/units/{unit_id}", f"Team {team.name} created."
+        if action == "merge":
+            into = structure.merge_units(session, actor, unit_id, _uuid(values["into_unit_id"]),  # type: ignore[arg-type]
+                                         effective_on=when)
+            return f"/org/units/{into.id}", f"Merged into {into.name}; its teams now belong to {into.name}."
+        team_ids = [i for i in (_uuid(str(v)) for v in form.getlist("team_ids")) if i]
+        new = structure.split_unit(session, actor, unit_id, new_code=values["new_code"],
+                                   new_name=values["new_name"], team_ids=team_ids, effective_on=when)
+        return f"/org/units/{new.id}", f"Unit {new.name} split off with {len(team_ids)} team(s)."
+
+    done, errors = _attempt(session, act)
+    if done is None:
+        values["team_ids"] = [str(v) for v in form.getlist("team_ids")]
+        return _form(request, session, template, {"unit": chart.unit_chart(session, actor, unit_id)}, values, errors)
+    return redirect(done[0], flash=done[1])
+
+
+@router.get("/teams/{team_id}/{action}")
+def team_action_form(request: Request, team_id: uuid.UUID, action: str, actor: Actor = Depends(page_actor),
+                     session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    template = _TEAM_FORMS.get(action)
+    if template is None:
+        return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
+    return _form(request, session, template, {"team": structure.get_team(session, team_id)})
+
+
+@router.post("/teams/{team_id}/{action}")
+async def team_action(request: Request, team_id: uuid.UUID, action: str, actor: Actor = Depends(page_actor),
+                      session: Session = Depends(db_session)) -> Response:
+    template = _TEAM_FORMS.get(action)
+    if template is None:
+        return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
+    values = await _values(request)
+
+    def act() -> tuple[str, str]:
+        if action == "queues":
+            queue = structure.create_queue(session, actor, team_id, values["name"])
+            return f"/org/units/{queue.team.unit_id}", f"Queue {queue.name} created."
+        team = structure.move_team(session, actor, team_id, _uuid(values["unit_id"]),  # type: ignore[arg-type]
+                                   effective_on=_date(values["effective_on"]))
+        return f"/org/units/{team.unit_id}", f"Team {team.name} moved to {team.unit.name} with its queues."
+
+    done, errors = _attempt(session, act)
+    if done is None:
+        return _form(request, session, template, {"team": structure.get_team(session, team_id)}, values, errors)
+    return redirect(done[0], flash=done[1])
+
+
+_UNIT_FORMS = {
+    "rename": "org/restructure_rename.html",
+    "lead": "org/restructure_lead.html",
+    "teams": "org/restructure_team_new.html",
+    "merge": "org/restructure_merge.html",
+    "split": "org/restructure_split.html",
+}
+_TEAM_FORMS = {"queues": "org/restructure_queue_new.html", "move": "org/restructure_move.html"}
+_FIELDS = ("code", "name", "lead_staff_id", "effective_on", "into_unit_id", "unit_id", "new_code", "new_name")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _values(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {name: str(form.get(name, "")) for name in _FIELDS}
+
+
+def _form(request: Request, session: Session, template: str, context: dict[str, Any],
+          values: dict[str, Any] | None = None, errors: dict[str, str] | None = None) -> Response:
+    units = structure.active_units(session)
+    staff = structure.active_staff(session)
+    return render(request, template, {
+        **context,
+        "values": {"team_ids": [], **(values or {})},
+        "errors": errors or {},
+        "effective_hint": EFFECTIVE_HINT,
+        "unit_options": [("", "Choose a unit…")] + [(str(u.id), u.name) for u in units],
+        "staff_options": [("", "No lead")] + [(str(s.id), name) for s, name in staff],
+    }, status_code=422 if errors else 200)
+
+
+def _attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
+    """Run a change in a savepoint: a broken rule leaves nothing behind, and its messages go to the form."""
+    try:
+        with session.begin_nested():
+            return action(), {}
+    except ValidationFailed as exc:
+        return None, exc.errors
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip())
+    except (AttributeError, ValueError):
+        return None
+
+
+def _date(text: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed({"effective_on": "Enter a date as YYYY-MM-DD, e.g. "
+                                                f"{clock.today().isoformat()}."}) from None
