@@ -88,7 +88,7 @@ def test_offboarding_through_the_pages_shows_the_report_until_complete(db: Datab
     fragment = client.get(f"/org/departures/{departure.id}/report")
     assert "Complete" in fragment.text and "Incomplete" not in fragment.text
     assert "hx-trigger" not in fragment.text, "polling stops once complete"
-    assert "12 visit" in fragment.text and "1 verification" in fragment.text
+    assert "12 visits" in fragment.text and "1 verification" in fragment.text
     assert "<html" not in fragment.text
     listing = client.get("/org/departures")
     assert "Dr Ada Leaving" in listing.text and "complete" in listing.text
