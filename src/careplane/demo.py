@@ -15,6 +15,7 @@ from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
+from careplane.kernel.org.structure import ensure_six_units
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
@@ -67,6 +68,7 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
     actor = Actor.for_system("demo-seed", via="cli")
     logins: list[DemoLogin] = []
     with db.unit_of_work() as session:
+        ensure_six_units(session)
         for role in Role:
             email = demo_email(role)
             existing = find_by_email(session, email)

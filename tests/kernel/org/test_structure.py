@@ -309,3 +309,13 @@ def test_chart_lists_current_people_with_roles_and_open_counts(db):
     patient_actor = Actor(user_id=uuid.uuid4(), label="p", roles=frozenset({Role.PATIENT}))
     with db.unit_of_work() as s, pytest.raises(AccessDenied):
         chart.org_chart(s, patient_actor)
+
+
+def test_demo_seeding_adds_the_six_units_once(db, settings):
+    from careplane.demo import seed_demo
+
+    seed_demo(db, settings, patients=0)
+    seed_demo(db, settings, patients=0)
+    with db.unit_of_work() as s:
+        assert sorted(s.scalars(select(OrgUnit.code))) == sorted(structure.SIX_UNITS)
+    assert count(db, Team) == 6 and count(db, OrgChange) == 6
