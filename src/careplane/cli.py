@@ -41,6 +41,21 @@ def db_upgrade() -> None:
     typer.echo(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
 
 
+org_app = typer.Typer(help="Organisation structure: units, teams and work queues.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+
+@org_app.command("seed")
+def org_seed() -> None:
+    """Create the six business units, each with a first team and queue, where missing (safe to re-run)."""
+    from careplane.kernel.org.structure import ensure_six_units
+
+    with _database().unit_of_work() as session:
+        units = ensure_six_units(session)
+        lines = [f"  {u.code:<14} {u.name} ({u.status})" for u in units]
+    typer.echo("The six units:\n" + "\n".join(lines))
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
