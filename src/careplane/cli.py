@@ -7,6 +7,7 @@ import typer
 from careplane.kernel.audit.cli import audit_app
 from careplane.kernel.events_cli import events_app, worker_command
 from careplane.kernel.identity.cli import users_app
+from careplane.kernel.org.cli import staff_app
 from careplane.kernel.patients.cli import seed as seed_command
 from careplane.settings import get_settings
 
@@ -19,6 +20,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 app.command("worker")(worker_command)

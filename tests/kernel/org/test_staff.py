@@ -37,7 +37,8 @@ def units_and_teams(db: Database) -> dict[str, uuid.UUID]:
     with db.unit_of_work() as s:
         vc = OrgUnit(code="virtual_care", name="Virtual Care", effective_from=start)
         ph = OrgUnit(code="pharmacy", name="Pharmacy", effective_from=start)
-        s.add_all([vc, ph])
+        rc = OrgUnit(code="revenue_cycle", name="Revenue Cycle", effective_from=start)
+        s.add_all([vc, ph, rc])
         s.flush()
         west = Team(name="Async West", unit_id=vc.id, effective_from=start)
         verify = Team(name="Verification", unit_id=ph.id, effective_from=start)
