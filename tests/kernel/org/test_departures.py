@@ -28,7 +28,6 @@ from careplane.kernel.org.models import (
     StaffMember,
     Team,
     TeamMembership,
-    WorkItem,
     WorkQueue,
 )
 from careplane.settings import Settings
@@ -220,8 +219,8 @@ def test_a_departing_lead_passes_the_unit_to_the_successor_or_leaves_it_flagged(
             assert units["pharmacy"].lead_staff_id == successor.id
             assert units["benefits"].lead_staff_id is None
             changes = sorted(s.scalars(select(OrgChange).where(OrgChange.kind == "unit.lead_changed")), key=lambda c: c.summary)
-            assert [c.details["needs_lead"] for c in changes] == [True, False]
-            assert "needs a new lead" in changes[0].summary and "Next Lead" in changes[1].summary
+            assert [c.summary for c in changes] == ["Employer Benefits has no lead", "Next Lead now leads Pharmacy"]
+            assert [(c.details["from"], c.details["to"]) for c in changes] == [(str(lead_b.id), None), (str(lead_a.id), str(successor.id))]
             assert all(c.actor_label == actor.label for c in changes)
             assert departures.get_departure(s, actor, second.id).leaderless == ["Employer Benefits"]
     finally:

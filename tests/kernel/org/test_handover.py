@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from careplane.kernel import events
 from careplane.kernel.db import Database
-from careplane.kernel.org import departures, handover
+from careplane.kernel.org import departures, handover, structure
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import Departure, HandoverReport, WorkItem
+from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, WorkItem
 from careplane.kernel.worker import Worker
 from careplane.settings import Settings
 from tests.kernel.org.test_departures import UNITS, add_items, lead_actor, make_org, make_staff, offboard
@@ -177,10 +177,27 @@ def test_work_goes_on_to_the_successors_successor_when_they_left_too(db: Databas
     assert {i.assignee_staff_id for i in items(db, ids)} == {third.id}
 
 
+def test_a_team_moved_to_another_unit_takes_its_queues_and_their_hand_over_along(db: Database, settings: Settings):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    ids = add_items(db, queues["benefits"], leaver, 2, kind="enrolment")
+    with db.unit_of_work() as s:
+        health_tech = s.scalar(select(OrgUnit).where(OrgUnit.code == "health_tech"))
+        structure.move_team(s, actor, queues["benefits"].team_id, health_tech.id)
+    with db.unit_of_work() as s:
+        counts = {u.code: u.counts for u in departures.preview(s, actor, leaver.id).units}
+    assert (counts["health_tech"], counts["benefits"]) == ({"enrolment": 2}, {})
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    drain(db, settings)
+    assert {i.assignee_staff_id for i in items(db, ids)} == {successor.id}
+    reports = status(db, departure).reports
+    assert (reports["health_tech"].moved, reports["benefits"].moved) == ({"enrolment": 2}, {})
+
+
 def test_move_open_work_needs_exactly_one_target(db: Database):
     make_org(db)
     _, leaver = make_staff(db)
     with db.unit_of_work() as s, pytest.raises(ValueError):
         handover.move_open_work(s, leaver.id, "pharmacy")
-    with db.unit_of_work() as s:
-        assert departures.names_of(s, set()) == {}

@@ -23,7 +23,7 @@ from careplane.kernel.events import publish
 from careplane.kernel.identity.authn import revoke_all_credentials
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.service import lock_user
-from careplane.kernel.org import handover, work
+from careplane.kernel.org import handover, structure, work
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import (
     Departure,
@@ -34,21 +34,9 @@ from careplane.kernel.org.models import (
     StaffStatus,
     Team,
     TeamMembership,
+    UnitStatus,
     WorkQueue,
 )
-
-LEAD_CHANGED = "unit.lead_changed"
-
-
-def names_of(session: Session, staff_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Staff id -> the person's display name."""
-    if not staff_ids:
-        return {}
-    rows = session.execute(
-        select(StaffMember.id, User.display_name).join(User, User.id == StaffMember.user_id).where(StaffMember.id.in_(staff_ids))
-    )
-    return {staff_id: name for staff_id, name in rows}
-
 
 def get_staff(session: Session, staff_id: uuid.UUID, *, lock: bool = False) -> StaffMember:
     staff = session.get(StaffMember, staff_id, with_for_update=lock or None)
@@ -125,7 +113,7 @@ def preview(session: Session, actor: Actor, staff_id: uuid.UUID) -> Preview:
         if code not in participants
     ]
     leads = list(session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).order_by(OrgUnit.name)))
-    return Preview(staff=staff, name=names_of(session, {staff.id}).get(staff.id, str(staff.id)), units=units, leads=leads)
+    return Preview(staff=staff, name=structure.staff_names(session, {staff.id}).get(staff.id, str(staff.id)), units=units, leads=leads)
 
 
 # ---------------------------------------------------------------- offboarding
@@ -216,29 +204,12 @@ def offboard(
 def _hand_over_leads(session: Session, actor: Actor, staff: StaffMember, departure: Departure) -> None:
     """Units the person led pass to the successor person; with a queue as successor they are left
     without a lead, which the history records and the departure page flags."""
-    names = names_of(session, {i for i in (staff.id, departure.successor_staff_id) if i})
     for unit in session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).with_for_update()):
-        unit.lead_staff_id = departure.successor_staff_id
-        to = names.get(departure.successor_staff_id) if departure.successor_staff_id else None
-        session.add(
-            OrgChange(
-                at=departure.at,
-                effective_on=departure.effective_on,
-                actor_label=actor.label,
-                kind=LEAD_CHANGED,
-                summary=(
-                    f"{unit.name}: lead passed from {names.get(staff.id)} to {to} (departure)."
-                    if to
-                    else f"{unit.name}: lead {names.get(staff.id)} left; the unit needs a new lead."
-                ),
-                details={
-                    "unit_id": str(unit.id),
-                    "from_staff_id": str(staff.id),
-                    "to_staff_id": str(departure.successor_staff_id) if departure.successor_staff_id else None,
-                    "departure_id": str(departure.id),
-                    "needs_lead": to is None,
-                },
-            )
+        if unit.status != UnitStatus.ACTIVE.value:
+            unit.lead_staff_id = None  # a merged or retired unit needs no lead
+            continue
+        structure.set_unit_lead(
+            session, actor, unit.id, departure.successor_staff_id, effective_on=max(departure.effective_on, unit.effective_from)
         )
 
 
@@ -271,19 +242,22 @@ def get_departure(session: Session, actor: Actor, departure_id: uuid.UUID) -> De
 
 
 def _view(session: Session, departure: Departure) -> DepartureView:
-    names = names_of(session, {i for i in (departure.staff_id, departure.successor_staff_id) if i})
+    names = structure.staff_names(session, {i for i in (departure.staff_id, departure.successor_staff_id) if i})
     if departure.successor_staff_id:
         successor = names.get(departure.successor_staff_id, str(departure.successor_staff_id))
     else:
         successor = dict(successor_queues(session, date.min)).get(departure.successor_queue_id, "a team queue")  # type: ignore[arg-type]
-    changes = session.scalars(select(OrgChange).where(OrgChange.kind == LEAD_CHANGED, OrgChange.at >= departure.at))
-    leaderless_ids = {
-        c.details.get("unit_id") for c in changes if c.details.get("departure_id") == str(departure.id) and c.details.get("needs_lead")
-    }
-    leaderless = [
-        u.name for u in session.scalars(select(OrgUnit).order_by(OrgUnit.name))
-        if str(u.id) in leaderless_ids and u.lead_staff_id is None
-    ]
+    # Units this person led that are still without a lead (a queue was the successor).
+    leaderless: list[str] = []
+    if departure.successor_queue_id:
+        rows = session.execute(
+            select(OrgUnit.name, OrgChange.details)
+            .join(OrgChange, OrgChange.unit_id == OrgUnit.id)
+            .where(OrgChange.kind == "unit.lead_changed", OrgChange.at >= departure.at)
+            .where(OrgUnit.lead_staff_id.is_(None), OrgUnit.status == UnitStatus.ACTIVE.value)
+            .order_by(OrgUnit.name)
+        )
+        leaderless = sorted({name for name, details in rows if details.get("from") == str(departure.staff_id)})
     return DepartureView(
         departure=departure,
         name=names.get(departure.staff_id, str(departure.staff_id)),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.errors import ValidationFailed
-from careplane.kernel.org import departures
+from careplane.kernel.org import departures, structure
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
 router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -87,7 +87,7 @@ def offboard(
         departure = departures.offboard(session, actor, staff_id, person, queue, last_day, reason)
     except ValidationFailed as exc:
         return _form(request, session, actor, staff_id, values, exc.errors)
-    name = departures.names_of(session, {staff_id}).get(staff_id, "The staff member")
+    name = structure.staff_names(session, [staff_id]).get(staff_id, "The staff member")
     return redirect(f"/org/departures/{departure.id}", flash=f"{name} is offboarded: their sessions and API tokens no longer work.")
 
 
