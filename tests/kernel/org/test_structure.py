@@ -319,3 +319,70 @@ def test_demo_seeding_adds_the_six_units_once(db, settings):
     with db.unit_of_work() as s:
         assert sorted(s.scalars(select(OrgUnit.code))) == sorted(structure.SIX_UNITS)
     assert count(db, Team) == 6 and count(db, OrgChange) == 6
+
+
+def _race(*actions):  # noqa: ANN002, ANN202
+    """Run each action in its own thread and unit of work at the same time; return what each raised (or None)."""
+    import threading
+
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[BaseException | None] = [None] * len(actions)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            actions[i]()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return outcomes
+
+
+def test_concurrent_merge_and_move_never_leave_a_team_in_a_merged_unit(db):
+    for _ in range(3):
+        ids = seed(db)
+        team_id, _ = first_team(db, ids["revenue_cycle"])
+
+        def merge() -> None:
+            with db.unit_of_work() as s:
+                structure.merge_units(s, ADMIN, ids["benefits"], ids["pharmacy"])
+
+        def move() -> None:
+            with db.unit_of_work() as s:
+                structure.move_team(s, ADMIN, team_id, ids["benefits"])
+
+        merged, moved = _race(merge, move)
+        assert merged is None
+        assert moved is None or isinstance(moved, ValidationFailed)
+        with db.unit_of_work() as s:
+            team = s.get(Team, team_id)
+            assert team.unit_id == (ids["revenue_cycle"] if moved else ids["pharmacy"])
+            assert s.scalar(select(func.count()).select_from(Team).where(Team.unit_id == ids["benefits"])) == 0
+        _reset(db)
+
+
+def test_opposite_merges_at_once_merge_exactly_one(db):
+    ids = seed(db)
+
+    def merge(a: str, b: str):  # noqa: ANN202
+        def act() -> None:
+            with db.unit_of_work() as s:
+                structure.merge_units(s, ADMIN, ids[a], ids[b])
+        return act
+
+    outcomes = _race(merge("benefits", "pharmacy"), merge("pharmacy", "benefits"))
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "ValidationFailed"]
+    with db.unit_of_work() as s:
+        statuses = sorted(s.get(OrgUnit, ids[c]).status for c in ("benefits", "pharmacy"))
+    assert statuses == ["active", "merged"]
+
+
+def _reset(db: Database) -> None:
+    from tests.conftest import _empty_all_tables
+
+    _empty_all_tables(db)

@@ -178,7 +178,7 @@ def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id
     require(actor, Permission.ORG_MANAGE)
     # Lock both rows in a fixed order so two opposite merges cannot interleave (PostgreSQL).
     for i in sorted({unit_id, into_unit_id}):
-        get_unit(session, i, lock=True)
+        session.get(OrgUnit, i, with_for_update=True)
     unit = _active_unit(session, unit_id)
     errors: dict[str, str] = {}
     into = session.get(OrgUnit, into_unit_id)
@@ -287,6 +287,10 @@ def move_team(session: Session, actor: Actor, team_id: uuid.UUID, unit_id: uuid.
               effective_on: date | None = None) -> Team:
     """Move a team, with its queues and their work, to another unit."""
     require(actor, Permission.ORG_MANAGE)
+    # Units first, in id order, then the team: the same order a merge takes its locks in (no deadlock).
+    source_id = get_team(session, team_id).unit_id
+    for i in sorted(i for i in {source_id, unit_id} if i):
+        session.get(OrgUnit, i, with_for_update=True)
     team = get_team(session, team_id, lock=True)
     errors: dict[str, str] = {}
     if team.effective_to is not None:
@@ -357,7 +361,7 @@ def _team_named(session: Session, unit_id: uuid.UUID, name: str) -> bool:
 
 def _active_teams(session: Session, unit_id: uuid.UUID) -> list[Team]:
     return list(session.scalars(
-        select(Team).where(Team.unit_id == unit_id, Team.effective_to.is_(None)).order_by(Team.name)
+        select(Team).where(Team.unit_id == unit_id, Team.effective_to.is_(None)).order_by(Team.name).with_for_update()
     ))
 
 
@@ -369,7 +373,8 @@ def _active_unit(session: Session, unit_id: uuid.UUID) -> OrgUnit:
 
 
 def _target_unit(session: Session, unit_id: uuid.UUID | None, field: str, errors: dict[str, str]) -> OrgUnit | None:
-    unit = session.get(OrgUnit, unit_id) if unit_id else None
+    # Locked, so a merge running at the same time cannot leave this change pointing at a merged unit.
+    unit = session.get(OrgUnit, unit_id, with_for_update=True) if unit_id else None
     if unit is None:
         errors[field] = "Choose a unit."
         return None
