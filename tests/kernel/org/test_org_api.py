@@ -118,6 +118,9 @@ def test_refusals_and_field_errors(client, db):
                          headers=headers)
     assert itself.status_code == 422 and itself.json()["errors"] == [
         {"field": "into_unit_id", "message": "A unit cannot be merged into itself."}]
+    unknown_unit = client.post(f"/api/v1/org/units/{ids['pharmacy']}/merge", json={"into_unit_id": str(uuid.uuid4())},
+                               headers=headers)
+    assert unknown_unit.status_code == 422 and unknown_unit.json()["errors"][0]["field"] == "into_unit_id"
     team_id, _ = first_team(db, ids["virtual_care"])
     client.post(f"/api/v1/org/units/{ids['benefits']}/merge", json={"into_unit_id": str(ids["pharmacy"])},
                 headers=headers)
