@@ -272,11 +272,15 @@ def start_attempt(delivery: EventDelivery, worker: str, max_attempts: int) -> bo
 
 
 def lock_started(session: Session, delivery_id: uuid.UUID, attempt: int) -> EventDelivery | None:
-    """Lock a delivery whose attempt this worker started, unless it has moved on (replayed, taken over)."""
+    """Lock a delivery whose attempt this worker started, unless it has moved on (replayed meanwhile).
+
+    This waits rather than skips: the only other holder can be another worker's claim query, which
+    on PostgreSQL may lock a row it then rejects as no longer due, for the length of its short claim.
+    """
     return session.scalar(
         select(EventDelivery)
         .where(EventDelivery.id == delivery_id, EventDelivery.status == PENDING, EventDelivery.attempts == attempt)
-        .with_for_update(skip_locked=True)
+        .with_for_update()
     )
 
 

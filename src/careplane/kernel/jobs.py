@@ -136,11 +136,11 @@ def claim_due(session: Session) -> tuple[JobSchedule, Job] | None:
 
 
 def lock_started(session: Session, name: str, started_at: datetime) -> JobSchedule | None:
-    """Lock the row of a run this worker started, unless another worker is on it (a run overlapping)."""
+    """Lock the row of a run this worker started (waiting out another worker's brief claim scan)."""
     return session.scalar(
         select(JobSchedule)
         .where(JobSchedule.name == name, JobSchedule.last_run_at == started_at, JobSchedule.last_status == RUNNING)
-        .with_for_update(skip_locked=True)
+        .with_for_update()
     )
 
 
