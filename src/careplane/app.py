@@ -40,6 +40,8 @@ ROUTER_MODULES = [
     "careplane.kernel.org.offboarding_api",
     "careplane.kernel.org.pages",
     "careplane.kernel.org.api",
+    "careplane.kernel.org.staff_pages",
+    "careplane.kernel.org.staff_api",
 ]
 
 

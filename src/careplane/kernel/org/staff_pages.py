@@ -1,0 +1,177 @@
+"""Staff pages: the staff list, a person's page (licences with expiry warnings, open work), hiring,
+adding and renewing licences, and the CSV upload. Thin: parse, call the staff services, render."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from careplane.kernel import clock
+from careplane.kernel.access import Actor, Permission, require
+from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.identity.roles import Role
+from careplane.kernel.org import csv_import, dea
+from careplane.kernel.org import staff as staff_service
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+
+router = APIRouter(prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
+
+T = TypeVar("T")
+STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
+LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")
+ROLE_CHOICES = [r for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN]
+
+
+def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | None]:
+    """Run a service call in a savepoint, so a broken rule leaves nothing behind."""
+    try:
+        with session.begin_nested():
+            return action(), None
+    except ValidationFailed as exc:
+        return None, exc
+
+
+def _helpers(session: Session) -> dict[str, Any]:
+    return {"today": clock.today(), "expiry_state": staff_service.expiry_state,
+            "worst_expiry": staff_service.worst_expiry, "units": dict(staff_service.unit_choices(session))}
+
+
+# ---------------------------------------------------------------- list
+
+
+@router.get("")
+def staff_list(request: Request, unit: str = "", role: str = "", actor: Actor = Depends(page_actor),
+               session: Session = Depends(db_session)) -> Response:
+    chosen_role = Role(role) if role in {r.value for r in ROLE_CHOICES} else None
+    people = staff_service.list_staff(session, actor, unit=unit or None, role=chosen_role)
+    return render(request, "org/staff_list.html", {
+        "people": people, "unit": unit, "role": chosen_role.value if chosen_role else "",
+        "unit_options": [("", "All units"), *staff_service.unit_choices(session)],
+        "role_options": [("", "All roles"), *((r.value, r.label) for r in ROLE_CHOICES)],
+        "can_manage": actor.can(Permission.ORG_MANAGE), **_helpers(session),
+    })
+
+
+# ---------------------------------------------------------------- hire
+
+
+def _form_context(session: Session, values: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"values": values, "errors": errors or {}, "role_choices": ROLE_CHOICES,
+            "credential_choices": staff_service.CREDENTIALS,
+            "unit_options": [("", "None"), *staff_service.unit_choices(session)]}
+
+
+@router.get("/new")
+def new_staff(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    values = {"start_date": clock.today().isoformat(), "roles": [], "credentials": []}
+    return render(request, "org/staff_form.html", _form_context(session, values))
+
+
+@router.post("/new")
+async def create_staff(request: Request, actor: Actor = Depends(page_actor),
+                       session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    form = await request.form()
+    values: dict[str, Any] = {name: str(form.get(name, "")) for name in STAFF_FIELDS}
+    values["roles"] = [str(v) for v in form.getlist("roles")]
+    values["credentials"] = [str(v) for v in form.getlist("credentials")]
+    settings = request.app.state.settings
+    staff, problem = attempt(session, lambda: staff_service.hire(session, actor, values, settings=settings))
+    if staff is not None:
+        return redirect(f"/org/staff/{staff.id}", flash=f"{values['display_name'].strip()} added to staff.")
+    return render(request, "org/staff_form.html", _form_context(session, values, problem.errors if problem else {}),
+                  status_code=422)
+
+
+# ---------------------------------------------------------------- CSV upload
+
+
+@router.get("/import")
+def import_form(request: Request, actor: Actor = Depends(page_actor)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    return render(request, "org/import.html", {"columns": csv_import.COLUMNS, "result": None, "problem": None})
+
+
+@router.post("/import")
+async def import_upload(request: Request, actor: Actor = Depends(page_actor),
+                        session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    form = await request.form()
+    upload = form.get("file")
+    dry_run = form.get("dry_run") == "1"
+    context: dict[str, Any] = {"columns": csv_import.COLUMNS, "result": None, "problem": None, "dry_run": dry_run}
+    raw = await upload.read(csv_import.MAX_BYTES + 1) if hasattr(upload, "read") else b""  # type: ignore[union-attr]
+    if not raw:
+        context["problem"] = "Choose a CSV file to upload."
+    elif len(raw) > csv_import.MAX_BYTES:
+        context["problem"] = "The file is larger than 20 MB: import it with 'careplane staff import'."
+    else:
+        try:
+            text = csv_import.decode(raw)
+        except ValueError as exc:
+            context["problem"] = str(exc)
+        else:
+            result = csv_import.import_staff(session, actor, text, dry_run=dry_run,
+                                             settings=request.app.state.settings)
+            context["result"] = result
+    failed = context["problem"] or (context["result"] and not context["result"].plan.ok)
+    return render(request, "org/import_result.html" if context["result"] else "org/import.html", context,
+                  status_code=422 if failed else 200)
+
+
+# ---------------------------------------------------------------- a person
+
+
+def _person_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
+    staff = staff_service.get_staff(session, actor, staff_id)
+    return {
+        "staff": staff, "user": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
+        "dea_check": dea.check_dea(staff.dea_number, dea.last_name_of(staff.user.display_name))
+        if staff.dea_number else None,
+        "can_manage": actor.can(Permission.ORG_MANAGE),
+        "kind_options": [("", "Choose…"), *((k, k) for k in staff_service.LICENCE_KINDS)],
+        "state_options": [("", "Choose…"), *staff_service.STATE_CHOICES],
+        "licence_values": {}, "licence_errors": {}, "renew_errors": {}, "renew_id": None,
+        **_helpers(session), **extra,
+    }
+
+
+@router.get("/{staff_id}")
+def person(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+           session: Session = Depends(db_session)) -> Response:
+    return render(request, "org/person.html", _person_context(session, actor, staff_id))
+
+
+@router.post("/{staff_id}/licences")
+async def add_licence(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+                      session: Session = Depends(db_session)) -> Response:
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in LICENCE_FIELDS}
+    licence, problem = attempt(session, lambda: staff_service.add_licence(session, actor, staff_id, values))
+    if licence is not None:
+        return redirect(f"/org/staff/{staff_id}#licences",
+                        flash=f"{licence.state} {licence.kind} licence {licence.number} added.")
+    return render(request, "org/person.html", _person_context(
+        session, actor, staff_id, licence_values=values, licence_errors=problem.errors if problem else {}),
+        status_code=422)
+
+
+@router.post("/{staff_id}/licences/{licence_id}/renew")
+async def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
+                        actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    form = await request.form()
+    values = {name: str(form.get(name, "")) for name in ("expires_on", "issued_on")}
+    licence, problem = attempt(session, lambda: staff_service.renew_licence(session, actor, licence_id, values))
+    if licence is not None:
+        return redirect(f"/org/staff/{staff_id}#licences",
+                        flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.")
+    return render(request, "org/person.html", _person_context(
+        session, actor, staff_id, renew_errors=problem.errors if problem else {}, renew_id=licence_id),
+        status_code=422)
