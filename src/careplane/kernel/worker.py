@@ -2,7 +2,9 @@
 
 Run as many as you like against PostgreSQL (``careplane worker`` on several machines); each item
 is claimed with SKIP LOCKED so no two workers run it at once. Embedded mode runs one inside
-``careplane serve``.
+``careplane serve``. Each item takes two transactions: a short one that claims it and counts the
+attempt (or moves the schedule on), then one that holds its row lock while the handler or job runs
+and records the outcome with the handler's own writes.
 """
 
 from __future__ import annotations
