@@ -5,16 +5,22 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pyotp
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from careplane.kernel import clock
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
+from careplane.kernel.org.dea import generate_dea, last_name_of
+from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
+from careplane.kernel.org.npi import generate_npi
 from careplane.kernel.org.structure import ensure_six_units
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient
@@ -87,9 +93,52 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
                             password=DEMO_PASSWORD, unit=ROLE_UNITS[role], mfa_secret=pyotp.random_base32(),
                             email_verified=True)
             logins.append(DemoLogin(role, email, DEMO_PASSWORD, mfa=True, created=existing is None))
+        ensure_demo_staff(session)
         already = session.scalar(select(func.count()).select_from(Patient)) or 0
     # the demo patient is not part of the synthetic population
     missing = max(0, patients - max(0, already - 1))
     if missing:
         insert_synthetic_patients(db, missing, seed=None if already > 1 else seed)
     return logins
+
+
+#: Demo licences per role: (state, kind, days from today to expiry). One expires soon and one has
+#: expired, so the staff pages show their amber and red warnings.
+DEMO_LICENCES: dict[Role, list[tuple[str, str, int]]] = {
+    Role.CLINICIAN: [("NY", "MD", 700), ("NJ", "MD", 400), ("CA", "MD", 25), ("TX", "MD", -10), ("FL", "MD", 900)],
+    Role.PHARMACIST: [("NY", "RPh", 500), ("NJ", "RPh", 50)],
+    Role.PHARMACY_TECHNICIAN: [("NY", "CPhT", 300)],
+}
+DEMO_CREDENTIALS: dict[Role, list[str]] = {
+    Role.CLINICIAN: ["MD"], Role.PHARMACIST: ["PharmD", "RPh"], Role.PHARMACY_TECHNICIAN: ["CPhT"], Role.BILLER: ["CPC"],
+}
+
+
+def ensure_demo_staff(session: Session) -> None:
+    """Give each demo employee a staff record (NPI, DEA, licences, a team of their unit); idempotent."""
+    rng = random.Random(2026)
+    today = clock.today()
+    for role in Role:
+        user = find_by_email(session, demo_email(role))
+        if user is None or role in (Role.PATIENT, Role.EMPLOYER_ADMIN):
+            continue
+        npi = generate_npi(rng)
+        if session.scalar(select(StaffMember.id).where(StaffMember.user_id == user.id)):
+            continue
+        member = StaffMember(user_id=user.id, credentials=DEMO_CREDENTIALS.get(role, []),
+                             npi=npi if role in (Role.CLINICIAN, Role.PHARMACIST) else None,
+                             start_date=today - timedelta(days=365))
+        if role is Role.CLINICIAN:
+            member.dea_number = generate_dea(last_name_of(user.display_name), rng)
+            member.dea_expires_on = today + timedelta(days=800)
+        session.add(member)
+        session.flush()
+        session.add_all(
+            Licence(staff_id=member.id, state=state, kind=kind, number=f"{state}-{rng.randrange(10**6, 10**7)}",
+                    issued_on=today + timedelta(days=days - 730), expires_on=today + timedelta(days=days))
+            for state, kind, days in DEMO_LICENCES.get(role, [])
+        )
+        team = session.scalar(select(Team).join(OrgUnit, OrgUnit.id == Team.unit_id)
+                              .where(OrgUnit.code == user.unit, Team.effective_to.is_(None)).order_by(Team.name))
+        if team is not None:
+            session.add(TeamMembership(team_id=team.id, staff_id=member.id, start_date=member.start_date))

@@ -280,3 +280,21 @@ def test_list_staff_filters_by_unit_and_role(db):
 def test_clock_today_is_the_default_start_date(db):
     staff = hire(db, npi=NPI_A, start_date="")
     assert staff.start_date == clock.today()
+
+
+def test_demo_seed_links_demo_staff_with_npis_and_licences_once(db, settings):
+    from careplane.demo import seed_demo
+    from careplane.kernel.org.npi import is_valid_npi
+
+    seed_demo(db, settings, patients=0)
+    seed_demo(db, settings, patients=0)
+    with db.unit_of_work() as s:
+        members = {m.user.email.split("@")[0]: m for m in s.scalars(select(StaffMember))}
+        assert set(members) == {"clinician", "pharmacist", "pharmacy_technician", "biller", "operations_lead",
+                                "administrator"}
+        doc = members["clinician"]
+        assert is_valid_npi(doc.npi) and doc.dea_number and {lic.state for lic in doc.licences} >= {"NY", "CA", "TX"}
+        assert is_valid_npi(members["pharmacist"].npi)
+        states = [staff_service.expiry_state(lic.expires_on)[0] for lic in doc.licences]
+        assert "expired" in states and "expiring" in states
+        assert s.scalar(select(func.count()).select_from(Licence)) == 8
