@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from careplane import cli
 from careplane.kernel import clock
-from careplane.kernel.access import Actor
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
