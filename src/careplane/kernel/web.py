@@ -162,10 +162,19 @@ def database(request: Request) -> Database:
     return request.app.state.db
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: committed when the handler returns, rolled back if it raises."""
+def _request_unit_of_work(request: Request) -> Iterator[Session]:
     with request.app.state.db.unit_of_work() as session:
         yield session
+
+
+async def db_session(session: Session = Depends(_request_unit_of_work, scope="function")) -> Session:
+    """One unit of work per request: committed when the handler returns, rolled back if it raises.
+
+    The "function" scope commits *before* the response is sent. FastAPI's default would send
+    the response first, so a client could follow a redirect (or act on a 201) before the
+    change it reports is committed, or be told of a success whose commit then fails.
+    """
+    return session
 
 
 class LoginRequired(CareplaneError):
