@@ -32,7 +32,7 @@ def test_merge_through_the_forms_keeps_everything_and_the_chart_shows_it(client,
     """Acceptance: merging two units keeps every team, queue and history entry; the org chart shows it."""
     ids = seed(db)
     team_id, queue_id = first_team(db, ids["pharmacy"])
-    staff_member(db, role=Role.PHARMACIST, team_id=team_id)
+    pharmacist = staff_member(db, role=Role.PHARMACIST, team_id=team_id)
     add_items(db, queue_id, open_=2)
     admin = login(client, db, role=Role.ADMINISTRATOR)
     token = csrf(client)
@@ -55,6 +55,8 @@ def test_merge_through_the_forms_keeps_everything_and_the_chart_shows_it(client,
     survivor = section(html, "Primary Care")
     for name in ("Care teams", "Verification", "Compounding", "Verification queue", "Test Pharmacist"):
         assert name in survivor
+    assert f'href="/org/staff/{pharmacist}">Test Pharmacist</a>' in survivor
+    assert client.get(f"/org/staff/{pharmacist}").status_code == 200
     gone = section(html, "Pharmacy")
     assert "merged" in gone and "Merged into" in gone and "Primary Care" in gone
     assert f'/org/history?unit={ids["pharmacy"]}' in gone and "Verification" not in gone
