@@ -43,6 +43,18 @@ def db_upgrade() -> None:
     typer.echo(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
 
 
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m", "--message", help="What the migration changes.")) -> None:
+    """Write a new migration from the difference between the models and the database (for developers).
+
+    Bring the database to the newest migration first (`careplane db upgrade`); the new file lands in
+    src/careplane/migrations/versions/ - read it before committing.
+    """
+    from careplane.kernel import schema
+
+    schema.make_revision(_database(), message)
+
+
 org_app = typer.Typer(help="Organisation structure: units, teams and work queues.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 
