@@ -18,7 +18,16 @@ from careplane import __version__
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.observability import RequestContextMiddleware
-from careplane.kernel.web import PACKAGE_DIR, LoginRequired, MfaRequired, problem, render, wants_json
+from careplane.kernel.web import (
+    PACKAGE_DIR,
+    LoginRequired,
+    MfaRequired,
+    actor_for,
+    authenticate,
+    problem,
+    render,
+    wants_json,
+)
 from careplane.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -118,4 +127,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if wants_json(request):
             return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        if getattr(request.state, "actor", None) is None:
+            # No route ran (e.g. an unknown address), so nobody looked up who is asking: do it
+            # here so the error page keeps the person's navigation and log-out button.
+            with request.app.state.db.unit_of_work() as session:
+                who = authenticate(request, session)
+                if who is not None and not who.needs_mfa:
+                    actor_for(request, who, via="web")
+                return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
         return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)

@@ -22,3 +22,17 @@ def test_billing_home_has_no_operations_figures(client, db):
 def test_anonymous_goes_to_login(client):
     response = client.get("/", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def test_navigation_marks_only_the_closest_entry_as_current(client, db):
+    login(client, db, role=Role.OPERATIONS_LEAD)
+    page = client.get("/org/staff").text
+    assert page.count('aria-current="page"') == 1
+    assert 'href="/org/staff" aria-current="page"' in page
+
+
+def test_not_found_page_keeps_the_logged_in_navigation(client, db):
+    login(client, db, role=Role.OPERATIONS_LEAD)
+    page = client.get("/no/such/page")
+    assert page.status_code == 404
+    assert "Log out" in page.text and 'href="/ops/audit"' in page.text

@@ -85,14 +85,22 @@ def _current_user(request: Request) -> Any:
     return user
 
 
+def _current_href(path: str, nav: list[NavItem]) -> str | None:
+    """The navigation entry this page belongs to: the longest one that is the path or a folder of it."""
+    matches = [n.href for n in nav if path == n.href or (n.href != "/" and path.startswith(n.href.rstrip("/") + "/"))]
+    return max(matches, key=len, default=None)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     actor: Actor | None = getattr(request.state, "actor", None)
     settings: Settings = request.app.state.settings
+    nav = sorted((n for n in NAV if n.visible(actor)), key=lambda n: (n.order, n.label)) if actor else []
     ctx = {
         "request": request,
         "actor": actor,
         "user": _current_user(request),
-        "nav": sorted((n for n in NAV if actor and n.visible(actor)), key=lambda n: (n.order, n.label)) if actor else [],
+        "nav": nav,
+        "current_href": _current_href(request.url.path, nav),
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,
         "settings": settings,

@@ -13,7 +13,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.jobs import JobSchedule
 from careplane.kernel.web import CSRF_COOKIE, CSRF_FIELD
 from careplane.kernel.worker import Worker
-from tests.kernel.events.login import log_in
+from tests.helpers import login
 from tests.kernel.events.sample import SampleHappened
 
 
@@ -32,8 +32,8 @@ def _status(db, delivery_id):
         return s.get(EventDelivery, delivery_id).status
 
 
-def test_clinician_is_refused(client, effects, settings):
-    log_in(client, effects, settings, [Role.CLINICIAN])
+def test_clinician_is_refused(client, effects):
+    login(client, effects, role=Role.CLINICIAN)
     assert client.get("/ops/events").status_code == 403
     assert "Events &amp; jobs" not in client.get("/").text
 
@@ -52,7 +52,7 @@ def test_operations_lead_sees_dead_letter_and_jobs(client, effects, settings):
                 last_run_at=clock.now(), last_status="failed", last_error="printer offline",
             )
         )
-    log_in(client, effects, settings, [Role.OPERATIONS_LEAD])
+    login(client, effects, role=Role.OPERATIONS_LEAD)
     page = client.get("/ops/events")
     assert page.status_code == 200
     assert "downstream refused poison" in page.text
@@ -64,7 +64,7 @@ def test_operations_lead_sees_dead_letter_and_jobs(client, effects, settings):
 
 def test_replay_one_and_all(client, effects, settings):
     first = _dead_letter(effects, settings, "p1")
-    log_in(client, effects, settings, [Role.OPERATIONS_LEAD])
+    login(client, effects, role=Role.OPERATIONS_LEAD)
     client.get("/ops/events")
     token = client.cookies[CSRF_COOKIE]
 
@@ -87,7 +87,7 @@ def test_replay_one_and_all(client, effects, settings):
 
 def test_clinician_cannot_replay(client, effects, settings):
     delivery = _dead_letter(effects, settings)
-    log_in(client, effects, settings, [Role.CLINICIAN])
+    login(client, effects, role=Role.CLINICIAN)
     client.get("/")
     token = client.cookies[CSRF_COOKIE]
     assert client.post(f"/ops/events/{delivery.id}/replay", data={CSRF_FIELD: token}).status_code == 403
