@@ -32,25 +32,26 @@ from careplane.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-#: Modules that expose a ``router``; kernel first, then each unit's pages and api.
+#: Modules that expose a ``router``. Routes are matched in this order, one by one, so the JSON
+#: API (integrations call it at high rates) comes first, the patient read at its head.
 ROUTER_MODULES = [
+    "careplane.kernel.patients.api",
+    "careplane.kernel.identity.api",
+    "careplane.kernel.org.offboarding_api",
+    "careplane.kernel.org.api",
+    "careplane.kernel.org.staff_api",
     "careplane.kernel.observability",
     "careplane.kernel.home",
     "careplane.kernel.identity.pages",
-    "careplane.kernel.identity.api",
     "careplane.kernel.identity.admin_pages",
     "careplane.kernel.patients.pages",
     "careplane.kernel.patients.portal_pages",
-    "careplane.kernel.patients.api",
     "careplane.kernel.audit.pages",
     "careplane.kernel.operations_pages",
     "careplane.kernel.mail_pages",
     "careplane.kernel.org.offboarding_pages",
-    "careplane.kernel.org.offboarding_api",
     "careplane.kernel.org.pages",
-    "careplane.kernel.org.api",
     "careplane.kernel.org.staff_pages",
-    "careplane.kernel.org.staff_api",
 ]
 
 

@@ -15,7 +15,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from careplane.kernel.audit.record import entry_for
+from careplane.kernel.audit.models import AuditEntry
+from careplane.kernel.audit.record import entry_values, write
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.roles import Role
 
@@ -122,7 +123,7 @@ def authorize(
 ) -> None:
     """Allow and audit, or refuse (audited) with :class:`AccessDenied`."""
     refusal = decide(actor, permission, patient_id)
-    entry = entry_for(
+    row = entry_values(
         actor,
         permission.value,
         outcome="denied" if refusal else "allowed",
@@ -132,8 +133,8 @@ def authorize(
         reason=refusal or reason,
     )
     if refusal:
-        raise AccessDenied("You do not have access to this.", keep_after_rollback=[entry])
-    session.add(entry)
+        raise AccessDenied("You do not have access to this.", keep_after_rollback=[AuditEntry(**row)])
+    write(session, [row])
 
 
 def require(actor: Actor, permission: Permission) -> None:
@@ -146,7 +147,10 @@ def audit_disclosures(
     session: Session, actor: Actor, permission: Permission, patient_ids: Iterable[uuid.UUID], *, resource_type: str
 ) -> None:
     """Record that a list (search results, an export) showed these patients to the actor."""
-    session.add_all(
-        entry_for(actor, permission.value, outcome="allowed", patient_id=pid, resource_type=resource_type)
-        for pid in patient_ids
+    write(
+        session,
+        (
+            entry_values(actor, permission.value, outcome="allowed", patient_id=pid, resource_type=resource_type)
+            for pid in patient_ids
+        ),
     )

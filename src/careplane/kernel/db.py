@@ -98,7 +98,9 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # No pre-ping (a round trip on every checkout): a connection the server dropped fails
+            # one request, SQLAlchemy then discards the whole pool, and recycling keeps them fresh.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
         self.engine = create_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine)

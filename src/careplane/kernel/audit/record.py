@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
+from careplane.kernel.db import new_id
 
 if TYPE_CHECKING:
     from careplane.kernel.access import Actor
 
 
-def entry_for(
+def entry_values(
     actor: Actor,
     action: str,
     *,
@@ -22,8 +26,10 @@ def entry_for(
     resource_type: str | None = None,
     resource_id: str | None = None,
     reason: str | None = None,
-) -> AuditEntry:
-    return AuditEntry(
+) -> dict[str, Any]:
+    return dict(
+        id=new_id(),
+        occurred_at=clock.now(),
         actor_user_id=actor.user_id,
         actor_label=actor.label,
         actor_roles=",".join(sorted(actor.roles)),
@@ -39,9 +45,25 @@ def entry_for(
     )
 
 
+def entry_for(actor: Actor, action: str, **fields: Any) -> AuditEntry:
+    """An entry as an object, for callers that keep it (e.g. to write after a rollback)."""
+    return AuditEntry(**entry_values(actor, action, **fields))
+
+
+def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert entries in the caller's transaction as plain rows.
+
+    A Core INSERT, not ``session.add``: every patient read writes one, and the ORM's flush
+    machinery costs more than the read itself.
+    """
+    rows = list(rows)
+    if rows:
+        session.execute(insert(AuditEntry.__table__), rows)
+
+
 def record(session: Session, actor: Actor, action: str, **fields: object) -> AuditEntry:
     """Add an ``allowed`` entry to the caller's transaction: it commits with the access or not at all."""
     fields.setdefault("outcome", "allowed")
-    entry = entry_for(actor, action, **fields)  # type: ignore[arg-type]
+    entry = entry_for(actor, action, **fields)
     session.add(entry)
     return entry

@@ -190,7 +190,6 @@ def search(
     limit: int = PAGE_SIZE,
 ) -> AuditPage:
     """One page of entries, newest first, after the ``after`` cursor of the previous page."""
-    authorize(session, actor, Permission.AUDIT_READ, resource_type="audit_log", reason=filters.describe()[:1000])
     query = _parse(session, filters)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": f"Limit must be between 1 and {MAX_LIMIT}."})
@@ -221,8 +220,10 @@ def search(
             or_(AuditEntry.occurred_at < at, and_(AuditEntry.occurred_at == at, AuditEntry.id < entry_id))
         )
 
-    with session.no_autoflush:  # this search's own audit.read row is written, but not listed in its results
-        found = session.execute(stmt).all()
+    found = session.execute(stmt).all()
+    # Decided (and recorded) before anything is shown, after the query so that this search's own
+    # audit.read row is not among its results.
+    authorize(session, actor, Permission.AUDIT_READ, resource_type="audit_log", reason=filters.describe()[:1000])
     rows = [
         AuditRow(
             entry=entry,
