@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         if run_worker:
             from careplane.kernel.worker import Worker
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     ip_failure_window_minutes: int = 10
     #: Send cookies only over HTTPS (turn on behind TLS).
     secure_cookies: bool = False
+    #: Threads that run blocking request work. Few threads contend less for Python's GIL; the
+    #: JSON API is fastest with a handful (see docs/benchmarks.md).
+    web_threads: int = Field(4, ge=1, le=200)
     log_json: bool = True
     log_level: str = "INFO"
     #: Worker tuning.

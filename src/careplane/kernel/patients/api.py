@@ -15,7 +15,7 @@ from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient
-from careplane.kernel.web import api_actor, csrf_protect, db_session
+from careplane.kernel.web import api_actor, api_work, csrf_protect, db_session
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
@@ -229,14 +229,15 @@ def register(
 
 @router.get("/{patient_id}", response_model=PatientOut, response_model_exclude_none=False, responses=_ERRORS,
             summary="Read a patient")
-def read(
+async def read(
+    request: Request,
     patient_id: uuid.UUID,
     include: str | None = Query(None, description="Comma-separated: consents, contacts"),
-    actor: Actor = Depends(api_actor),
-    session: Session = Depends(db_session),
 ) -> PatientOut:
     wanted = _includes(include)
-    return PatientOut.of(service.get_patient(session, actor, patient_id, include=wanted), wanted)
+    return await api_work(
+        request, lambda session, actor: PatientOut.of(service.get_patient(session, actor, patient_id, include=wanted), wanted)
+    )
 
 
 @router.patch("/{patient_id}", response_model=PatientOut, responses=_ERRORS, summary="Change a patient")
