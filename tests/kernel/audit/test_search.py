@@ -135,3 +135,16 @@ def test_refused_search_is_recorded(db, world):
     with db.unit_of_work() as s:
         denied = s.scalar(select(AuditEntry).where(AuditEntry.action == "audit.read"))
         assert denied.outcome == "denied" and denied.actor_user_id == world["doc"].id
+
+
+def test_refused_search_reveals_nothing_about_its_filters(db, world):
+    """An outsider's bad filters are refused, not answered with "no such MRN" (which would tell them what exists)."""
+    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}))
+    for filters in (AuditFilters(patient="NO-SUCH-MRN"), AuditFilters(user="nobody@example.org"),
+                    AuditFilters(since="yesterday", tz="Mars/Base")):
+        with pytest.raises(AccessDenied):
+            with db.unit_of_work() as s:
+                search(s, clinician, filters)
+    with db.unit_of_work() as s:
+        denied = s.scalars(select(AuditEntry).where(AuditEntry.action == "audit.read")).all()
+        assert [d.outcome for d in denied] == ["denied"] * 3

@@ -190,6 +190,10 @@ def search(
     limit: int = PAGE_SIZE,
 ) -> AuditPage:
     """One page of entries, newest first, after the ``after`` cursor of the previous page."""
+    if not actor.can(Permission.AUDIT_READ):
+        # refused (and recorded) before the filters are read: their errors would tell an outsider
+        # which MRNs and e-mail addresses exist
+        authorize(session, actor, Permission.AUDIT_READ, resource_type="audit_log", reason=filters.describe()[:1000])
     query = _parse(session, filters)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": f"Limit must be between 1 and {MAX_LIMIT}."})
