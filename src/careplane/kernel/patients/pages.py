@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from careplane.kernel.access import Actor, Permission
+from careplane.kernel.access import Actor, Permission, authorize, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, ContactChannel, SexAtBirth
@@ -81,6 +81,7 @@ def contact_errors(errors: dict[str, str]) -> dict[str, str]:
 @router.get("/patients")
 def search_page(request: Request, q: str = "", actor: Actor = Depends(page_actor),
                 session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.PATIENT_SEARCH)
     results = service.search_patients(session, actor, q[:200]) if q.strip() else None
     return render(request, "patients/search.html", {"q": q, "results": results})
 
@@ -89,6 +90,7 @@ def search_page(request: Request, q: str = "", actor: Actor = Depends(page_actor
 def search_results(request: Request, q: str = "", actor: Actor = Depends(page_actor),
                    session: Session = Depends(db_session)) -> Response:
     """The live-results fragment htmx swaps in as the user types."""
+    require(actor, Permission.PATIENT_SEARCH)
     results = service.search_patients(session, actor, q[:200]) if q.strip() else None
     return render(request, "patients/_results.html", {"q": q, "results": results})
 
@@ -153,6 +155,9 @@ def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_a
 @router.get("/patients/{patient_id}/edit")
 def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
               session: Session = Depends(db_session)) -> Response:
+    if not actor.can(Permission.PATIENT_UPDATE):
+        # the form is for changing the record: refuse it (and audit the refusal) as the save would
+        authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient")
     patient = service.get_patient(session, actor, patient_id, include=("contacts",))
     values = {name: getattr(patient, name) for name in PATIENT_FIELDS}
     contacts = [{"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
