@@ -15,7 +15,8 @@ EMAIL = "maya.patel@example.org"
 
 
 def test_patient_registers_and_confirms_their_email(page, live_server, shot):
-    page.goto("/register")
+    page.goto("/login")  # a new patient finds the way to register from the login page
+    page.get_by_role("link", name="Create your account").click()
     expect(page.get_by_role("heading", name="Create your careplane account")).to_be_visible()
     page.get_by_label("First name").fill("Maya")
     page.get_by_label("Last name").fill("Patel")

@@ -98,3 +98,9 @@ def test_self_registration_of_a_likely_duplicate_is_kept_for_review_without_disc
         pair = s.scalar(select(PossibleDuplicate))
     assert pair.other_patient_id == existing.id and pair.status == "open"
     assert count(db, Patient) == 2
+
+
+def test_the_login_page_leads_a_new_patient_to_self_registration(client):
+    page = client.get("/login")
+    assert '<a href="/register">Create your account</a>' in page.text
+    assert client.get("/register").status_code == 200
