@@ -48,10 +48,12 @@ def _doc_with_licences(db):  # noqa: ANN001, ANN202
 def test_person_page_shows_licences_with_expiry_warnings_and_open_work(client, db):
     clock.travel(NOON)
     doc = _doc_with_licences(db)
-    login(client, db, role=Role.CLINICIAN)
+    viewer = login(client, db, role=Role.CLINICIAN)
     page = client.get(f"/org/staff/{doc.id}")
     assert page.status_code == 200
     html = page.text
+    # the page header still names the person logged in, not the person shown
+    assert f'<a href="/profile">{viewer.display_name}</a>' in html
     assert "Dana Brown, MD" in html and NPI_A in html and "AS1234563" in html
     assert 'class="error">2026-05-09' in html and "expired: permits no work" in html  # red
     assert "expires in 45 days" in html and "(20 days)" in html  # amber, licence and DEA

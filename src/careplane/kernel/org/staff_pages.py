@@ -132,7 +132,7 @@ async def import_upload(request: Request, actor: Actor = Depends(page_actor),
 def _person_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
     return {
-        "staff": staff, "user": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
+        "staff": staff, "person": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
         "dea_check": dea.check_dea(staff.dea_number, dea.last_name_of(staff.user.display_name))
         if staff.dea_number else None,
         "can_manage": actor.can(Permission.ORG_MANAGE),
