@@ -218,3 +218,63 @@ def test_api_licensure_by_state_and_day(client, db):
     assert client.get("/api/v1/org/licensure", headers=reader, params={"state": "NY"}).json() == []
     bad = client.get("/api/v1/org/licensure", headers=reader, params={"state": "QQ"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "state"
+
+
+def test_api_may_a_pharmacist_verify_for_a_state_by_day(client, db):
+    clock.travel(NOON)
+    pharmacist = hire(db, roles="pharmacist", credentials="PharmD;RPh", npi=NPI_B, display_name="Gus Pharm")
+    licence(db, pharmacist.id, "NY", "RPh", TODAY, number="NY-TODAY")
+    reader = bearer(api_token(db, make_user(db, role=Role.CLINICIAN)))
+    url = f"/api/v1/org/staff/{pharmacist.id}/may-verify"
+    today = client.get(url, headers=reader, params={"state": "ny"})
+    assert today.status_code == 200
+    assert today.json() == {"staff_id": str(pharmacist.id), "state": "NY", "on": TODAY.isoformat(), "may_verify": True}
+    assert client.get(url, headers=reader, params={"state": "NJ"}).json()["may_verify"] is False
+    later = (TODAY + timedelta(days=1)).isoformat()
+    assert client.get(url, headers=reader, params={"state": "NY", "on": later}).json()["may_verify"] is False
+    clock.travel(NOON + timedelta(days=1))  # expired yesterday: no restart, no job needed
+    assert client.get(url, headers=reader, params={"state": "NY"}).json()["may_verify"] is False
+    bad = client.get(url, headers=reader, params={"state": "QQ"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "state"
+    unknown = client.get("/api/v1/org/staff/00000000-0000-0000-0000-000000000000/may-verify", headers=reader,
+                         params={"state": "NY"})
+    assert unknown.status_code == 404
+    patient = bearer(api_token(db, make_user(db, role=Role.PATIENT)))
+    assert client.get(url, headers=patient, params={"state": "NY"}).status_code == 403
+
+
+def test_api_changes_credentials_and_team_memberships(client, db):
+    clock.travel(NOON)
+    ids = units_and_teams(db)
+    doc = hire(db, npi=NPI_A, unit="virtual_care", team="Async West")
+    ops = bearer(api_token(db, make_user(db, role=Role.OPERATIONS_LEAD)))
+    url = f"/api/v1/org/staff/{doc.id}"
+    changed = client.patch(url, headers=ops, json={"credentials": ["MD", "DO"], "dea_number": "AB1234563",
+                                                   "dea_expires_on": "2027-01-31"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["credentials"] == ["MD", "DO"] and changed.json()["dea_number"] == "AB1234563"
+    bad = client.patch(url, headers=ops, json={"npi": "1234567890"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "npi"
+    assert client.patch(url, headers=ops, json={"email": "x@example.org"}).status_code == 422  # not changeable here
+
+    joined = client.post(f"{url}/teams", headers=ops, json={"team_id": str(ids["Verification"])})
+    assert joined.status_code == 201, joined.text
+    membership = joined.json()
+    assert (membership["team"], membership["unit"], membership["start_date"]) == ("Verification", "pharmacy",
+                                                                                 TODAY.isoformat())
+    again = client.post(f"{url}/teams", headers=ops, json={"team_id": str(ids["Verification"])})
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "team_id"
+    left = client.post(f"{url}/teams/{membership['id']}/end", headers=ops, json={})
+    assert left.status_code == 200 and left.json()["end_date"] == TODAY.isoformat()
+    detail = client.get(url, headers=ops).json()
+    assert sorted((m["team"], m["end_date"]) for m in detail["memberships"]) == [
+        ("Async West", None), ("Verification", TODAY.isoformat())]
+    other = hire(db, npi=NPI_B, roles="pharmacist", credentials="RPh")
+    wrong = client.post(f"/api/v1/org/staff/{other.id}/teams/{membership['id']}/end", headers=ops, json={})
+    assert wrong.status_code == 404  # the membership belongs to someone else
+
+    clinician = bearer(api_token(db, make_user(db, role=Role.CLINICIAN)))
+    assert client.patch(url, headers=clinician, json={"credentials": ["MD"]}).status_code == 403
+    assert client.post(f"{url}/teams", headers=clinician, json={"team_id": str(ids["Async West"])}).status_code == 403
+    assert client.post(f"{url}/teams/{membership['id']}/end", headers=clinician, json={}).status_code == 403
+    assert client.get(url, headers=ops).json()["credentials"] == ["MD", "DO"]

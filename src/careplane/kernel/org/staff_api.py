@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.api import _once
-from careplane.kernel.org.licensure import clinicians_licensed_in
-from careplane.kernel.org.models import Licence, StaffMember
+from careplane.kernel.org.licensure import clinicians_licensed_in, may_verify_for_state
+from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
 from careplane.kernel.patients.validation import check_state
 from careplane.kernel.web import api_actor, csrf_protect, db_session
 
@@ -88,11 +88,17 @@ class StaffOut(BaseModel):
 
 
 class MembershipOut(BaseModel):
+    id: uuid.UUID
     team_id: uuid.UUID
     team: str
     unit: str
     start_date: date
     end_date: date | None
+
+    @classmethod
+    def of(cls, ms: TeamMembership) -> MembershipOut:
+        return cls(id=ms.id, team_id=ms.team_id, team=ms.team.name, unit=ms.team.unit.code,
+                   start_date=ms.start_date, end_date=ms.end_date)
 
 
 class StaffDetail(StaffOut):
@@ -114,6 +120,29 @@ class StaffCreate(BaseModel):
     dea_expires_on: date | None = None
     start_date: date | None = Field(None, description="Defaults to today")
     end_date: date | None = None
+
+
+class StaffUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credentials: list[str] | None = Field(None, examples=[["MD"]])
+    npi: str | None = Field(None, max_length=20)
+    dea_number: str | None = Field(None, max_length=20)
+    dea_expires_on: date | None = None
+    end_date: date | None = Field(None, description="Last working day (use offboarding to hand over their work)")
+
+
+class TeamJoin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: uuid.UUID
+    start_date: date | None = Field(None, description="Defaults to today")
+
+
+class TeamLeave(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    end_date: date | None = Field(None, description="Defaults to today")
 
 
 class LicenceCreate(BaseModel):
@@ -170,6 +199,34 @@ def create_staff(body: StaffCreate, request: Request, actor: Actor = Depends(api
         return 201, _detail(session, actor, member.id).model_dump(mode="json")
 
     return _once(session, actor, request, body, idempotency_key, act)
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffDetail, responses=_ERRORS, summary="Change a staff member")
+def update_staff(staff_id: uuid.UUID, body: StaffUpdate, actor: Actor = Depends(api_actor),
+                 session: Session = Depends(db_session)) -> StaffDetail:
+    """Only the fields sent change: credentials, NPI, DEA registration, end date. Needs org.manage."""
+    staff_service.update_staff(session, actor, staff_id, body.model_dump(exclude_unset=True))
+    return _detail(session, actor, staff_id)
+
+
+@router.post("/staff/{staff_id}/teams", status_code=201, response_model=MembershipOut, responses=_ERRORS,
+             summary="Add a staff member to a team")
+def join_team(staff_id: uuid.UUID, body: TeamJoin, actor: Actor = Depends(api_actor),
+              session: Session = Depends(db_session)) -> MembershipOut:
+    membership = staff_service.join_team(session, actor, staff_id, body.team_id, body.start_date)
+    session.refresh(membership)
+    return MembershipOut.of(membership)
+
+
+@router.post("/staff/{staff_id}/teams/{membership_id}/end", response_model=MembershipOut, responses=_ERRORS,
+             summary="End a staff member's team membership")
+def leave_team(staff_id: uuid.UUID, membership_id: uuid.UUID, body: TeamLeave, actor: Actor = Depends(api_actor),
+               session: Session = Depends(db_session)) -> MembershipOut:
+    require(actor, Permission.ORG_MANAGE)
+    membership = session.get(TeamMembership, membership_id)
+    if membership is None or membership.staff_id != staff_id:
+        raise NotFound("This staff member has no such team membership.")
+    return MembershipOut.of(staff_service.leave_team(session, actor, membership_id, body.end_date))
 
 
 # ---------------------------------------------------------------- licences
@@ -229,6 +286,27 @@ def licensure(state: str = Query(..., description="Two-letter state code", examp
     return result
 
 
+class MayVerifyOut(BaseModel):
+    staff_id: uuid.UUID
+    state: str
+    on: date
+    may_verify: bool = Field(description="Active pharmacist with a pharmacist licence for the state valid that day")
+
+
+@router.get("/staff/{staff_id}/may-verify", response_model=MayVerifyOut, responses=_ERRORS,
+            summary="May this pharmacist verify for a patient located in a state")
+def may_verify(staff_id: uuid.UUID, state: str = Query(..., description="Two-letter state code", examples=["NY"]),
+               on: date | None = Query(None, description="Day to ask about (default: today)"),
+               actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> MayVerifyOut:
+    staff_service.get_staff(session, actor, staff_id)  # org.read, and 404 for an unknown id
+    code, problem = check_state(state)
+    if problem or not code:
+        raise ValidationFailed({"state": problem or "Give a state."})
+    day = on or clock.today()
+    return MayVerifyOut(staff_id=staff_id, state=code, on=day,
+                        may_verify=may_verify_for_state(session, staff_id, code, day))
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -237,8 +315,7 @@ def _detail(session: Session, actor: Actor, staff_id: uuid.UUID) -> StaffDetail:
     member = staff_service.get_staff(session, actor, staff_id)
     return StaffDetail(
         **StaffOut.of(member).model_dump(),
-        memberships=[MembershipOut(team_id=ms.team_id, team=ms.team.name, unit=ms.team.unit.code,
-                                   start_date=ms.start_date, end_date=ms.end_date) for ms in member.memberships],
+        memberships=[MembershipOut.of(ms) for ms in member.memberships],
         open_work=[QueueWork(queue_id=q.queue_id, queue=q.queue, team=q.team, open_items=q.count)
                    for q in staff_service.open_work(session, actor, staff_id)],
     )
