@@ -141,6 +141,9 @@ def test_merge_refusals(db):
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
         structure.merge_units(s, ADMIN, ids["pharmacy"], ids["pharmacy"])
     assert field_errors(exc) == {"into_unit_id"}
+    with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:  # the form's unit left unchosen
+        structure.merge_units(s, ADMIN, ids["pharmacy"], None)
+    assert exc.value.errors == {"into_unit_id": "Choose the unit to merge into."}
     with db.unit_of_work() as s:
         structure.merge_units(s, ADMIN, ids["benefits"], ids["revenue_cycle"])
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:

@@ -177,12 +177,14 @@ def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id
     """
     require(actor, Permission.ORG_MANAGE)
     # Lock both rows in a fixed order so two opposite merges cannot interleave (PostgreSQL).
-    for i in sorted({unit_id, into_unit_id}):
+    for i in sorted(i for i in {unit_id, into_unit_id} if i):
         session.get(OrgUnit, i, with_for_update=True)
     unit = _active_unit(session, unit_id)
     errors: dict[str, str] = {}
-    into = session.get(OrgUnit, into_unit_id)
-    if into_unit_id == unit_id:
+    into = session.get(OrgUnit, into_unit_id) if into_unit_id else None
+    if into_unit_id is None:
+        errors["into_unit_id"] = "Choose the unit to merge into."
+    elif into_unit_id == unit_id:
         errors["into_unit_id"] = "A unit cannot be merged into itself."
     elif into is None:
         errors["into_unit_id"] = "No such unit."
