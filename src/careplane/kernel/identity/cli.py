@@ -19,6 +19,7 @@ from careplane.settings import get_settings
 users_app = typer.Typer(help="User accounts: create, list, deactivate, reset two-step verification.", no_args_is_help=True)
 
 CLI_ACTOR = Actor.for_system("cli", via="cli")
+EMAIL = typer.Argument(..., help="The account's e-mail address (its login name).")
 
 
 @contextmanager
@@ -86,7 +87,7 @@ def list_users(role: Role = typer.Option(None, "--role", help="Only users with t
 
 
 @users_app.command("deactivate")
-def deactivate(email: str) -> None:
+def deactivate(email: str = EMAIL) -> None:
     """Deactivate an account: its sessions and API tokens stop working at once."""
     with _unit_of_work() as session:
         user = _user(session, email)
@@ -95,7 +96,7 @@ def deactivate(email: str) -> None:
 
 
 @users_app.command("reset-mfa")
-def reset_mfa(email: str) -> None:
+def reset_mfa(email: str = EMAIL) -> None:
     """Forget a user's authenticator app (lost phone); staff set it up again at next login."""
     with _unit_of_work() as session:
         user = _user(session, email)
@@ -104,7 +105,7 @@ def reset_mfa(email: str) -> None:
 
 
 @users_app.command("totp")
-def totp(email: str) -> None:
+def totp(email: str = EMAIL) -> None:
     """Development only: print a user's current authenticator code (for demo visitors without the app)."""
     if get_settings().environment == "production":
         typer.echo("error: not available in production", err=True)
