@@ -1,0 +1,306 @@
+"""Every GET route, as every demo role: nothing crashes, and a role is refused (403) what it must not see.
+
+The demo is seeded (``careplane.demo.seed_demo``), each demo login gets a fully verified web session,
+and every GET route of every router in ``ROUTER_MODULES`` is requested, path parameters filled from
+the demo data. ``ROUTES`` says who may open each route; a route added to the app without an entry
+here fails ``test_every_get_route_is_listed``, so the table cannot silently fall behind. Each HTML
+page is also checked for the accessibility basics (``tests/a11y.py``), and every POST/PATCH/DELETE
+route is sent an empty submission, which must never be a server error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from careplane.app import ROUTER_MODULES
+from careplane.demo import demo_email, seed_demo
+from careplane.kernel.access import ROLE_PERMISSIONS, Actor, Permission
+from careplane.kernel.identity.roles import Role
+from careplane.kernel.identity.users import find_by_email
+from careplane.kernel.org import departures
+from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.models import OrgUnit, StaffMember, Team
+from careplane.kernel.patients.models import Patient
+from careplane.kernel.web import SESSION_COOKIE
+from tests import a11y
+from tests.helpers import session_cookie
+
+ANYONE = None  # any logged-in person
+
+
+@dataclass(frozen=True)
+class Case:
+    """A GET route: who may open it (a permission, a role, or anyone logged in) and what an allowed
+    visitor gets (``ok`` = a 2xx page or a redirect; a number = exactly that status)."""
+
+    path: str  # the route's template, as the router declares it
+    url: str  # with its path parameters filled from the demo data (names in braces, see ``fill``)
+    may: Permission | Role | Callable[[Role], bool] | None = ANYONE
+    allowed: str | int = "ok"
+
+
+# Path parameters: {own} the demo patient, {other} a synthetic patient, {staff} the demo clinician's
+# staff record, {unit} Virtual Care, {team} one of its teams, {nope} an id that does not exist.
+ROUTES: list[Case] = [
+    Case("/", "/"),
+    Case("/healthz", "/healthz"),
+    Case("/readyz", "/readyz"),
+    Case("/metrics", "/metrics"),
+    Case("/api/docs", "/api/docs"),
+    Case("/api/v1/openapi.json", "/api/v1/openapi.json"),
+    Case("/docs/oauth2-redirect", "/docs/oauth2-redirect"),
+    # identity: a logged-in visitor of the login pages is sent on, never shown an error
+    Case("/login", "/login"),
+    Case("/mfa", "/mfa"),
+    Case("/mfa/enrol", "/mfa/enrol"),
+    Case("/password/forgot", "/password/forgot"),
+    Case("/password/reset/{token}", "/password/reset/not-a-real-token", allowed=400),  # "link invalid" page
+    Case("/verify-email/{token}", "/verify-email/not-a-real-token", allowed=400),
+    Case("/profile", "/profile"),
+    Case("/api/v1/me", "/api/v1/me"),
+    Case("/api/v1/me/tokens", "/api/v1/me/tokens"),
+    Case("/admin/users", "/admin/users", Permission.USER_MANAGE),
+    Case("/admin/users/new", "/admin/users/new", Permission.USER_MANAGE),
+    # patient registry, staff side
+    Case("/patients", "/patients", Permission.PATIENT_SEARCH),
+    Case("/patients", "/patients?q=demo", Permission.PATIENT_SEARCH),
+    Case("/patients", "/patients?q=%25%27%22%3Cx%3E_", Permission.PATIENT_SEARCH),
+    Case("/patients/results", "/patients/results?q=demo", Permission.PATIENT_SEARCH),
+    Case("/patients/new", "/patients/new", Permission.PATIENT_REGISTER),
+    Case("/patients/{patient_id}", "/patients/{own}", Permission.PATIENT_READ),
+    Case("/patients/{patient_id}", "/patients/{other}", lambda r: r is not Role.PATIENT
+         and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
+    Case("/patients/{patient_id}/edit", "/patients/{other}/edit", lambda r: r is not Role.PATIENT
+         and Permission.PATIENT_UPDATE in ROLE_PERMISSIONS[r]),
+    Case("/api/v1/patients", "/api/v1/patients?q=demo", Permission.PATIENT_SEARCH),
+    Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{own}", Permission.PATIENT_READ),
+    Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{other}", lambda r: r is not Role.PATIENT
+         and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
+    Case("/api/v1/patients/{patient_id}/consents", "/api/v1/patients/{own}/consents", Permission.PATIENT_READ),
+    Case("/api/v1/patients/{patient_id}/consents", "/api/v1/patients/{other}/consents",
+         lambda r: r is not Role.PATIENT and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
+    # the portal: staff have no record of their own (404), a logged-in visitor is sent from /register
+    Case("/my", "/my", lambda r: True, allowed="mine"),
+    Case("/register", "/register"),
+    # audit, operations, mail
+    Case("/ops/audit", "/ops/audit", Permission.AUDIT_READ),
+    Case("/ops/audit", "/ops/audit?patient={own}", Permission.AUDIT_READ),
+    Case("/ops/audit", "/ops/audit?since=yesterday&tz=Mars/Base", Permission.AUDIT_READ, allowed=422),
+    Case("/api/v1/audit", "/api/v1/audit", Permission.AUDIT_READ),
+    Case("/ops/events", "/ops/events", Permission.OPERATIONS),
+    Case("/mailbox", "/mailbox"),
+    Case("/mailbox/{mail_id}", "/mailbox/{nope}", allowed=404),
+    # organisation
+    Case("/org", "/org", Permission.ORG_READ),
+    Case("/org/history", "/org/history", Permission.ORG_READ),
+    Case("/org/history", "/org/history?unit=not-a-uuid", Permission.ORG_READ),
+    Case("/org/history", "/org/history?unit={unit}", Permission.ORG_READ),
+    Case("/org/units/{unit_id}", "/org/units/{unit}", Permission.ORG_READ),
+    Case("/org/units/new", "/org/units/new", Permission.ORG_MANAGE),
+    *(Case("/org/units/{unit_id}/{action}", f"/org/units/{{unit}}/{action}", Permission.ORG_MANAGE)
+      for action in ("rename", "lead", "teams", "merge", "split")),
+    *(Case("/org/teams/{team_id}/{action}", f"/org/teams/{{team}}/{action}", Permission.ORG_MANAGE)
+      for action in ("queues", "move")),
+    Case("/org/staff", "/org/staff", Permission.ORG_READ),
+    Case("/org/staff", "/org/staff?role=clinician", Permission.ORG_READ),
+    Case("/org/staff", "/org/staff?role=nobody&unit=nowhere", Permission.ORG_READ),
+    Case("/org/staff/{staff_id}", "/org/staff/{staff}", Permission.ORG_READ),
+    Case("/org/staff/new", "/org/staff/new", Permission.ORG_MANAGE),
+    Case("/org/staff/import", "/org/staff/import", Permission.ORG_MANAGE),
+    Case("/org/staff/{staff_id}/offboard", "/org/staff/{staff}/offboard", Permission.ORG_MANAGE),
+    Case("/org/departures", "/org/departures", Permission.ORG_MANAGE),
+    Case("/org/departures/{departure_id}", "/org/departures/{departure}", Permission.ORG_MANAGE),
+    Case("/org/departures/{departure_id}/report", "/org/departures/{departure}/report", Permission.ORG_MANAGE),
+    Case("/org/staff/{staff_id}/offboard", "/org/staff/{leaver}/offboard", Permission.ORG_MANAGE),  # -> departure
+    Case("/org/staff/{staff_id}", "/org/staff/{leaver}", Permission.ORG_READ),
+    Case("/org/departures/{departure_id}", "/org/departures/{nope}", Permission.ORG_MANAGE, allowed=404),
+    Case("/org/departures/{departure_id}/report", "/org/departures/{nope}/report", Permission.ORG_MANAGE,
+         allowed=404),
+    Case("/api/v1/org/units", "/api/v1/org/units", Permission.ORG_READ),
+    Case("/api/v1/org/units/{unit_id}", "/api/v1/org/units/{unit}", Permission.ORG_READ),
+    Case("/api/v1/org/history", "/api/v1/org/history", Permission.ORG_READ),
+    Case("/api/v1/org/staff", "/api/v1/org/staff", Permission.ORG_READ),
+    Case("/api/v1/org/staff/{staff_id}", "/api/v1/org/staff/{staff}", Permission.ORG_READ),
+    Case("/api/v1/org/staff/{staff_id}/licences", "/api/v1/org/staff/{staff}/licences", Permission.ORG_READ),
+    Case("/api/v1/org/staff/{staff_id}/offboard", "/api/v1/org/staff/{staff}/offboard", Permission.ORG_MANAGE),
+    Case("/api/v1/org/licensure", "/api/v1/org/licensure?state=NY", Permission.ORG_READ),
+    Case("/api/v1/org/staff/{staff_id}/may-verify", "/api/v1/org/staff/{staff}/may-verify?state=NY",
+         Permission.ORG_READ),
+    Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{departure}", Permission.ORG_MANAGE),
+    Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{nope}", Permission.ORG_MANAGE,
+         allowed=404),
+]
+
+
+def _may(case: Case, role: Role) -> bool:
+    if case.may is None:
+        return True
+    if isinstance(case.may, Permission):
+        return case.may in ROLE_PERMISSIONS[role]
+    if isinstance(case.may, Role):
+        return role is case.may
+    return case.may(role)
+
+
+def _get_routes() -> set[str]:
+    found = {"/", "/api/docs", "/api/v1/openapi.json", "/docs/oauth2-redirect"}
+    for name in ROUTER_MODULES:
+        for route in importlib.import_module(name).router.routes:
+            if "GET" in (getattr(route, "methods", None) or ()):
+                found.add(route.path)
+    return found
+
+
+def test_every_get_route_is_listed():
+    assert _get_routes() <= {case.path for case in ROUTES}
+
+
+def _demo_ids(db) -> dict[str, str]:  # noqa: ANN001
+    """Ids the path parameters are filled with; adds one departure to the seeded demo."""
+    with db.unit_of_work() as s:
+        own = find_by_email(s, demo_email(Role.PATIENT)).patient_id
+        other = s.scalar(select(Patient.id).where(Patient.id != own).order_by(Patient.mrn).limit(1))
+        clinician = find_by_email(s, demo_email(Role.CLINICIAN))
+        staff = s.scalar(select(StaffMember.id).where(StaffMember.user_id == clinician.id))
+        unit = s.scalar(select(OrgUnit.id).where(OrgUnit.code == "virtual_care"))
+        team = s.scalar(select(Team.id).where(Team.unit_id == unit).order_by(Team.name).limit(1))
+        # one departure (a biller hands over to the demo clinician), so its pages have something to show
+        system = Actor.for_system("tests")
+        leaver = staff_service.hire(s, system, {"email": "leaver@example.org", "display_name": "Lee Leaver",
+                                                "roles": ["biller"], "start_date": "2024-01-02"}).id
+        departure = departures.offboard(s, system, leaver, successor_staff_id=staff).id
+    ids = {"own": own, "other": other, "staff": staff, "unit": unit, "team": team, "departure": departure,
+           "leaver": leaver, "nope": uuid.uuid4()}
+    assert all(ids.values()), ids
+    return {k: str(v) for k, v in ids.items()}
+
+
+def test_every_page_and_api_read_as_every_demo_role(client, db, settings):
+    seed_demo(db, settings, patients=3, seed=7)
+    ids = _demo_ids(db)
+    problems: list[str] = []
+    for role in Role:
+        with db.unit_of_work() as s:
+            user = find_by_email(s, demo_email(role))
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, user))
+        for case in ROUTES:
+            url = case.url.format(**ids)
+            response = client.get(url, follow_redirects=False)
+            status = response.status_code
+            if status == 200 and response.headers["content-type"].startswith("text/html") \
+                    and not url.startswith(("/api/", "/docs/")):
+                problems += [f"{role.value} GET {url}: {p}" for p in a11y.problems(response.text)]
+            if status >= 500:
+                problems.append(f"{role.value} GET {url}: {status} (server error)")
+            elif not _may(case, role):
+                if status != 403:
+                    problems.append(f"{role.value} GET {url}: {status}, expected 403")
+            elif case.allowed == "mine":
+                expected = 200 if role is Role.PATIENT else 404
+                if status != expected:
+                    problems.append(f"{role.value} GET {url}: {status}, expected {expected}")
+            elif isinstance(case.allowed, int):
+                if status != case.allowed:
+                    problems.append(f"{role.value} GET {url}: {status}, expected {case.allowed}")
+            elif not (200 <= status < 400):
+                problems.append(f"{role.value} GET {url}: {status}, expected a page or a redirect")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_page_redirects_or_refuses_an_anonymous_visitor(client, db, settings):
+    seed_demo(db, settings, patients=1, seed=7)
+    ids = _demo_ids(db)
+    open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/v1/openapi.json", "/docs/oauth2-redirect",
+                   "/login", "/password/forgot", "/password/reset/{token}", "/verify-email/{token}", "/register",
+                   "/mailbox", "/mailbox/{mail_id}"}
+    problems = []
+    for case in ROUTES:
+        url = case.url.format(**ids)
+        response = client.get(url, follow_redirects=False)
+        if case.path in open_to_all:
+            if response.status_code >= 500:
+                problems.append(f"anonymous GET {url}: {response.status_code} (server error)")
+            if response.headers["content-type"].startswith("text/html") and not url.startswith(("/docs/", "/api/")):
+                problems += [f"anonymous GET {url}: {p}" for p in a11y.problems(response.text)]
+            continue
+        expected = (401,) if url.startswith("/api/") else (303,)
+        if response.status_code not in expected:
+            problems.append(f"anonymous GET {url}: {response.status_code}, expected {expected[0]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_accessibility_check_finds_what_it_looks_for():
+    bad = ('<html><body><h1>A</h1><h3>C</h3><form><input name="q"><select name="s"></select>'
+           '<button type="submit"></button><a href="/x"></a></form></body></html>')
+    assert a11y.problems(bad) == [
+        "<html> has no lang attribute", "<input name='q'> has no label", "<select name='s'> has no label",
+        "<button {'type': 'submit'}> has no text", "<a {'href': '/x'}> has no text",
+        "heading level jumps from h1 to h3",
+    ]
+    good = ('<html lang="en"><body><h1>A</h1><h2>B</h2><form><label for="q">Find</label><input id="q" name="q">'
+            '<label>Kind <select name="s"></select></label><input type="hidden" name="t">'
+            '<button type="submit">Go</button><a href="/x" aria-label="Home"></a></form></body></html>')
+    assert a11y.problems(good) == []
+
+
+def _unsafe_routes() -> list[tuple[str, str]]:
+    found = []
+    for name in ROUTER_MODULES:
+        for route in importlib.import_module(name).router.routes:
+            for method in sorted(set(getattr(route, "methods", None) or ()) & {"POST", "PATCH", "PUT", "DELETE"}):
+                found.append((method, route.path))
+    return found
+
+
+def test_every_form_and_api_change_survives_an_empty_submission(app, db, settings):
+    """Empty or missing input is a field error, a refusal or a redirect, never a server error; a form
+    shown again with its errors meets the same accessibility basics as any page."""
+    client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
+    seed_demo(db, settings, patients=1, seed=7)
+    ids = _demo_ids(db)
+    params = {"patient_id": ids["other"], "staff_id": ids["staff"], "unit_id": ids["unit"], "team_id": ids["team"],
+              "departure_id": ids["departure"], "consent_id": ids["nope"], "licence_id": ids["nope"],
+              "membership_id": ids["nope"], "token_id": ids["nope"], "user_id": ids["nope"],
+              "delivery_id": ids["nope"], "token": "not-a-real-token"}
+    problems = []
+    for role in (Role.OPERATIONS_LEAD, Role.ADMINISTRATOR, Role.CLINICIAN, Role.PATIENT):
+        with db.unit_of_work() as s:
+            user = find_by_email(s, demo_email(role))
+        for method, path in _unsafe_routes():
+            client.cookies.clear()
+            client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, user))
+            client.get("/healthz")
+            token = client.get("/profile").cookies.get("cp_csrf") or client.cookies.get("cp_csrf")
+            actions = ["rename", "lead", "teams", "merge", "split"] if path.endswith("/{action}") and "units" in path \
+                else ["queues", "move"] if path.endswith("/{action}") else [None]
+            for action in actions:
+                url = path.format(**params, action=action)
+                if url.startswith("/api/"):
+                    response = client.request(method, url, json={}, headers={"X-CSRF-Token": token or ""})
+                else:
+                    response = client.request(method, url, data={"csrf_token": token or ""}, follow_redirects=False)
+                if response.status_code >= 500:
+                    problems.append(f"{role.value} {method} {url}: {response.status_code}")
+                elif response.headers.get("content-type", "").startswith("text/html"):  # a form with its errors
+                    problems += [f"{role.value} {method} {url}: {p}" for p in a11y.problems(response.text)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_nul_byte_in_input_is_not_a_server_error(app, db):
+    """SQLite stores NUL characters; PostgreSQL refuses them in text, and nothing turns that into a
+    client error yet (a central check belongs in the web edge or the validators)."""
+    client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
+    client.get("/login")
+    response = client.post("/login", data={"email": "a\x00@example.org", "password": "x",
+                                           "csrf_token": client.cookies.get("cp_csrf")})
+    if response.status_code >= 500 and db.engine.dialect.name == "postgresql":
+        pytest.xfail("known gap: NUL in text input is a 500 on PostgreSQL (login, search, every form)")
+    assert response.status_code < 500
