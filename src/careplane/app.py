@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from careplane import __version__
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
+from careplane.kernel.input_guard import RefuseNulInput
 from careplane.kernel.observability import RequestContextMiddleware
 from careplane.kernel.web import (
     PACKAGE_DIR,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     )
     app.state.settings = settings
     app.state.db = db
+    app.add_middleware(RefuseNulInput)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     for module_name in ROUTER_MODULES:
