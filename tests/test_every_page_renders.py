@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
