@@ -22,7 +22,10 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def development_only(request: Request) -> None:
-    if request.app.state.settings.environment == "production":
+    """Only the embedded demo shows the mailbox: it holds everyone's reset links. A PostgreSQL
+    deployment never does, even if CAREPLANE_ENVIRONMENT was left at its development default."""
+    settings = request.app.state.settings
+    if settings.environment == "production" or not settings.embedded:
         raise NotFound("There is no such page.")
 
 

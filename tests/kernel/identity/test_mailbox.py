@@ -26,3 +26,12 @@ def test_mailbox_is_not_there_in_production(db, client, settings):
     settings.environment = "production"
     assert client.get("/mailbox").status_code == 404
     assert client.get(f"/mailbox/{mail_id}").status_code == 404
+
+
+def test_mailbox_is_not_there_on_a_postgresql_deployment_left_in_development(db, client, settings):
+    with db.unit_of_work() as s:
+        mail_id = send_mail(s, "a@example.org", "Secret", "reset link")
+    settings.database_url = "postgresql+psycopg://careplane@db.internal/careplane"
+    assert settings.environment == "development"
+    assert client.get("/mailbox").status_code == 404
+    assert client.get(f"/mailbox/{mail_id}").status_code == 404
