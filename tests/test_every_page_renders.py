@@ -268,7 +268,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
     params = {"patient_id": ids["other"], "staff_id": ids["staff"], "unit_id": ids["unit"], "team_id": ids["team"],
               "departure_id": ids["departure"], "consent_id": ids["nope"], "licence_id": ids["nope"],
               "membership_id": ids["nope"], "token_id": ids["nope"], "user_id": ids["nope"],
-              "delivery_id": ids["nope"], "token": "not-a-real-token"}
+              "delivery_id": ids["nope"], "pair_id": ids["nope"], "token": "not-a-real-token"}
     problems = []
     for role in (Role.OPERATIONS_LEAD, Role.ADMINISTRATOR, Role.CLINICIAN, Role.PATIENT):
         with db.unit_of_work() as s:

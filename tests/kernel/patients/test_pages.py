@@ -97,3 +97,31 @@ def test_patient_cannot_open_another_chart(client, login, register, db):
     assert client.get(f"/patients/{b.id}").status_code == 403
     assert client.get("/patients?q=garcia").status_code == 403
     assert count(db, AuditEntry, AuditEntry.patient_id == b.id, AuditEntry.outcome == "denied") == 1
+
+
+def test_a_possible_duplicate_is_reviewed_on_the_chart_and_dismissed(client, login, register, db):
+    first = register()
+    as_staff(client, login)
+    token = csrf(client)
+    done = client.post("/patients/new", data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1",
+                                              "csrf_token": token}, follow_redirects=False)
+    chart_url = done.headers["location"]
+    chart = client.get(chart_url)
+    assert f'href="/patients/{first.id}"' in chart.text and first.mrn in chart.text  # the other record, linked
+    with db.unit_of_work() as s:
+        pair = s.scalar(select(PossibleDuplicate))
+    patient_id = chart_url.rsplit("/", 1)[1]
+    dismiss = f"/patients/{patient_id}/duplicates/{pair.id}/dismiss"
+    assert client.post(dismiss, data={}).status_code == 403  # no CSRF token
+
+    pharmacist = as_staff(client, login, role=Role.PHARMACIST)  # may read, may not decide
+    assert client.post(dismiss, data={"csrf_token": token}).status_code == 403
+    assert count(db, AuditEntry, AuditEntry.outcome == "denied", AuditEntry.actor_user_id == pharmacist["user_id"]) == 1
+
+    as_staff(client, login)
+    assert client.post(dismiss, data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    assert count(db, PossibleDuplicate, PossibleDuplicate.status == "not_duplicate") == 1
+    assert "Possible duplicate" not in client.get(chart_url).text
+    assert client.post(dismiss, data={"csrf_token": token}).status_code == 409  # already decided
+    assert client.post(f"/patients/{first.id}/duplicates/{patient_id}/dismiss",
+                       data={"csrf_token": token}).status_code == 404

@@ -145,11 +145,19 @@ def _form_context(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
           session: Session = Depends(db_session)) -> Response:
     patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
-    duplicates = [d for d in service.possible_duplicates(session, actor, patient_id) if d.status == "open"]
+    duplicates = service.open_duplicates(session, actor, patient_id)
     return render(request, "patients/chart.html", {
         "patient": patient, "duplicates": duplicates, "consent_kinds": CONSENT_KINDS,
-        "can_update": actor.can(Permission.PATIENT_UPDATE), **RECORD_HELPERS,
+        "can_update": actor.can(Permission.PATIENT_UPDATE), "can_review": actor.can(Permission.PATIENT_REGISTER),
+        **RECORD_HELPERS,
     })
+
+
+@router.post("/patients/{patient_id}/duplicates/{pair_id}/dismiss")
+def dismiss_duplicate(patient_id: uuid.UUID, pair_id: uuid.UUID, actor: Actor = Depends(page_actor),
+                      session: Session = Depends(db_session)) -> Response:
+    service.dismiss_duplicate(session, actor, patient_id, pair_id)
+    return redirect(f"/patients/{patient_id}", flash="Marked as different people; the pair left the review list.")
 
 
 @router.get("/patients/{patient_id}/edit")

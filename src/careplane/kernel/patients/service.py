@@ -104,6 +104,32 @@ def possible_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -
     ))
 
 
+def open_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[tuple[PossibleDuplicate, Patient]]:
+    """The undecided pairs this patient is in, each with the other record (whose read is audited too)."""
+    pairs = [d for d in possible_duplicates(session, actor, patient_id) if d.status == "open"]
+    result = []
+    for pair in pairs:
+        other_id = pair.other_patient_id if pair.patient_id == patient_id else pair.patient_id
+        authorize(session, actor, Permission.PATIENT_READ, patient_id=other_id, resource_type="patient.duplicate",
+                  resource_id=str(pair.id))
+        result.append((pair, session.get(Patient, other_id)))
+    return result
+
+
+def dismiss_duplicate(session: Session, actor: Actor, patient_id: uuid.UUID, pair_id: uuid.UUID) -> PossibleDuplicate:
+    """A person decided the two records are different people: the pair leaves the review list."""
+    pair = session.get(PossibleDuplicate, pair_id)
+    if pair is None or patient_id not in (pair.patient_id, pair.other_patient_id):
+        raise NotFound("There is no such possible duplicate for this patient.")
+    for pid in (pair.patient_id, pair.other_patient_id):
+        authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=pid, resource_type="patient.duplicate",
+                  resource_id=str(pair.id), reason="reviewed: not the same person")
+    if pair.status != "open":
+        raise Conflict("This pair was already decided.")
+    pair.status = "not_duplicate"
+    return pair
+
+
 # ---------------------------------------------------------------- reading and searching
 
 
