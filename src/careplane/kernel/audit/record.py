@@ -61,9 +61,7 @@ def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
         session.execute(insert(AuditEntry.__table__), rows)
 
 
-def record(session: Session, actor: Actor, action: str, **fields: object) -> AuditEntry:
-    """Add an ``allowed`` entry to the caller's transaction: it commits with the access or not at all."""
+def record(session: Session, actor: Actor, action: str, **fields: Any) -> None:
+    """Write an ``allowed`` entry in the caller's transaction: it commits with the action or not at all."""
     fields.setdefault("outcome", "allowed")
-    entry = entry_for(actor, action, **fields)
-    session.add(entry)
-    return entry
+    write(session, [entry_values(actor, action, **fields)])
