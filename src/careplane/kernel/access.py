@@ -26,6 +26,8 @@ class Permission(StrEnum):
     PATIENT_UPDATE = "patient.update"
     PATIENT_SEARCH = "patient.search"
     PATIENT_REGISTER = "patient.register"
+    #: Fold a duplicate registration into the record that survives (health information management).
+    PATIENT_MERGE = "patient.merge"
     AUDIT_READ = "audit.read"
     USER_MANAGE = "user.manage"
     OPERATIONS = "operations.manage"
@@ -54,6 +56,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.PATIENT_UPDATE,
         Permission.PATIENT_SEARCH,
         Permission.PATIENT_REGISTER,
+        Permission.PATIENT_MERGE,
         Permission.AUDIT_READ,
         Permission.OPERATIONS,
         Permission.ORG_MANAGE,
