@@ -75,6 +75,10 @@ class Patient(IdMixin, TimestampMixin, Base):
     allow_sms: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_email: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_phone: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Set when this registration was merged into another record (the survivor, always an active
+    #: record: chains are flattened). A merged record is kept, read-only, for history and old MRNs.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    merged_at: Mapped[datetime | None]
 
     emergency_contacts: Mapped[list[EmergencyContact]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="EmergencyContact.name"
@@ -82,6 +86,16 @@ class Patient(IdMixin, TimestampMixin, Base):
     consents: Mapped[list[Consent]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="Consent.granted_at"
     )
+
+    @property
+    def active(self) -> bool:
+        """False once merged into another record (FHIR ``Patient.active``)."""
+        return self.merged_into_id is None
+
+    @property
+    def replaced_by(self) -> uuid.UUID | None:
+        """The record that replaced this one (FHIR ``Patient.link`` of type ``replaced-by``)."""
+        return self.merged_into_id
 
     @property
     def display_name(self) -> str:
@@ -133,5 +147,6 @@ class PossibleDuplicate(IdMixin, Base):
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[str] = mapped_column(Text)
     found_at: Mapped[datetime] = mapped_column(default=clock.now)
-    #: ``open`` until someone decides: ``not_duplicate`` or ``merged``.
+    #: ``open`` until someone decides: ``not_duplicate`` or ``merged``; ``superseded`` when one of the
+    #: two was merged into a third record that already had a pair with the other.
     status: Mapped[str] = mapped_column(String(20), default="open")
