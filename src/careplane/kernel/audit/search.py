@@ -1,5 +1,8 @@
 """Searching the audit log by patient, user, date, action and outcome (newest first).
 
+Searching by a patient finds the entries of the records merged into that patient as well (each row
+still names the record it was recorded under).
+
 One service for the operations page, the JSON API and the CLI. Reading the log is itself
 audited: an ``audit.read`` row without a patient, allowed or denied.
 """
@@ -205,7 +208,9 @@ def search(
         .limit(limit + 1)
     )
     if query.patient_id:
-        stmt = stmt.where(AuditEntry.patient_id == query.patient_id)
+        # the person's whole history: entries recorded under records since merged into this one too
+        merged = session.scalars(select(Patient.id).where(Patient.merged_into_id == query.patient_id))
+        stmt = stmt.where(AuditEntry.patient_id.in_([query.patient_id, *merged]))
     if query.user_id:
         stmt = stmt.where(AuditEntry.actor_user_id == query.user_id)
     if query.user_label:

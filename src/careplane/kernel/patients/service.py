@@ -13,13 +13,21 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
 from careplane.kernel.audit.record import entry_for
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.patients import duplicates, mrn
+from careplane.kernel.patients.merge import (  # noqa: F401  (the merge use cases, re-exported with the others)
+    MergePreview,
+    MergeResult,
+    RecordMerged,
+    merge_patients,
+    merge_preview,
+    merged_records,
+)
 from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
 from careplane.kernel.patients.validation import (
     SELF_SERVICE_FIELDS,
@@ -75,10 +83,10 @@ def register_patient(
         fields["preferred_channel"] = "email" if fields.get("email") else ("phone" if fields.get("phone") else "portal")
     _check_preferences(fields)
     given_norm, family_norm = normalise_name(fields["given_name"]), normalise_name(fields["family_name"])
-    candidates = duplicates.find_candidates(
+    candidates = [c for c in duplicates.find_candidates(
         session, family_name_norm=family_norm, given_name_norm=given_norm, birth_date=fields["birth_date"],
         email=fields.get("email"), phone=fields.get("phone"),
-    )
+    ) if c.patient.active]  # a merged record is the same person as its survivor, never a second candidate
     if candidates and not confirm_not_duplicate:
         raise DuplicateSuspected(candidates, actor)
     patient = Patient(
@@ -181,6 +189,7 @@ def search_patients(
 ) -> list[Patient]:
     """Find patients by name ("family, given", "given family" or a prefix), MRN or birth date.
 
+    Only active records are found; the MRN of a merged record finds the record that replaced it.
     Every patient shown is recorded in the audit log as disclosed to the actor.
     """
     authorize(session, actor, Permission.PATIENT_SEARCH, resource_type="patient_search")
@@ -188,13 +197,13 @@ def search_patients(
     conditions = []
     text = " ".join(query.split())
     if mrn_value:
-        conditions.append(Patient.mrn == mrn_value.strip().upper())
+        conditions.append(_mrn_condition(mrn_value.strip().upper()))
     if birth_date:
         conditions.append(Patient.birth_date == birth_date)
     if text:
         as_date = _as_date(text)
         if _MRN_QUERY.match(text):
-            conditions.append(Patient.mrn == text.upper())
+            conditions.append(_mrn_condition(text.upper()))
         elif as_date:
             conditions.append(Patient.birth_date == as_date)
         elif _LIKE_SPECIALS.sub("", normalise_name(text).replace(",", "")).strip():
@@ -202,7 +211,7 @@ def search_patients(
     if not conditions:
         return []
     patients = list(session.scalars(
-        select(Patient).where(and_(*conditions))
+        select(Patient).where(and_(*conditions), Patient.merged_into_id.is_(None))
         .order_by(Patient.family_name_norm, Patient.given_name_norm, Patient.birth_date).limit(limit)
     ))
     audit_disclosures(session, actor, Permission.PATIENT_SEARCH, [p.id for p in patients],
@@ -211,6 +220,12 @@ def search_patients(
 
 
 _LIKE_SPECIALS = re.compile(r"[%_\\]")
+
+
+def _mrn_condition(value: str) -> Any:
+    """This MRN, or the record that replaced the record with this MRN (an old label still finds the person)."""
+    merged = aliased(Patient)
+    return or_(Patient.mrn == value, Patient.id.in_(select(merged.merged_into_id).where(merged.mrn == value)))
 
 
 def _starts_with(column: Any, prefix: str) -> Any:
@@ -336,6 +351,7 @@ def revoke_consent(session: Session, actor: Actor, patient_id: uuid.UUID, consen
 
 def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resource_type: str = "patient",
                 load_contacts: bool = False) -> Patient:
+    """The record to change; a merged record is read-only (:class:`RecordMerged`, a 409)."""
     authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type=resource_type,
               resource_id=str(patient_id))
     query = select(Patient).where(Patient.id == patient_id)
@@ -344,6 +360,8 @@ def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resour
     patient = session.scalar(query)
     if patient is None:
         raise NotFound("No patient with this id.")
+    if not patient.active:
+        raise RecordMerged(patient)
     return patient
 
 
