@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.patients import service
-from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient
+from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
 from careplane.kernel.web import api_actor, api_work, csrf_protect, db_session
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
@@ -25,6 +25,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Access denied (audited)", **_PROBLEM},
     404: {"description": "No such patient", **_PROBLEM},
     422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
+}
+_MERGED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The record was merged into another and is read-only: `replaced_by` names that record",
+          **_PROBLEM},
 }
 
 
@@ -126,6 +130,8 @@ class PatientOut(BaseModel):
     allow_phone: bool
     created_at: datetime
     updated_at: datetime
+    active: bool | None = Field(None, description="False once this record was merged into another (read-only)")
+    replaced_by: uuid.UUID | None = Field(None, description="The id of the record this one was merged into")
     consents: list[ConsentOut] | None = Field(None, description="With ?include=consents")
     emergency_contacts: list[EmergencyContactOut] | None = Field(None, description="With ?include=contacts")
 
@@ -240,7 +246,7 @@ async def read(
     )
 
 
-@router.patch("/{patient_id}", response_model=PatientOut, responses=_ERRORS, summary="Change a patient")
+@router.patch("/{patient_id}", response_model=PatientOut, responses={**_ERRORS, **_MERGED}, summary="Change a patient")
 def change(
     patient_id: uuid.UUID,
     body: PatientUpdate,
@@ -266,15 +272,164 @@ def consents(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
     return [ConsentOut.of(c) for c in service.list_consents(session, actor, patient_id)]
 
 
-@router.post("/{patient_id}/consents", status_code=201, response_model=ConsentOut, responses=_ERRORS,
-             summary="Record a consent")
+@router.post("/{patient_id}/consents", status_code=201, response_model=ConsentOut,
+             responses={**_ERRORS, **_MERGED}, summary="Record a consent")
 def grant(patient_id: uuid.UUID, body: ConsentGrant, actor: Actor = Depends(api_actor),
           session: Session = Depends(db_session)) -> ConsentOut:
     return ConsentOut.of(service.grant_consent(session, actor, patient_id, body.kind, version=body.version))
 
 
 @router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
-             responses={**_ERRORS, 409: {"description": "Already revoked", **_PROBLEM}}, summary="Revoke a consent")
+             responses={**_ERRORS, 409: {"description": "Already revoked, or the record was merged", **_PROBLEM}},
+             summary="Revoke a consent")
 def revoke(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(api_actor),
            session: Session = Depends(db_session)) -> ConsentOut:
     return ConsentOut.of(service.revoke_consent(session, actor, patient_id, consent_id))
+
+
+# ---------------------------------------------------------------- duplicate review and merging
+
+
+class OtherRecord(BaseModel):
+    """Enough of the other record to tell two people apart, no more."""
+
+    id: uuid.UUID
+    mrn: str
+    name: str
+    birth_date: date
+
+
+class DuplicateOut(BaseModel):
+    pair_id: uuid.UUID
+    score: float = Field(description="0..1; how alike the two registrations are")
+    reasons: list[str] = Field(examples=[["same date of birth", "same family name", "same phone number"]])
+    found_at: datetime
+    other: OtherRecord
+
+    @classmethod
+    def of(cls, pair: PossibleDuplicate, other: Patient) -> DuplicateOut:
+        return cls(pair_id=pair.id, score=pair.score, reasons=[r for r in pair.reasons.split("; ") if r],
+                   found_at=pair.found_at,
+                   other=OtherRecord(id=other.id, mrn=other.mrn, name=other.legal_name, birth_date=other.birth_date))
+
+
+class DuplicateDecision(BaseModel):
+    pair_id: uuid.UUID
+    patient_id: uuid.UUID
+    other_patient_id: uuid.UUID
+    status: str = Field(description="not_duplicate after a dismissal")
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merge_patient_id: uuid.UUID = Field(description="The record to fold into the one in the path, which survives")
+    pair_id: uuid.UUID | None = Field(None, description="The reviewed possible-duplicate pair of the two, if any")
+
+
+class PairCounts(BaseModel):
+    merged: int = Field(description="The two records' own open pairs, now decided as merged")
+    repointed: int = Field(description="The merged record's open pairs with others, moved to the survivor")
+    superseded: int = Field(description="The merged record's open pairs closed: the survivor already had one")
+
+
+class MergeOut(BaseModel):
+    survivor: PatientOut = Field(description="The record that survives, after the merge (with consents and contacts)")
+    merged_id: uuid.UUID
+    merged_mrn: str
+    filled: list[str] = Field(description="Survivor fields that were blank and were filled from the merged record",
+                              examples=[["phone", "address_line1", "city", "state", "postal_code"]])
+    consents_moved: int
+    contacts_moved: int
+    contacts_already_there: int = Field(description="Contacts the survivor already had, not doubled")
+    portal_accounts_moved: int
+    earlier_merges_repointed: int = Field(description="Records merged into the merged one before, now replaced "
+                                                      "by the survivor")
+    pairs: PairCounts
+    event_id: uuid.UUID = Field(description="The PatientsMerged event other units act on")
+
+    @classmethod
+    def of(cls, r: service.MergeResult) -> MergeOut:
+        return cls(survivor=PatientOut.of(r.survivor, {"consents", "contacts"}), merged_id=r.merged.id,
+                   merged_mrn=r.merged.mrn, filled=r.filled, consents_moved=r.consents_moved,
+                   contacts_moved=r.contacts_moved, contacts_already_there=r.contacts_already_there,
+                   portal_accounts_moved=r.portal_accounts_moved, earlier_merges_repointed=r.earlier_merges_repointed,
+                   pairs=PairCounts(**r.pairs), event_id=r.event_id)
+
+
+_IDEMPOTENCY_KEY_DOC = "Retries with the same key (and body) replay the first response instead of acting twice"
+
+
+def _replayable(outcome: idempotency.Outcome) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+@router.get("/{patient_id}/duplicates", response_model=list[DuplicateOut], responses=_ERRORS,
+            summary="List possible duplicates")
+def duplicates(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
+               session: Session = Depends(db_session)) -> list[DuplicateOut]:
+    """The open pairs this record is in, best match first, each with a summary of the other record.
+    Reading each other record is recorded in the audit log, as on the chart."""
+    pairs = service.open_duplicates(session, actor, patient_id)
+    return sorted((DuplicateOut.of(pair, other) for pair, other in pairs), key=lambda d: (-d.score, d.other.mrn))
+
+
+@router.post(
+    "/{patient_id}/duplicates/{pair_id}/dismiss",
+    response_model=DuplicateDecision,
+    responses={**_ERRORS, 404: {"description": "No such pair for this patient", **_PROBLEM},
+               409: {"description": "The pair was already decided", **_PROBLEM}},
+    summary="Dismiss a possible duplicate",
+)
+def dismiss_duplicate(
+    patient_id: uuid.UUID,
+    pair_id: uuid.UUID,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_IDEMPOTENCY_KEY_DOC),
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    """Not the same person: the pair leaves the review list (needs `patient.register`, audited for both)."""
+
+    def act() -> tuple[int, Any]:
+        pair = service.dismiss_duplicate(session, actor, patient_id, pair_id)
+        return 200, DuplicateDecision(pair_id=pair.id, patient_id=pair.patient_id,
+                                      other_patient_id=pair.other_patient_id, status=pair.status).model_dump(mode="json")
+
+    return _replayable(idempotency.run_once(session, actor, idempotency_key, method="POST", path=request.url.path,
+                                            payload=None, action=act))
+
+
+@router.post(
+    "/{patient_id}/merge",
+    response_model=MergeOut,
+    responses={
+        **_ERRORS,
+        404: {"description": "No such patient (either record), or no such pair of the two", **_PROBLEM},
+        409: {"description": "A record was already merged (`replaced_by` names its survivor), or the pair was "
+                             "already decided", **_PROBLEM},
+        422: {"description": "Validation failed, e.g. a record merged into itself", **_PROBLEM},
+    },
+    summary="Merge a duplicate record into this one",
+)
+def merge(
+    patient_id: uuid.UUID,
+    body: MergeRequest,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_IDEMPOTENCY_KEY_DOC),
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> JSONResponse:
+    """The record in the path survives and keeps its demographics; blank fields are filled from the other.
+    Consents, emergency contacts and portal accounts move to it; the merged record stays, inactive and
+    read-only, answering `replaced_by`. Needs `patient.merge` (audited for both records)."""
+
+    def act() -> tuple[int, Any]:
+        result = service.merge_patients(session, actor, patient_id, body.merge_patient_id, body.pair_id)
+        session.flush()
+        session.refresh(result.survivor)
+        return 200, MergeOut.of(result).model_dump(mode="json")
+
+    return _replayable(idempotency.run_once(session, actor, idempotency_key, method="POST", path=request.url.path,
+                                            payload=body.model_dump(mode="json"), action=act))
