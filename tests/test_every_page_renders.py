@@ -78,12 +78,17 @@ ROUTES: list[Case] = [
          and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
     Case("/patients/{patient_id}/edit", "/patients/{other}/edit", lambda r: r is not Role.PATIENT
          and Permission.PATIENT_UPDATE in ROLE_PERMISSIONS[r]),
+    Case("/patients/{patient_id}/duplicates/{pair_id}/merge", "/patients/{other}/duplicates/{nope}/merge",
+         Permission.PATIENT_MERGE, allowed=404),
     Case("/api/v1/patients", "/api/v1/patients?q=demo", Permission.PATIENT_SEARCH),
     Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{own}", Permission.PATIENT_READ),
     Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{other}", lambda r: r is not Role.PATIENT
          and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
     Case("/api/v1/patients/{patient_id}/consents", "/api/v1/patients/{own}/consents", Permission.PATIENT_READ),
     Case("/api/v1/patients/{patient_id}/consents", "/api/v1/patients/{other}/consents",
+         lambda r: r is not Role.PATIENT and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
+    Case("/api/v1/patients/{patient_id}/duplicates", "/api/v1/patients/{own}/duplicates", Permission.PATIENT_READ),
+    Case("/api/v1/patients/{patient_id}/duplicates", "/api/v1/patients/{other}/duplicates",
          lambda r: r is not Role.PATIENT and Permission.PATIENT_READ in ROLE_PERMISSIONS[r]),
     # the portal: staff have no record of their own (404), a logged-in visitor is sent from /register
     Case("/my", "/my", lambda r: True, allowed="mine"),

@@ -1,4 +1,5 @@
-"""Staff pages for the patient registry: search, register (with the duplicate step), chart header, edit."""
+"""Staff pages for the patient registry: search, register (with the duplicate step), chart header, edit,
+and the review of possible duplicates (dismiss, or merge two records of one person)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 from careplane.kernel.access import Actor, Permission, authorize, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.patients import service
+from careplane.kernel.patients.merge import labels as field_labels
 from careplane.kernel.patients.models import ConsentKind, ContactChannel, SexAtBirth
-from careplane.kernel.patients.service import DuplicateSuspected
+from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 from careplane.kernel.patients.validation import LANGUAGES, PATIENT_FIELDS, US_STATES
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
@@ -39,7 +41,10 @@ RECORD_HELPERS: dict[str, Any] = {"state_names": US_STATES, "languages": LANGUAG
 FLAGS = ("allow_sms", "allow_email", "allow_phone")
 
 
-def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | DuplicateSuspected | None]:
+Problem = ValidationFailed | DuplicateSuspected | RecordMerged
+
+
+def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, Problem | None]:
     """Run a service call in a savepoint: a rule broken leaves nothing behind but its audit rows."""
     try:
         with session.begin_nested():
@@ -47,8 +52,14 @@ def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, Valida
     except DuplicateSuspected as exc:
         session.add_all(exc.keep_after_rollback)
         return None, exc
-    except ValidationFailed as exc:
+    except (ValidationFailed, RecordMerged) as exc:
         return None, exc
+
+
+def merged_notice(patient: Any) -> str:
+    """The flash shown on the survivor's chart to someone who asked for a merged record."""
+    when = patient.merged_at.strftime("%Y-%m-%d") if patient.merged_at else "earlier"
+    return f"MRN {patient.mrn} was merged into this record on {when}: this is the record that replaced it."
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -145,11 +156,14 @@ def _form_context(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
           session: Session = Depends(db_session)) -> Response:
     patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
+    if not patient.active:
+        return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient))
     duplicates = service.open_duplicates(session, actor, patient_id)
     return render(request, "patients/chart.html", {
         "patient": patient, "duplicates": duplicates, "consent_kinds": CONSENT_KINDS,
+        "merged_records": service.merged_records(session, actor, patient_id),
         "can_update": actor.can(Permission.PATIENT_UPDATE), "can_review": actor.can(Permission.PATIENT_REGISTER),
-        **RECORD_HELPERS,
+        "can_merge": actor.can(Permission.PATIENT_MERGE), **RECORD_HELPERS,
     })
 
 
@@ -160,6 +174,39 @@ def dismiss_duplicate(patient_id: uuid.UUID, pair_id: uuid.UUID, actor: Actor = 
     return redirect(f"/patients/{patient_id}", flash="Marked as different people; the pair left the review list.")
 
 
+def _merge_page(request: Request, preview: service.MergePreview, *, chosen: str = "",
+                errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    return render(request, "patients/merge.html", {
+        "preview": preview, "patient": preview.patient, "other": preview.other, "chosen": chosen,
+        "errors": errors or {}, "field_labels": field_labels, **RECORD_HELPERS,
+    }, status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/duplicates/{pair_id}/merge")
+def merge_form(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, actor: Actor = Depends(page_actor),
+               session: Session = Depends(db_session)) -> Response:
+    """The two records side by side; staff choose the one that is kept."""
+    return _merge_page(request, service.merge_preview(session, actor, patient_id, pair_id))
+
+
+@router.post("/patients/{patient_id}/duplicates/{pair_id}/merge")
+async def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID,
+                       actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    chosen = str((await request.form()).get("survivor", ""))
+    preview = service.merge_preview(session, actor, patient_id, pair_id)
+    ids = {str(preview.patient.id): preview.patient, str(preview.other.id): preview.other}
+    if chosen not in ids:
+        return _merge_page(request, preview, errors={"survivor": "Choose which record is kept."}, status_code=422)
+    survivor = ids.pop(chosen)
+    (merged,) = ids.values()
+    result, problem = attempt(session, lambda: service.merge_patients(session, actor, survivor.id, merged.id,
+                                                                      pair_id))
+    if result is None:
+        message = problem.detail if problem else "The records could not be merged."
+        return _merge_page(request, preview, chosen=chosen, errors={"survivor": message}, status_code=409)
+    return redirect(f"/patients/{survivor.id}", flash=result.summary())
+
+
 @router.get("/patients/{patient_id}/edit")
 def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
               session: Session = Depends(db_session)) -> Response:
@@ -167,6 +214,8 @@ def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(pa
         # the form is for changing the record: refuse it (and audit the refusal) as the save would
         authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient")
     patient = service.get_patient(session, actor, patient_id, include=("contacts",))
+    if not patient.active:
+        return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient) + " Change this one instead.")
     values = {name: getattr(patient, name) for name in PATIENT_FIELDS}
     contacts = [{"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
                 for c in patient.emergency_contacts]
@@ -190,6 +239,9 @@ async def edit_submit(request: Request, patient_id: uuid.UUID, actor: Actor = De
         return redirect(f"/patients/{patient_id}", flash="Changes saved.")
     patient = service.get_patient(session, actor, patient_id)
     context = _form_context(data, patient=patient, contacts=contacts)
+    if isinstance(problem, RecordMerged):
+        context["merged_problem"] = problem
+        return render(request, "patients/edit.html", context, status_code=409)
     context["errors"] = contact_errors(problem.errors) if isinstance(problem, ValidationFailed) else {}
     return render(request, "patients/edit.html", context, status_code=422)
 
