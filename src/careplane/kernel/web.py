@@ -17,7 +17,6 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import inspect as sa_inspect
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor, Permission
@@ -204,19 +203,20 @@ def client_ip(request: Request) -> str | None:
 
 
 def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
-    user = who.user
+    principal = who.principal
     actor = Actor(
-        user_id=user.id,
-        label=user.email,
-        roles=user.roles,
-        unit=user.unit,
-        patient_id=user.patient_id,
+        user_id=principal.user_id,
+        label=principal.email,
+        roles=principal.roles,
+        unit=principal.unit,
+        patient_id=principal.patient_id,
         ip=client_ip(request),
         via=via,
         request_id=getattr(request.state, "request_id", None),
     )
     request.state.actor = actor
-    request.state.user = user
+    if who.web_session is not None:
+        request.state.user = who.user  # the layout shows it
     return actor
 
 
@@ -251,22 +251,18 @@ def api_actor(request: Request, session: Session = Depends(db_session)) -> Actor
     who = authenticate(request, session)
     if who is None or who.needs_mfa:
         raise NotAuthenticated("Send 'Authorization: Bearer <api token>' or log in.")
-    return actor_for(request, who, via="api" if who.api_token else "web")
+    return actor_for(request, who, via="api" if who.api_token_id else "web")
 
 
 async def api_work(request: Request, work: Callable[[Session, Actor], T]) -> T:
-    """``work(session, actor)`` for the caller of a JSON endpoint, in one unit of work on one thread.
+    """``work(session, actor)`` for the caller of a JSON endpoint, in one unit of work.
 
     The same rules as ``Depends(api_actor)`` with ``Depends(db_session)``, for endpoints called at
-    high rates: each of those dependencies is a trip to a worker thread and back, and on SQLite
-    the write lock is held across the trips. Measured in bench/patient_read.py.
+    high rates: those dependencies are each a trip to a worker thread and back, whereas this is at
+    most one (see ``Database.run``). Measured in bench/patient_read.py.
     """
-
-    def run() -> T:
-        with request.app.state.db.unit_of_work() as session:
-            return work(session, api_actor(request, session))
-
-    return await run_in_threadpool(run)
+    db: Database = request.app.state.db
+    return await db.run(lambda session: work(session, api_actor(request, session)))
 
 
 # ---------------------------------------------------------------- errors

@@ -50,6 +50,9 @@ def entry_for(actor: Actor, action: str, **fields: Any) -> AuditEntry:
     return AuditEntry(**entry_values(actor, action, **fields))
 
 
+_INSERT = insert(AuditEntry.__table__)
+
+
 def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     """Insert entries in the caller's transaction as plain rows.
 
@@ -57,8 +60,10 @@ def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     machinery costs more than the read itself.
     """
     rows = list(rows)
-    if rows:
-        session.execute(insert(AuditEntry.__table__), rows)
+    if len(rows) == 1:
+        session.execute(_INSERT, rows[0])
+    elif rows:
+        session.execute(_INSERT, rows)
 
 
 def record(session: Session, actor: Actor, action: str, **fields: Any) -> None:

@@ -79,8 +79,10 @@ class TokenCreated(TokenInfo):
     token: str = Field(description="The secret token (`cpt_...`). Returned only in this response.")
 
 
-def current_user(request: Request, actor: Actor = Depends(api_actor)) -> User:
-    return request.state.user
+def current_user(actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> User:
+    user = session.get(User, actor.user_id)
+    assert user is not None  # the credential was just checked against it
+    return user
 
 
 @router.get("", response_model=Me, summary="The caller's account")

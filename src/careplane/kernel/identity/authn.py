@@ -6,14 +6,16 @@ refused on the very next request, by any app server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
-from careplane.kernel.identity.models import ApiToken, User, WebSession
+from careplane.kernel.identity.models import ApiToken, User, UserRole, WebSession
+from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
 from careplane.settings import Settings
 
@@ -22,11 +24,36 @@ API_TOKEN_PREFIX = "cpt_"
 TOUCH_EVERY = timedelta(minutes=1)
 
 
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a credential: what the access policy needs, and nothing more."""
+
+    user_id: uuid.UUID
+    email: str
+    roles: frozenset[Role]
+    unit: str | None
+    patient_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit, patient_id=user.patient_id)
+
+
 @dataclass
 class Authenticated:
-    user: User
+    principal: Principal
+    session: Session = field(repr=False)
     web_session: WebSession | None = None
-    api_token: ApiToken | None = None
+    api_token_id: uuid.UUID | None = None
+    _user: User | None = field(default=None, repr=False)
+
+    @property
+    def user(self) -> User:
+        """The user as an ORM object, read on first use (API calls mostly never need it)."""
+        if self._user is None:
+            self._user = self.session.get(User, self.principal.user_id)
+            assert self._user is not None
+        return self._user
 
     @property
     def needs_mfa(self) -> bool:
@@ -69,24 +96,38 @@ def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authe
         return None
     if now - web_session.last_seen_at >= TOUCH_EVERY:
         web_session.last_seen_at = now
-    return Authenticated(user=user, web_session=web_session)
+    return Authenticated(principal=Principal.of(user), session=session, web_session=web_session, _user=user)
+
+
+# Built once: API calls come at high rates, and a statement built per call costs more than the
+# query itself. One row per role of the token's user (a user without roles gets one, role NULL).
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+        User.id, User.email, User.unit, User.patient_id, User.is_active, UserRole.role,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+_TOKEN_TOUCH = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
     if not raw.startswith(API_TOKEN_PREFIX):
         return None
-    row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash(raw))
-    ).unique().first()
-    if row is None:
+    rows = session.connection().execute(_TOKEN_LOOKUP, {"token_hash": token_hash(raw)}).all()
+    if not rows:
         return None
-    token, user = row
+    token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, _ = rows[0]
     now = clock.now()
-    if token.revoked_at or (token.expires_at and now >= token.expires_at) or not user.is_active:
+    if revoked_at or (expires_at and now >= expires_at) or not is_active:
         return None
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
-    return Authenticated(user=user, api_token=token)
+    if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
+        session.connection().execute(_TOKEN_TOUCH, {"token_id": token_id, "now": now})
+    roles = frozenset(Role(row.role) for row in rows if row.role)
+    principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit, patient_id=patient_id)
+    return Authenticated(principal=principal, session=session, api_token_id=token_id)
 
 
 def revoke_all_credentials(session: Session, user: User) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
@@ -141,6 +141,10 @@ def dismiss_duplicate(session: Session, actor: Actor, patient_id: uuid.UUID, pai
 # ---------------------------------------------------------------- reading and searching
 
 
+#: Built once: the patient read is the busiest query there is (bench/patient_read.py).
+_PATIENT_BY_ID = select(Patient).where(Patient.id == bindparam("patient_id"))
+
+
 def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID, *, include: Iterable[str] = ()) -> Patient:
     """One patient. Consents and contacts are loaded only when ``include`` names them."""
     authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient",
@@ -149,12 +153,12 @@ def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID, *, includ
     unknown = wanted - RELATED
     if unknown:
         raise ValidationFailed({"include": f"Unknown include {', '.join(sorted(unknown))}; use consents, contacts."})
-    query = select(Patient).where(Patient.id == patient_id)
+    query = _PATIENT_BY_ID
     if "consents" in wanted:
         query = query.options(selectinload(Patient.consents))
     if "contacts" in wanted:
         query = query.options(selectinload(Patient.emergency_contacts))
-    patient = session.scalar(query)
+    patient = session.scalar(query, {"patient_id": patient_id})
     if patient is None:
         raise NotFound("No patient with this id.")
     return patient
