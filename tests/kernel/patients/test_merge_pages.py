@@ -9,9 +9,12 @@ from sqlalchemy import func, select
 
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.patients import service
 from careplane.kernel.patients.models import Patient, PossibleDuplicate
 from careplane.kernel.web import CSRF_COOKIE
 from tests import a11y
+
+from .conftest import SYSTEM
 
 
 def count(db, model, *where) -> int:  # noqa: ANN001
@@ -123,3 +126,32 @@ def test_a_portal_account_of_the_merged_record_now_opens_the_survivor(client, lo
     client.cookies.update(patient["cookies"])
     mine = client.get("/my")
     assert mine.status_code == 200 and sparse.mrn in mine.text and "Quincy" in mine.text
+
+
+def test_the_edit_form_keeps_every_contact_a_merge_brought(client, login, db, two):
+    sparse, full, pair = two
+    with db.unit_of_work() as s:
+        service.set_emergency_contacts(s, SYSTEM, sparse.id, [
+            {"name": "Ann Smith", "relationship": "spouse", "phone": "(212) 555-0177"}])
+        service.set_emergency_contacts(s, SYSTEM, full.id, [
+            {"name": "Bob Smith", "relationship": "brother", "phone": "(212) 555-0188"},
+            {"name": "Cy Smith", "relationship": "son", "phone": "(212) 555-0199"}])
+    as_staff(client, login, Role.OPERATIONS_LEAD)
+    token = csrf(client)
+    client.post(f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id),
+                                                                        "csrf_token": token})
+    form = client.get(f"/patients/{sparse.id}/edit")
+    assert 'name="contact_2_name"' in form.text and 'value="Cy Smith"' in form.text
+    fields = {"given_name": "Jonathan", "family_name": "Smith", "birth_date": "1984-07-21", "sex_at_birth": "male",
+              "city": "Albany", "state": "NY", "phone": "212-555-0123", "preferred_channel": "phone",
+              "allow_phone": "on", "csrf_token": token}
+    for i, (name, relationship, phone) in enumerate([("Ann Smith", "spouse", "2125550177"),
+                                                     ("Bob Smith", "brother", "2125550188"),
+                                                     ("Cy Smith", "son", "2125550199")]):
+        fields.update({f"contact_{i}_name": name, f"contact_{i}_relationship": relationship,
+                       f"contact_{i}_phone": phone})
+    saved = client.post(f"/patients/{sparse.id}/edit", data=fields, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    with db.unit_of_work() as s:
+        assert sorted(c.name for c in s.get(Patient, sparse.id).emergency_contacts) == [
+            "Ann Smith", "Bob Smith", "Cy Smith"]

@@ -3,6 +3,7 @@ and the review of possible duplicates (dismiss, or merge two records of one pers
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -70,10 +71,15 @@ async def form_data(request: Request) -> dict[str, Any]:
     return data
 
 
-def contacts_from(form: Any, rows: int = 2) -> list[dict[str, str]]:
-    """Emergency-contact rows of a form; blank rows are dropped."""
+#: A contact row's fields are named contact_<row>_<field>; the form shows every contact a record has
+#: (a merge can leave more than the two empty rows a new record gets), so all of them come back.
+_CONTACT_FIELD = re.compile(r"^contact_(\d{1,2})_(?:name|relationship|phone)$")
+
+
+def contacts_from(form: Any) -> list[dict[str, str]]:
+    """Emergency-contact rows of a form, in row order; blank rows are dropped."""
     contacts = []
-    for i in range(rows):
+    for i in sorted({int(m.group(1)) for key in form.keys() if (m := _CONTACT_FIELD.match(key))}):
         row = {key: str(form.get(f"contact_{i}_{key}", "")).strip() for key in ("name", "relationship", "phone")}
         if any(row.values()):
             contacts.append(row)
