@@ -34,6 +34,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
 from careplane.kernel.identity.users import create_user, find_by_email, normalise_email
 from careplane.kernel.mail import send_mail
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.settings import Settings
 
 EMAIL_VERIFICATION_TTL = timedelta(hours=48)
@@ -392,15 +393,8 @@ def revoke_api_token(session: Session, user: User, token_id: uuid.UUID) -> ApiTo
 
 # ---------------------------------------------------------------- administration (Permission.USER_MANAGE)
 
-#: The business units a staff member can belong to (see docs/ARCHITECTURE).
-UNITS: dict[str, str] = {
-    "virtual_care": "Virtual Care",
-    "primary_care": "Primary Care",
-    "pharmacy": "Pharmacy",
-    "revenue_cycle": "Revenue Cycle",
-    "benefits": "Employer Benefits",
-    "health_tech": "Health Technology",
-}
+#: The business units a staff member can be invited into: the six seeded ones.
+UNITS = BUSINESS_FUNCTIONS
 INVITATION_TTL = timedelta(hours=72)
 
 

@@ -37,6 +37,9 @@ class OrgUnit(IdMixin, TimestampMixin, Base):
     effective_from: Mapped[date] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org_units.id"))
+    #: The kind of work done here, one of ``careplane.kernel.units.BUSINESS_FUNCTIONS``: it decides
+    #: which patient data the unit's staff may touch. Set at creation, inherited on a split, never changed.
+    function: Mapped[str | None] = mapped_column(String(40))
 
     teams: Mapped[list[Team]] = relationship(back_populates="unit", order_by="Team.name")
 
