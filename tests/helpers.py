@@ -15,6 +15,7 @@ import uuid
 import pyotp
 from fastapi.testclient import TestClient
 
+from careplane.demo import ROLE_UNITS
 from careplane.kernel.db import Database
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.models import ApiToken, User
@@ -36,10 +37,13 @@ def make_user(
     patient_id: uuid.UUID | None = None,
     unit: str | None = None,
 ) -> User:
-    """A user with ``role``, e-mail verified. Staff users get an MFA secret (they must have one);
-    the password is ``TEST_PASSWORD`` only when ``email`` is given (hashing costs time, and most
+    """A user with ``role``, e-mail verified. Staff users get an MFA secret (they must have one)
+    and work in their role's demo unit unless ``unit`` names another (``""``: no unit); the
+    password is ``TEST_PASSWORD`` only when ``email`` is given (hashing costs time, and most
     tests never type it)."""
     role = Role(role)
+    if unit is None:
+        unit = ROLE_UNITS.get(role) if role.is_staff else None
     with db.unit_of_work() as session:
         return create_user(
             session,
@@ -47,7 +51,7 @@ def make_user(
             display_name=f"Test {role.label}",
             roles=[role],
             password=TEST_PASSWORD if email else None,
-            unit=unit,
+            unit=unit or None,
             patient_id=patient_id,
             mfa_secret=pyotp.random_base32() if role.is_staff else None,
             email_verified=True,

@@ -30,15 +30,15 @@ from careplane.settings import Settings
 DEMO_PASSWORD = "careplane-demo-pass"
 DEMO_DOMAIN = "demo.careplane.test"
 
-#: The business unit each staff role works in.
+#: The business unit each demo staff member works in (their unit and role decide their access).
 ROLE_UNITS: dict[Role, str] = {
     Role.CLINICIAN: "virtual_care",
     Role.PHARMACIST: "pharmacy",
     Role.PHARMACY_TECHNICIAN: "pharmacy",
     Role.BILLER: "revenue_cycle",
     Role.EMPLOYER_ADMIN: "benefits",
-    Role.OPERATIONS_LEAD: "operations",
-    Role.ADMINISTRATOR: "platform",
+    Role.OPERATIONS_LEAD: "primary_care",
+    Role.ADMINISTRATOR: "health_tech",
 }
 
 DEMO_PATIENT = {

@@ -67,6 +67,29 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+#: Patient permissions a staff member holds only in a unit whose business function does that
+#: work: the role says what a person may do, the unit where. A pharmacist moved to Health
+#: Technology keeps the role but opens no patient record there.
+UNIT_SCOPED = frozenset({
+    Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH,
+    Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE,
+})
+_CARE = frozenset(UNIT_SCOPED)
+
+#: What each business function's work needs of patient records (careplane.kernel.units).
+FUNCTION_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "virtual_care": _CARE,
+    "primary_care": _CARE,
+    # Dispensing and billing find and read the patient, and correct an address or phone.
+    "pharmacy": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
+    "revenue_cycle": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
+    # Enrolment (X12 834) registers members and checks who is already registered.
+    "benefits": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER}),
+    # The platform and its interfaces reach patient data only as audited system processes.
+    "health_tech": frozenset(),
+}
+
+
 @dataclass(frozen=True)
 class Actor:
     """The person or process acting, and from where. Built once per request, command or job."""
@@ -75,6 +98,8 @@ class Actor:
     label: str
     roles: frozenset[Role] = field(default_factory=frozenset)
     unit: str | None = None
+    #: The business function of ``unit`` (see FUNCTION_PERMISSIONS); None outside any unit.
+    unit_function: str | None = None
     patient_id: uuid.UUID | None = None
     ip: str | None = None
     via: str = "web"
@@ -87,13 +112,22 @@ class Actor:
         return cls(user_id=None, label=f"system:{name}", via=via, system=True)
 
     @property
-    def permissions(self) -> frozenset[Permission]:
-        if self.system:
-            return frozenset(Permission)
+    def role_permissions(self) -> frozenset[Permission]:
+        """What the roles grant, wherever the person works."""
         granted: set[Permission] = set()
         for role in self.roles:
             granted |= ROLE_PERMISSIONS.get(role, frozenset())
         return frozenset(granted)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        if self.system:
+            return frozenset(Permission)
+        granted = self.role_permissions
+        if self.is_patient_only:
+            return granted
+        in_unit = FUNCTION_PERMISSIONS.get(self.unit_function or "", frozenset())
+        return frozenset(p for p in granted if p not in UNIT_SCOPED or p in in_unit)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -106,6 +140,8 @@ class Actor:
 def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None) -> str | None:
     """``None`` when allowed, otherwise the reason for the refusal."""
     if not actor.can(permission):
+        if permission in actor.role_permissions:
+            return f"{permission.value} is not part of the work of unit {actor.unit or '(none)'}"
         return f"role(s) {', '.join(sorted(actor.roles)) or 'none'} lack {permission.value}"
     if permission in PATIENT_SCOPED and actor.is_patient_only and (
         patient_id is None or patient_id != actor.patient_id

@@ -15,3 +15,16 @@ BUSINESS_FUNCTIONS: dict[str, str] = {
     "benefits": "Employer Benefits",
     "health_tech": "Health Technology",
 }
+
+
+def function_of(unit_code: str | None, *, unit_found: bool, active: bool, function: str | None) -> str | None:
+    """The business function a staff member's unit code stands for: the unit's own, if it is active.
+
+    Before the organisation is seeded (a fresh install, most tests), the six codes stand for
+    their own functions.
+    """
+    if not unit_code:
+        return None
+    if unit_found:
+        return function if active else None
+    return unit_code if unit_code in BUSINESS_FUNCTIONS else None

@@ -209,6 +209,7 @@ def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
         label=principal.email,
         roles=principal.roles,
         unit=principal.unit,
+        unit_function=principal.unit_function,
         patient_id=principal.patient_id,
         ip=client_ip(request),
         via=via,

@@ -10,12 +10,11 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.db import Database
-from careplane.kernel.identity import authn
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.identity.users import create_user
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.settings import Settings
+from tests.helpers import make_user, session_cookie
 
 
 def add_patient(session: Session, mrn: str, given: str, family: str) -> Patient:
@@ -35,10 +34,8 @@ def add_patient(session: Session, mrn: str, given: str, family: str) -> Patient:
 
 def log_in(client: TestClient, db: Database, settings: Settings, email: str, role: Role) -> None:
     """Create a staff user with a fully verified web session and hand its cookie to the client."""
-    with db.unit_of_work() as session:
-        user = create_user(session, email=email, display_name=email.split("@")[0].title(), roles=[role])
-        raw, _ = authn.start_web_session(session, user, settings, mfa_verified=True, ip="127.0.0.1", user_agent="test")
-    client.cookies.set(SESSION_COOKIE, raw)
+    user = make_user(db, role=role, email=email)
+    client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, user))
 
 
 def count_entries(db: Database, **where: object) -> int:

@@ -16,7 +16,7 @@ from tests.kernel.audit.helpers import add_patient
 def test_allowed_access_writes_a_row_with_who_what_whom_where(db):
     clinician = Actor(
         user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}),
-        ip="10.0.0.7", via="web", request_id="req-1",
+        unit="virtual_care", unit_function="virtual_care", ip="10.0.0.7", via="web", request_id="req-1",
     )
     with db.unit_of_work() as s:
         patient = add_patient(s, "MRN001", "Ada", "Lovelace")
@@ -32,7 +32,7 @@ def test_allowed_access_writes_a_row_with_who_what_whom_where(db):
 
 
 def test_allowed_row_is_undone_with_the_work_it_describes(db):
-    actor = Actor(user_id=None, label="ops", roles=frozenset({Role.OPERATIONS_LEAD}))
+    actor = Actor(user_id=None, label="ops", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
     with pytest.raises(RuntimeError):
         with db.unit_of_work() as s:
             authorize(s, actor, Permission.PATIENT_SEARCH)

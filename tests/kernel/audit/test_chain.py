@@ -12,7 +12,7 @@ from careplane.kernel.audit.models import AuditChainHead, AuditEntry
 from careplane.kernel.audit.record import entry_for
 from careplane.kernel.identity.roles import Role
 
-ACTOR = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), ip="10.1.1.1")
+ACTOR = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care", ip="10.1.1.1")
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 

@@ -15,7 +15,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.settings import get_settings
 from tests.kernel.audit.helpers import add_patient, count_entries
 
-DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}))
+DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from careplane.kernel.audit.record import entry_for
 from careplane.kernel.identity.roles import Role
 from tests.kernel.audit.helpers import add_patient, count_entries, log_in
 
-DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), ip="10.9.8.7")
+DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care", ip="10.9.8.7")
 
 
 def seed(db):

@@ -16,7 +16,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
 from tests.kernel.audit.helpers import add_patient
 
-LEAD = Actor(user_id=uuid.uuid4(), label="lead@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), via="cli")
+LEAD = Actor(user_id=uuid.uuid4(), label="lead@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care", via="cli")
 
 
 @pytest.fixture
@@ -27,8 +27,8 @@ def world(db):
         bob = add_patient(s, "MRN-BOB", "Bob", "Builder")
         doc = create_user(s, email="doc@example.org", display_name="Doc", roles=[Role.CLINICIAN])
         rph = create_user(s, email="rph@example.org", display_name="Rph", roles=[Role.PHARMACIST])
-        doc_actor = Actor(user_id=doc.id, label=doc.email, roles=doc.roles, ip="10.0.0.1")
-        rph_actor = Actor(user_id=rph.id, label=rph.email, roles=rph.roles, ip="10.0.0.2")
+        doc_actor = Actor(user_id=doc.id, label=doc.email, roles=doc.roles, unit_function=doc.unit, ip="10.0.0.1")
+        rph_actor = Actor(user_id=rph.id, label=rph.email, roles=rph.roles, unit_function=rph.unit, ip="10.0.0.2")
         rows = [
             (doc_actor, "patient.read", "allowed", ada.id, datetime(2026, 3, 1, 3, 0, tzinfo=UTC)),
             (doc_actor, "patient.update", "allowed", ada.id, datetime(2026, 3, 1, 15, 0, tzinfo=UTC)),
@@ -128,7 +128,7 @@ def test_search_is_recorded_and_sealed_state_shown(db, world):
 
 
 def test_refused_search_is_recorded(db, world):
-    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}))
+    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
     with pytest.raises(AccessDenied):
         with db.unit_of_work() as s:
             search(s, clinician, AuditFilters(patient="MRN-ADA"))
@@ -139,7 +139,7 @@ def test_refused_search_is_recorded(db, world):
 
 def test_refused_search_reveals_nothing_about_its_filters(db, world):
     """An outsider's bad filters are refused, not answered with "no such MRN" (which would tell them what exists)."""
-    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}))
+    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
     for filters in (AuditFilters(patient="NO-SUCH-MRN"), AuditFilters(user="nobody@example.org"),
                     AuditFilters(since="yesterday", tz="Mars/Base")):
         with pytest.raises(AccessDenied):

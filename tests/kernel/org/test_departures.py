@@ -49,7 +49,7 @@ def make_org(db: Database) -> dict[str, WorkQueue]:
     queues = {}
     with db.unit_of_work() as s:
         for code, name in UNITS.items():
-            unit = OrgUnit(code=code, name=name, effective_from=START)
+            unit = OrgUnit(code=code, name=name, function=code, effective_from=START)
             team = Team(name=f"{name} team", unit=unit, effective_from=START)
             queue = WorkQueue(name=f"{name} queue", team=team)
             s.add_all([unit, team, queue])
@@ -79,7 +79,7 @@ def add_items(db: Database, queue: WorkQueue, staff: StaffMember | None, count: 
 
 def lead_actor(db: Database) -> Actor:
     user = make_user(db, role=Role.OPERATIONS_LEAD)
-    return Actor(user_id=user.id, label=user.email, roles=frozenset({Role.OPERATIONS_LEAD}))
+    return Actor(user_id=user.id, label=user.email, roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
 
 
 def offboard(db: Database, actor: Actor, staff: StaffMember, **kwargs) -> Departure:  # noqa: ANN003
@@ -150,7 +150,7 @@ def test_validation_refusals_change_nothing(db: Database):
         offboard(db, actor, gone, successor_staff_id=successor.id)
     with pytest.raises(NotFound):
         offboard(db, actor, StaffMember(id=uuid.uuid4()), successor_staff_id=successor.id)
-    own_actor = Actor(user_id=user.id, label=user.email, roles=frozenset({Role.OPERATIONS_LEAD}))
+    own_actor = Actor(user_id=user.id, label=user.email, roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
     with pytest.raises(Conflict):
         offboard(db, own_actor, leaver, successor_staff_id=successor.id)
 
@@ -165,7 +165,7 @@ def test_a_clinician_may_not_offboard_or_preview(db: Database):
     clinician, _ = make_staff(db)
     _, leaver = make_staff(db)
     _, successor = make_staff(db)
-    actor = Actor(user_id=clinician.id, label=clinician.email, roles=frozenset({Role.CLINICIAN}))
+    actor = Actor(user_id=clinician.id, label=clinician.email, roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
     with pytest.raises(AccessDenied):
         offboard(db, actor, leaver, successor_staff_id=successor.id)
     with db.unit_of_work() as s, pytest.raises(AccessDenied):

@@ -20,9 +20,9 @@ from careplane.kernel.mail import OutboxMail
 from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership, WorkItem, WorkQueue
 
-OPS = Actor(user_id=uuid.uuid4(), label="ops@example.org", roles=frozenset({Role.OPERATIONS_LEAD}))
-ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}))
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}))
+OPS = Actor(user_id=uuid.uuid4(), label="ops@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
+ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")
+CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
 
 NPI_A = "1234567893"
 NPI_B = "1245319599"  # valid (CMS example)
@@ -35,9 +35,9 @@ def units_and_teams(db: Database) -> dict[str, uuid.UUID]:
     """Two units with a team each (independent of the restructuring module): returns names -> ids."""
     start = date(2020, 1, 1)
     with db.unit_of_work() as s:
-        vc = OrgUnit(code="virtual_care", name="Virtual Care", effective_from=start)
-        ph = OrgUnit(code="pharmacy", name="Pharmacy", effective_from=start)
-        rc = OrgUnit(code="revenue_cycle", name="Revenue Cycle", effective_from=start)
+        vc = OrgUnit(code="virtual_care", name="Virtual Care", function="virtual_care", effective_from=start)
+        ph = OrgUnit(code="pharmacy", name="Pharmacy", function="pharmacy", effective_from=start)
+        rc = OrgUnit(code="revenue_cycle", name="Revenue Cycle", function="revenue_cycle", effective_from=start)
         s.add_all([vc, ph, rc])
         s.flush()
         west = Team(name="Async West", unit_id=vc.id, effective_from=start)

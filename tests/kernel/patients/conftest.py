@@ -8,13 +8,10 @@ from datetime import date
 import pytest
 
 from careplane.kernel.access import Actor
-from careplane.kernel.identity import authn
-from careplane.kernel.identity.models import ApiToken
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.identity.secrets import new_token, token_hash
-from careplane.kernel.identity.users import create_user
 from careplane.kernel.patients import service
 from careplane.kernel.web import SESSION_COOKIE
+from tests.helpers import api_token, bearer, make_user, session_cookie
 
 SYSTEM = Actor.for_system("tests")
 
@@ -53,14 +50,9 @@ def login(db, settings) -> Callable[..., dict[str, str]]:  # noqa: ANN001
     """
 
     def make(role: Role, *, patient_id=None, via: str = "token", email: str | None = None):  # noqa: ANN001, ANN202
-        with db.unit_of_work() as s:
-            user = create_user(s, email=email or f"{role.value}-{new_token(nbytes=4)}@example.org".lower(),
-                               display_name=role.label, roles=[role], patient_id=patient_id)
-            if via == "token":
-                raw = new_token("cpt_")
-                s.add(ApiToken(user_id=user.id, name="test", prefix=raw[:8], token_hash=token_hash(raw)))
-                return {"headers": {"Authorization": f"Bearer {raw}"}, "user_id": user.id}
-            raw, _ = authn.start_web_session(s, user, settings, mfa_verified=True, ip=None, user_agent="pytest")
-            return {"cookies": {SESSION_COOKIE: raw}, "user_id": user.id}
+        user = make_user(db, role=role, patient_id=patient_id, email=email)
+        if via == "token":
+            return {"headers": bearer(api_token(db, user)), "user_id": user.id}
+        return {"cookies": {SESSION_COOKIE: session_cookie(db, settings, user)}, "user_id": user.id}
 
     return make

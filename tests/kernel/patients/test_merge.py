@@ -25,7 +25,7 @@ from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 
 from .conftest import SYSTEM, patient_data
 
-LEAD = Actor(user_id=uuid.uuid4(), label="lead@example.org", roles=frozenset({Role.OPERATIONS_LEAD}))
+LEAD = Actor(user_id=uuid.uuid4(), label="lead@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
 
 
 def count(db, model, *where) -> int:  # noqa: ANN001

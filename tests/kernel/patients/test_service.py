@@ -13,7 +13,7 @@ from careplane.kernel.patients.service import DuplicateSuspected
 
 from .conftest import SYSTEM, patient_data
 
-CLINICIAN = Actor(user_id=None, label="clin@example.org", roles=frozenset({Role.CLINICIAN}))
+CLINICIAN = Actor(user_id=None, label="clin@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
 
 
 def count(db, model, *where) -> int:  # noqa: ANN001
@@ -83,7 +83,7 @@ def test_confirmed_registration_records_possible_duplicates_for_review(db, regis
 
 
 def test_roles_without_register_permission_are_refused_and_audited(db):
-    biller = Actor(user_id=None, label="biller@example.org", roles=frozenset({Role.BILLER}))
+    biller = Actor(user_id=None, label="biller@example.org", roles=frozenset({Role.BILLER}), unit="revenue_cycle", unit_function="revenue_cycle")
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         service.register_patient(s, biller, patient_data())
     assert count(db, Patient) == 0

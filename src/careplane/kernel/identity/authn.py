@@ -17,6 +17,8 @@ from careplane.kernel import clock
 from careplane.kernel.identity.models import ApiToken, User, UserRole, WebSession
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
+from careplane.kernel.org.models import OrgUnit, UnitStatus
+from careplane.kernel.units import function_of
 from careplane.settings import Settings
 
 API_TOKEN_PREFIX = "cpt_"
@@ -32,11 +34,13 @@ class Principal:
     email: str
     roles: frozenset[Role]
     unit: str | None
+    unit_function: str | None
     patient_id: uuid.UUID | None
 
-    @classmethod
-    def of(cls, user: User) -> Principal:
-        return cls(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit, patient_id=user.patient_id)
+
+def _unit_function(unit: str | None, unit_status: str | None, function: str | None) -> str | None:
+    return function_of(unit, unit_found=unit_status is not None, active=unit_status == UnitStatus.ACTIVE,
+                       function=function)
 
 
 @dataclass
@@ -83,20 +87,23 @@ def start_web_session(
 
 def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authenticated | None:
     row = session.execute(
-        select(WebSession, User)
+        select(WebSession, User, OrgUnit.status, OrgUnit.function)
         .join(User, User.id == WebSession.user_id)
+        .outerjoin(OrgUnit, OrgUnit.code == User.unit)
         .where(WebSession.token_hash == token_hash(raw))
     ).unique().first()
     if row is None:
         return None
-    web_session, user = row
+    web_session, user, unit_status, function = row
     now = clock.now()
     idle_limit = web_session.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
     if web_session.revoked_at or now >= web_session.expires_at or now >= idle_limit or not user.is_active:
         return None
     if now - web_session.last_seen_at >= TOUCH_EVERY:
         web_session.last_seen_at = now
-    return Authenticated(principal=Principal.of(user), session=session, web_session=web_session, _user=user)
+    principal = Principal(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit,
+                          unit_function=_unit_function(user.unit, unit_status, function), patient_id=user.patient_id)
+    return Authenticated(principal=principal, session=session, web_session=web_session, _user=user)
 
 
 # Built once: API calls come at high rates, and a statement built per call costs more than the
@@ -104,9 +111,11 @@ def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authe
 _TOKEN_LOOKUP = (
     select(
         ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-        User.id, User.email, User.unit, User.patient_id, User.is_active, UserRole.role,
+        User.id, User.email, User.unit, User.patient_id, User.is_active, OrgUnit.status, OrgUnit.function,
+        UserRole.role,
     )
     .join(User, User.id == ApiToken.user_id)
+    .outerjoin(OrgUnit, OrgUnit.code == User.unit)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
@@ -119,14 +128,16 @@ def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
     rows = session.connection().execute(_TOKEN_LOOKUP, {"token_hash": token_hash(raw)}).all()
     if not rows:
         return None
-    token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, _ = rows[0]
+    (token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, unit_status,
+     function, _) = rows[0]
     now = clock.now()
     if revoked_at or (expires_at and now >= expires_at) or not is_active:
         return None
     if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
         session.connection().execute(_TOKEN_TOUCH, {"token_id": token_id, "now": now})
     roles = frozenset(Role(row.role) for row in rows if row.role)
-    principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit, patient_id=patient_id)
+    principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit,
+                          unit_function=_unit_function(unit, unit_status, function), patient_id=patient_id)
     return Authenticated(principal=principal, session=session, api_token_id=token_id)
 
 
