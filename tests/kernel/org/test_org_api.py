@@ -27,6 +27,7 @@ def test_units_with_teams_queues_and_open_counts(client, db):
     assert team["name"] == "Async visits" and team["queues"] == [{"id": str(queue_id), "name": "Visit queue",
                                                                   "open_items": 3}]
     assert team["people"][0]["roles"] == ["Clinician"]
+    assert {code: u["function"] for code, u in units.items()} == {code: code for code in units}
     one = client.get(f"/api/v1/org/units/{ids['benefits']}", headers=auth(db, Role.BILLER)).json()
     assert one["name"] == "Employer Benefits" and one["status"] == "active"
     assert client.get(f"/api/v1/org/units/{uuid.uuid4()}", headers=auth(db)).status_code == 404
@@ -57,6 +58,7 @@ def test_merge_via_api_keeps_everything_and_is_idempotent(client, db):
     assert merged["effective_to"] == "2030-07-01" and merged["teams"] == []
     history = client.get(f"/api/v1/org/history?unit_id={ids['pharmacy']}", headers=headers).json()
     assert [c["kind"] for c in history] == ["units.merged", "unit.created"]
+    assert history[0]["details"]["people_moved"] == 0 and history[1]["details"]["function"] == "pharmacy"
     assert history[0]["actor"].endswith("@example.org") and history[0]["effective_on"] == "2030-07-01"
 
     # without a key a repeat is a new request, refused: the unit is merged already
@@ -70,8 +72,10 @@ def test_create_team_queue_move_split_and_patch(client, db):
     ids = seed(db)
     headers = auth(db, Role.OPERATIONS_LEAD)
     lead = staff_member(db, role=Role.OPERATIONS_LEAD)
-    unit = client.post("/api/v1/org/units", json={"code": "care_nav", "name": "Care Navigation"}, headers=headers)
+    unit = client.post("/api/v1/org/units", json={"code": "care_nav", "name": "Care Navigation",
+                                                  "function": "primary_care"}, headers=headers)
     assert unit.status_code == 201, unit.text
+    assert unit.json()["function"] == "primary_care"
     unit_id = unit.json()["id"]
     team = client.post("/api/v1/org/teams", json={"unit_id": unit_id, "name": "Navigators"}, headers=headers)
     assert team.status_code == 201 and team.json()["unit_id"] == unit_id
@@ -89,6 +93,7 @@ def test_create_team_queue_move_split_and_patch(client, db):
                         json={"new_code": "navigation", "new_name": "Navigation", "team_ids": [team.json()["id"]]},
                         headers=headers)
     assert split.status_code == 201 and [t["name"] for t in split.json()["teams"]] == ["Navigators"]
+    assert split.json()["function"] == "primary_care"  # inherited from Primary Care
 
     patched = client.patch(f"/api/v1/org/units/{unit_id}", json={"name": "Care Nav", "lead_staff_id": str(lead)},
                            headers=headers)
@@ -108,12 +113,14 @@ def test_refusals_and_field_errors(client, db):
                           json={"into_unit_id": str(ids["primary_care"])}, headers=clinician)
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert client.post("/api/v1/org/units", json={"code": "x_unit", "name": "X"}, headers=clinician).status_code == 403
+    assert client.post("/api/v1/org/units", json={"code": "x_unit", "name": "X", "function": "pharmacy"},
+                       headers=clinician).status_code == 403
 
     headers = auth(db)
-    bad = client.post("/api/v1/org/units", json={"code": "Pharmacy", "name": " "}, headers=headers)
+    bad = client.post("/api/v1/org/units", json={"code": "Pharmacy", "name": " ", "function": "dentistry"},
+                      headers=headers)
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
-    assert {e["field"] for e in bad.json()["errors"]} == {"code", "name"}
+    assert {e["field"] for e in bad.json()["errors"]} == {"code", "name", "function"}
     itself = client.post(f"/api/v1/org/units/{ids['pharmacy']}/merge", json={"into_unit_id": str(ids["pharmacy"])},
                          headers=headers)
     assert itself.status_code == 422 and itself.json()["errors"] == [
@@ -135,3 +142,34 @@ def test_refusals_and_field_errors(client, db):
     assert client.post(f"/api/v1/org/teams/{uuid.uuid4()}/move", json={"unit_id": str(ids["pharmacy"])},
                        headers=headers).status_code == 404
     assert count(db, OrgChange) == 7  # the six seeds and the one merge
+
+
+def test_a_new_unit_needs_its_kind_of_work(client, db):
+    seed(db)
+    headers = auth(db, Role.OPERATIONS_LEAD)
+    missing = client.post("/api/v1/org/units", json={"code": "care_nav", "name": "Care Navigation"}, headers=headers)
+    assert missing.status_code == 422 and missing.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in missing.json()["errors"]] == ["function"]
+    for value, message in (("", "Choose what kind of work the unit does."),
+                           ("care", "Choose one of the kinds of work: Virtual Care, Primary Care, Pharmacy, "
+                                    "Revenue Cycle, Employer Benefits, Health Technology.")):
+        refused = client.post("/api/v1/org/units", json={"code": "care_nav", "name": "Care Navigation",
+                                                         "function": value}, headers=headers)
+        assert refused.status_code == 422
+        assert refused.json()["errors"] == [{"field": "function", "message": message}]
+    assert count(db, OrgUnit) == 6
+    created = client.post("/api/v1/org/units", json={"code": "care_nav", "name": "Care Navigation",
+                                                     "function": "virtual_care"}, headers=headers)
+    assert created.status_code == 201 and created.json()["function"] == "virtual_care"
+    fetched = client.get(f"/api/v1/org/units/{created.json()['id']}", headers=headers).json()
+    assert fetched["function"] == "virtual_care"
+
+
+def test_openapi_documents_the_function_field(client):
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    create = schemas["UnitCreate"]
+    assert "function" in create["required"]
+    field = create["properties"]["function"]
+    assert field["enum"] == ["virtual_care", "primary_care", "pharmacy", "revenue_cycle", "benefits", "health_tech"]
+    assert "patient records" in field["description"] and field["examples"] == ["primary_care"]
+    assert "function" in schemas["UnitOut"]["properties"]

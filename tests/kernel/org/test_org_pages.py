@@ -32,7 +32,7 @@ def test_merge_through_the_forms_keeps_everything_and_the_chart_shows_it(client,
     """Acceptance: merging two units keeps every team, queue and history entry; the org chart shows it."""
     ids = seed(db)
     team_id, queue_id = first_team(db, ids["pharmacy"])
-    pharmacist = staff_member(db, role=Role.PHARMACIST, team_id=team_id)
+    pharmacist = staff_member(db, role=Role.PHARMACIST, team_id=team_id, unit="pharmacy")
     add_items(db, queue_id, open_=2)
     admin = login(client, db, role=Role.ADMINISTRATOR)
     token = csrf(client)
@@ -61,7 +61,7 @@ def test_merge_through_the_forms_keeps_everything_and_the_chart_shows_it(client,
     assert "merged" in gone and "Merged into" in gone and "Primary Care" in gone
     assert f'/org/history?unit={ids["pharmacy"]}' in gone and "Verification" not in gone
     history = client.get(f"/org/history?unit={ids['pharmacy']}").text
-    assert "Pharmacy merged into Primary Care (2 teams moved)" in history and admin.email in history
+    assert "Pharmacy merged into Primary Care (2 teams and 1 person moved)" in history and admin.email in history
     assert "Team Compounding created in Pharmacy" in history and "Unit Pharmacy (pharmacy) created" in history
     # the merged unit offers no more restructuring
     assert client.get(f"/org/units/{ids['pharmacy']}/rename").status_code == 404
@@ -84,7 +84,8 @@ def test_clinician_sees_the_chart_but_cannot_restructure(client, db):
     assert refused.status_code == 403
     team_id, _ = first_team(db, ids["virtual_care"])
     assert client.post(f"/org/teams/{team_id}/move", data={**token, "unit_id": str(ids["pharmacy"])}).status_code == 403
-    assert client.post("/org/units/new", data={**token, "code": "x_unit", "name": "X"}).status_code == 403
+    assert client.post("/org/units/new", data={**token, "code": "x_unit", "name": "X",
+                                               "function": "pharmacy"}).status_code == 403
     assert count(db, OrgChange) == 6
     with db.unit_of_work() as s:
         assert s.get(OrgUnit, ids["virtual_care"]).status == "active"
@@ -103,11 +104,13 @@ def test_form_errors_are_field_level_and_nothing_changes(client, db):
     ids = seed(db)
     login(client, db, role=Role.OPERATIONS_LEAD)
     token = csrf(client)
-    bad = client.post("/org/units/new", data={**token, "code": "Bad Code!", "name": "pharmacy", "effective_on": ""})
+    bad = client.post("/org/units/new", data={**token, "code": "Bad Code!", "name": "pharmacy", "effective_on": "",
+                                              "function": "benefits"})
     assert bad.status_code == 422
     assert 'id="f-code-error"' in bad.text and 'id="f-name-error"' in bad.text
     assert "There are 2 problems" in bad.text and 'aria-invalid="true"' in bad.text
     assert 'value="Bad Code!"' in bad.text  # what was typed is kept
+    assert '<option value="benefits" selected>' in bad.text
 
     team_id, _ = first_team(db, ids["virtual_care"])
     with db.unit_of_work() as s:
@@ -134,12 +137,15 @@ def test_manager_creates_splits_moves_and_sees_future_dates_in_history(client, d
     assert "Create a unit" in client.get("/org").text
     future = (clock.today() + timedelta(days=14)).isoformat()
     created = client.post("/org/units/new", data={**token, "code": "care_nav", "name": "Care Navigation",
-                                                  "lead_staff_id": str(lead), "effective_on": future},
+                                                  "function": "primary_care", "lead_staff_id": str(lead),
+                                                  "effective_on": future},
                           follow_redirects=False)
     assert created.status_code == 303
     new_id = uuid.UUID(created.headers["location"].rsplit("/", 1)[1])
     unit_page = client.get(f"/org/units/{new_id}").text
     assert "Test Operations lead" in unit_page and "future" in unit_page and future in unit_page
+    assert "<dt>Kind of work</dt><dd>Primary Care</dd>" in unit_page
+    assert "kind of work: Primary Care" in unit_page  # the unit.created entry
 
     team_id, _ = first_team(db, ids["virtual_care"])
     form = client.get(f"/org/teams/{team_id}/move")
@@ -156,9 +162,62 @@ def test_manager_creates_splits_moves_and_sees_future_dates_in_history(client, d
                               "effective_on": future},
                         follow_redirects=True)
     assert split.status_code == 200 and "Async visits" in split.text and "Callbacks" in split.text
+    assert "<dt>Kind of work</dt><dd>Primary Care</dd>" in split.text  # inherited from Care Navigation
     renamed = client.post(f"/org/units/{ids['health_tech']}/rename", data={**token, "name": "Platform"})
     assert renamed.status_code == 200
     history = client.get("/org/history").text
     kinds = re.findall(r"\((unit\.\w+|team\.\w+|queue\.\w+|units\.\w+)\)", history)
     assert kinds[:5] == ["unit.renamed", "unit.split", "queue.created", "team.moved", "unit.created"]
     assert client.get("/org/history?unit=not-a-uuid").status_code == 200
+
+
+def test_the_create_form_asks_for_the_kind_of_work(client, db):
+    seed(db)
+    login(client, db, role=Role.OPERATIONS_LEAD)
+    token = csrf(client)
+    form = client.get("/org/units/new").text
+    assert '<label for="f-function">Kind of work' in form
+    assert 'aria-describedby="f-function-hint"' in form
+    assert "Decides which patient records the unit&#39;s staff may open" in form
+    assert '<option value="benefits" >Employer Benefits</option>' in form
+    missing = client.post("/org/units/new", data={**token, "code": "care_nav", "name": "Care Navigation"})
+    assert missing.status_code == 422 and "There is a problem" in missing.text
+    assert '<p class="error" id="f-function-error">Choose what kind of work the unit does.</p>' in missing.text
+    assert 'aria-describedby="f-function-hint f-function-error"' in missing.text
+    assert 'href="#f-function"' in missing.text  # the error summary leads to the select
+    assert 'value="care_nav"' in missing.text
+    forged = client.post("/org/units/new", data={**token, "code": "care_nav", "name": "Care Navigation",
+                                                 "function": "dentistry"})
+    assert forged.status_code == 422 and 'id="f-function-error">Choose one of the kinds of work' in forged.text
+    assert count(db, OrgUnit) == 6
+
+
+def test_chart_and_merge_form_show_the_kind_of_work_and_who_moves(client, db):
+    ids = seed(db)
+    from tests.helpers import make_user
+
+    for _ in range(2):
+        make_user(db, role=Role.PHARMACIST, unit="pharmacy")
+    login(client, db, role=Role.ADMINISTRATOR)
+    html = client.get("/org").text
+    assert "<dt>Kind of work</dt><dd>Employer Benefits</dd>" in section(html, "Employer Benefits")
+    assert "<dt>Kind of work</dt><dd>Pharmacy</dd>" in section(html, "Pharmacy")
+    form = client.get(f"/org/units/{ids['pharmacy']}/merge").text
+    assert "2 people work in Pharmacy" in form and "not Pharmacy, decides which patient" in form
+    assert f'<option value="{ids["primary_care"]}" >Primary Care (Primary Care)</option>' in form
+    token = csrf(client)
+    done = client.post(f"/org/units/{ids['pharmacy']}/merge", data={**token, "into_unit_id": str(ids["primary_care"])},
+                       follow_redirects=True)
+    assert "its teams and people now belong to Primary Care" in done.text
+    assert "Pharmacy merged into Primary Care (1 team and 2 people moved)" in done.text
+    merged = section(client.get("/org").text, "Pharmacy")
+    assert "Kind of work: Pharmacy." in merged
+
+
+def test_a_unit_made_before_units_had_a_kind_of_work_says_so(client, db):
+    seed(db)
+    with db.unit_of_work() as s:
+        s.add(OrgUnit(code="legacy_desk", name="Legacy Desk", effective_from=clock.today()))
+    login(client, db, role=Role.CLINICIAN)
+    legacy = section(client.get("/org").text, "Legacy Desk")
+    assert "<dt>Kind of work</dt><dd>Not set" in legacy and "its staff open no patient records" in legacy

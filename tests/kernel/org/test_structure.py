@@ -12,6 +12,7 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, ValidationFailed
+from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import chart, structure
 from careplane.kernel.org.models import (
@@ -27,8 +28,8 @@ from careplane.kernel.org.models import (
 )
 from tests.helpers import make_user
 
-ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}))
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}))
+ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")
+CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
 
 
 # ---------------------------------------------------------------- helpers other org tests import
@@ -41,9 +42,11 @@ def seed(db: Database) -> dict[str, uuid.UUID]:
 
 
 def staff_member(db: Database, *, role: Role = Role.CLINICIAN, team_id: uuid.UUID | None = None,
-                 status: StaffStatus = StaffStatus.ACTIVE, end_date: date | None = None) -> uuid.UUID:
-    """A staff member (with a login), optionally in a team; returns the staff id."""
-    user = make_user(db, role=role)
+                 status: StaffStatus = StaffStatus.ACTIVE, end_date: date | None = None,
+                 unit: str | None = None) -> uuid.UUID:
+    """A staff member (with a login whose home unit is ``unit``, else their role's demo unit), optionally
+    in a team; returns the staff id."""
+    user = make_user(db, role=role, unit=unit)
     with db.unit_of_work() as s:
         staff = StaffMember(user_id=user.id, start_date=date(2020, 1, 1), status=status.value)
         s.add(staff)
@@ -91,6 +94,10 @@ def test_six_units_seeded_once_with_first_team_and_queue(db):
         assert vc.name == "Virtual Care"
         assert [(t.name, [q.name for q in t.queues]) for t in vc.teams] == [("Async visits", ["Visit queue"])]
         assert s.get(OrgUnit, ids["benefits"]).name == "Employer Benefits"
+        # each seeded unit does its own code's kind of work, and its creation says so
+        assert {u.code: u.function for u in s.scalars(select(OrgUnit))} == {c: c for c in ids}
+        created = {c.details["code"]: c.details["function"] for c in structure.history(s, ADMIN)}
+        assert created == {c: c for c in ids}
 
 
 # ---------------------------------------------------------------- merge (acceptance)
@@ -160,6 +167,53 @@ def test_merge_refusals(db):
     assert count(db, OrgChange) == 7
 
 
+def units_of(db: Database, user_ids) -> dict[uuid.UUID, str | None]:  # noqa: ANN001
+    with db.unit_of_work() as s:
+        return {i: s.get(User, i).unit for i in user_ids}
+
+
+def test_merge_moves_the_merged_units_people_and_counts_them(db):
+    ids = seed(db)
+    pharmacists = [make_user(db, role=Role.PHARMACIST, unit="pharmacy").id for _ in range(2)]
+    technician = make_user(db, role=Role.PHARMACY_TECHNICIAN, unit="pharmacy")
+    with db.unit_of_work() as s:
+        s.get(User, technician.id).is_active = False  # a deactivated login moves too, so none is left in a merged unit
+    pharmacists.append(technician.id)
+    doctor = make_user(db, role=Role.CLINICIAN, unit="primary_care").id
+    biller = make_user(db, role=Role.BILLER, unit="revenue_cycle").id
+
+    with db.unit_of_work() as s, pytest.raises(ValidationFailed):  # a refused merge moves no one
+        structure.merge_units(s, ADMIN, ids["pharmacy"], ids["pharmacy"])
+    assert set(units_of(db, pharmacists).values()) == {"pharmacy"}
+
+    with db.unit_of_work() as s:
+        structure.merge_units(s, ADMIN, ids["pharmacy"], ids["primary_care"])
+    assert set(units_of(db, pharmacists).values()) == {"primary_care"}
+    assert units_of(db, [doctor, biller]) == {doctor: "primary_care", biller: "revenue_cycle"}
+    with db.unit_of_work() as s:
+        change = structure.history(s, ADMIN, unit_id=ids["pharmacy"])[0]
+        assert change.kind == "units.merged"
+        assert change.summary == "Pharmacy merged into Primary Care (1 team and 3 people moved)"
+        assert change.details["people_moved"] == 3
+        assert sorted(change.details["user_ids"]) == sorted(str(i) for i in pharmacists)
+        assert (change.details["function"], change.details["into_function"]) == ("pharmacy", "primary_care")
+        assert structure.people_in_unit(s, "pharmacy") == 0 and structure.people_in_unit(s, "primary_care") == 4
+
+    # a unit no one calls home merges with no one to move; the people moved before move on again
+    with db.unit_of_work() as s:
+        structure.merge_units(s, ADMIN, ids["primary_care"], ids["virtual_care"])
+    with db.unit_of_work() as s:
+        change = structure.history(s, ADMIN, unit_id=ids["primary_care"])[0]
+        assert change.details["people_moved"] == 4 and "4 people moved" in change.summary
+    with db.unit_of_work() as s:
+        structure.merge_units(s, ADMIN, ids["benefits"], ids["health_tech"])
+    with db.unit_of_work() as s:
+        change = structure.history(s, ADMIN, unit_id=ids["benefits"])[0]
+        assert change.details["people_moved"] == 0 and change.details["user_ids"] == []
+        assert change.summary == "Employer Benefits merged into Health Technology (1 team and 0 people moved)"
+    assert units_of(db, [biller]) == {biller: "revenue_cycle"}
+
+
 # ---------------------------------------------------------------- move
 
 
@@ -224,6 +278,9 @@ def test_split_gives_the_new_unit_the_chosen_teams(db):
         assert {t.id for t in s.get(OrgUnit, ids["health_tech"]).teams} >= {keep}
         change = structure.history(s, ADMIN, unit_id=ids["health_tech"])[0]
         assert change.kind == "unit.split" and change.effective_on == future and change.unit_id == new_id
+        assert s.get(OrgUnit, new_id).function == "health_tech"
+        assert (change.details["function"], change.details["function_inherited_from"]) == ("health_tech", "health_tech")
+        assert "kind of work: Health Technology (inherited)" in change.summary
 
 
 def test_split_refusals(db):
@@ -246,7 +303,8 @@ def test_create_rename_and_lead_with_history(db):
     lead = staff_member(db, role=Role.OPERATIONS_LEAD)
     gone = staff_member(db, status=StaffStatus.DEPARTED)
     with db.unit_of_work() as s:
-        unit = structure.create_unit(s, ADMIN, code="care_nav", name="Care Navigation", lead_staff_id=lead)
+        unit = structure.create_unit(s, ADMIN, code="care_nav", name="Care Navigation", function="primary_care",
+                                     lead_staff_id=lead)
         unit_id = unit.id
     with db.unit_of_work() as s:
         structure.rename_unit(s, ADMIN, unit_id, "Care Navigation and Support")
@@ -257,7 +315,8 @@ def test_create_rename_and_lead_with_history(db):
                          ("unit.created", ADMIN.label)]
         assert s.get(OrgUnit, unit_id).lead_staff_id is None
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
-        structure.create_unit(s, ADMIN, code="care_nav", name="care navigation AND support", lead_staff_id=gone)
+        structure.create_unit(s, ADMIN, code="care_nav", name="care navigation AND support", function="pharmacy",
+                              lead_staff_id=gone)
     assert field_errors(exc) == {"code", "name", "lead_staff_id"}
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
         structure.rename_unit(s, ADMIN, unit_id, "   ")
@@ -269,7 +328,36 @@ def test_create_rename_and_lead_with_history(db):
         structure.set_unit_lead(s, ADMIN, unit_id, None)
     assert field_errors(exc) == {"lead_staff_id"}
     with db.unit_of_work() as s, pytest.raises(AccessDenied):
-        structure.create_unit(s, CLINICIAN, code="x_unit", name="X")
+        structure.create_unit(s, CLINICIAN, code="x_unit", name="X", function="pharmacy")
+
+
+def test_a_new_unit_must_say_what_kind_of_work_it_does(db):
+    seed(db)
+    for given, message in ((None, "Choose what kind of work the unit does."),
+                           ("  ", "Choose what kind of work the unit does."),
+                           ("dentistry", "Choose one of the kinds of work: Virtual Care, Primary Care, Pharmacy, "
+                                         "Revenue Cycle, Employer Benefits, Health Technology.")):
+        with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
+            structure.create_unit(s, ADMIN, code="care_nav", name="Care Navigation", function=given)
+        assert exc.value.errors == {"function": message}
+    assert count(db, OrgUnit) == 6 and count(db, OrgChange) == 6
+
+    with db.unit_of_work() as s:
+        unit = structure.create_unit(s, ADMIN, code="care_nav", name="Care Navigation", function=" Benefits ")
+        unit_id = unit.id
+        assert unit.function == "benefits"
+    with db.unit_of_work() as s:
+        (created,) = structure.history(s, ADMIN, unit_id=unit_id)
+        assert created.details["function"] == "benefits"
+        assert created.summary == "Unit Care Navigation (care_nav) created; kind of work: Employer Benefits"
+        assert chart.unit_chart(s, ADMIN, unit_id).function_label == "Employer Benefits"
+        structure.create_team(s, ADMIN, unit_id, "Navigators")
+    with db.unit_of_work() as s:
+        (team,) = s.get(OrgUnit, unit_id).teams
+        split = structure.split_unit(s, ADMIN, unit_id, new_code="nav_west", new_name="Navigation West",
+                                     team_ids=[team.id])
+        # inherited from the parent, whose code is not a function
+        assert split.function == "benefits"
 
 
 def test_team_and_queue_validation(db):

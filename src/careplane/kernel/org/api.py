@@ -17,6 +17,7 @@ from careplane.kernel.access import Actor
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.org import chart, structure
 from careplane.kernel.org.models import OrgChange
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import api_actor, csrf_protect, db_session
 
 router = APIRouter(prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
@@ -30,6 +31,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _KEY_DOC = "Retries with the same key and body replay the first response instead of acting twice"
 _EFFECTIVE_DOC = "Defaults to today. A future date is recorded and shown; the change applies at once."
+_FUNCTIONS = ", ".join(f"`{code}` ({label})" for code, label in BUSINESS_FUNCTIONS.items())
+_FUNCTION_DOC = (f"The kind of work the unit does, one of {_FUNCTIONS}. It decides which patient records the "
+                 "unit's staff may open, and is kept for the unit's life (a unit split off inherits it).")
 
 
 # ---------------------------------------------------------------- models
@@ -72,13 +76,16 @@ class UnitOut(BaseModel):
     lead_staff_id: uuid.UUID | None
     lead_name: str | None
     merged_into_id: uuid.UUID | None
+    function: str | None = Field(description=_FUNCTION_DOC + " Null only for a unit made before units had one "
+                                 "(its staff open no patient records).", examples=["pharmacy"])
     teams: list[TeamOut]
 
     @classmethod
     def of(cls, u: chart.UnitNode) -> UnitOut:
         return cls(id=u.id, code=u.code, name=u.name, status=u.status, effective_from=u.effective_from,
                    effective_to=u.effective_to, lead_staff_id=u.lead_staff_id, lead_name=u.lead_name,
-                   merged_into_id=u.merged_into[0] if u.merged_into else None, teams=[TeamOut.of(t) for t in u.teams])
+                   merged_into_id=u.merged_into[0] if u.merged_into else None, function=u.function,
+                   teams=[TeamOut.of(t) for t in u.teams])
 
 
 class QueueCreated(BaseModel):
@@ -111,6 +118,8 @@ class _In(BaseModel):
 class UnitCreate(_In):
     code: str = Field(max_length=40, examples=["care_navigation"], description="Stable, never reused")
     name: str = Field(max_length=200, examples=["Care Navigation"])
+    function: str = Field(max_length=40, description=_FUNCTION_DOC, examples=["primary_care"],
+                          json_schema_extra={"enum": list(BUSINESS_FUNCTIONS)})
     lead_staff_id: uuid.UUID | None = None
     effective_on: date | None = Field(None, description=_EFFECTIVE_DOC)
 
@@ -181,8 +190,9 @@ def history(
 def create_unit(body: UnitCreate, request: Request, actor: Actor = Depends(api_actor),
                 session: Session = Depends(db_session),
                 idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_KEY_DOC)) -> JSONResponse:
+    """`function` is required: the unit's kind of work, which decides the patient records its staff may open."""
     def act() -> tuple[int, Any]:
-        created = structure.create_unit(session, actor, code=body.code, name=body.name,
+        created = structure.create_unit(session, actor, code=body.code, name=body.name, function=body.function,
                                         lead_staff_id=body.lead_staff_id, effective_on=body.effective_on)
         return 201, _unit_json(session, actor, created.id)
 
@@ -208,7 +218,11 @@ def change_unit(unit_id: uuid.UUID, body: UnitChange, actor: Actor = Depends(api
 def merge(unit_id: uuid.UUID, body: Merge, request: Request, actor: Actor = Depends(api_actor),
           session: Session = Depends(db_session),
           idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_KEY_DOC)) -> JSONResponse:
-    """Every team of the unit, with its queues and work, moves to `into_unit_id`; the unit is kept, marked merged."""
+    """Every team of the unit, with its queues and work, moves to `into_unit_id`; the unit is kept, marked merged.
+
+    Its people move too: everyone whose home unit is the merged unit's code now works in `into_unit_id`,
+    and that unit's `function` decides which patient records they may open. The history entry
+    (`units.merged`) gives `people_moved` and their `user_ids`."""
     def act() -> tuple[int, Any]:
         into = structure.merge_units(session, actor, unit_id, body.into_unit_id, effective_on=body.effective_on)
         return 200, _unit_json(session, actor, into.id)
@@ -221,6 +235,8 @@ def merge(unit_id: uuid.UUID, body: Merge, request: Request, actor: Actor = Depe
 def split(unit_id: uuid.UUID, body: Split, request: Request, actor: Actor = Depends(api_actor),
           session: Session = Depends(db_session),
           idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_KEY_DOC)) -> JSONResponse:
+    """The new unit takes the chosen teams, with their queues and work, and inherits the parent's `function`.
+    People's home units do not change (the new unit does the same kind of work)."""
     def act() -> tuple[int, Any]:
         new = structure.split_unit(session, actor, unit_id, new_code=body.new_code, new_name=body.new_name,
                                    team_ids=body.team_ids, effective_on=body.effective_on)

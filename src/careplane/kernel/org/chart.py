@@ -24,7 +24,7 @@ from careplane.kernel.org.models import (
     WorkItemStatus,
     WorkQueue,
 )
-from careplane.kernel.org.structure import get_unit, staff_names
+from careplane.kernel.org.structure import function_label, get_unit, staff_names
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,13 @@ class UnitNode:
     lead_staff_id: uuid.UUID | None
     lead_name: str | None
     merged_into: tuple[uuid.UUID, str] | None
+    #: The kind of work done here (a key of BUSINESS_FUNCTIONS); None for an old unit never given one.
+    function: str | None
     teams: list[TeamNode] = field(default_factory=list)
+
+    @property
+    def function_label(self) -> str:
+        return function_label(self.function)
 
     @property
     def active(self) -> bool:
@@ -126,7 +132,7 @@ def _build(session: Session, units: list[OrgUnit]) -> list[UnitNode]:
             effective_to=u.effective_to, lead_staff_id=u.lead_staff_id,
             lead_name=names.get(u.lead_staff_id) if u.lead_staff_id else None,
             merged_into=(u.merged_into_id, by_id[u.merged_into_id].name) if u.merged_into_id else None,
-            teams=teams_of[u.id],
+            function=u.function, teams=teams_of[u.id],
         )
         for u in units
     ]

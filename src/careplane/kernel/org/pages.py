@@ -15,6 +15,7 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.org import chart, structure
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
 router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -25,6 +26,9 @@ HISTORY_LIMIT = 200
 
 EFFECTIVE_HINT = ("YYYY-MM-DD; today if left empty. A future date is recorded and shown with the change, "
                   "which applies at once.")
+FUNCTION_HINT = ("Decides which patient records the unit's staff may open. It stays with the unit: "
+                 "a unit split off from it later does the same kind of work.")
+FUNCTION_OPTIONS = [("", "Choose the kind of work…"), *BUSINESS_FUNCTIONS.items()]
 
 
 # ---------------------------------------------------------------- reading
@@ -49,8 +53,8 @@ async def create_unit(request: Request, actor: Actor = Depends(page_actor),
                       session: Session = Depends(db_session)) -> Response:
     values = await _values(request)
     unit, errors = _attempt(session, lambda: structure.create_unit(
-        session, actor, code=values["code"], name=values["name"], lead_staff_id=_uuid(values["lead_staff_id"]),
-        effective_on=_date(values["effective_on"])))
+        session, actor, code=values["code"], name=values["name"], function=values["function"],
+        lead_staff_id=_uuid(values["lead_staff_id"]), effective_on=_date(values["effective_on"])))
     if unit is None:
         return _form(request, session, "org/restructure_unit_new.html", {}, values, errors)
     return redirect(f"/org/units/{unit.id}", flash=f"Unit {unit.name} created.")
@@ -91,7 +95,7 @@ def unit_action_form(request: Request, unit_id: uuid.UUID, action: str, actor: A
                       status_code=404)
     values = {"name": unit.name} if action == "rename" else {
         "lead_staff_id": str(unit.lead_staff_id or "")} if action == "lead" else {}
-    return _form(request, session, template, {"unit": unit}, values)
+    return _form(request, session, template, _unit_context(session, unit, action), values)
 
 
 @router.post("/units/{unit_id}/{action}")
@@ -118,7 +122,7 @@ async def unit_action(request: Request, unit_id: uuid.UUID, action: str, actor: 
         if action == "merge":
             into = structure.merge_units(session, actor, unit_id, _uuid(values["into_unit_id"]),  # type: ignore[arg-type]
                                          effective_on=when)
-            return f"/org/units/{into.id}", f"Merged into {into.name}; its teams now belong to {into.name}."
+            return f"/org/units/{into.id}", f"Merged into {into.name}; its teams and people now belong to {into.name}."
         team_ids = [i for i in (_uuid(str(v)) for v in form.getlist("team_ids")) if i]
         new = structure.split_unit(session, actor, unit_id, new_code=values["new_code"],
                                    new_name=values["new_name"], team_ids=team_ids, effective_on=when)
@@ -127,7 +131,8 @@ async def unit_action(request: Request, unit_id: uuid.UUID, action: str, actor: 
     done, errors = _attempt(session, act)
     if done is None:
         values["team_ids"] = [str(v) for v in form.getlist("team_ids")]
-        return _form(request, session, template, {"unit": chart.unit_chart(session, actor, unit_id)}, values, errors)
+        unit = chart.unit_chart(session, actor, unit_id)
+        return _form(request, session, template, _unit_context(session, unit, action), values, errors)
     return redirect(done[0], flash=done[1])
 
 
@@ -171,7 +176,8 @@ _UNIT_FORMS = {
     "split": "org/restructure_split.html",
 }
 _TEAM_FORMS = {"queues": "org/restructure_queue_new.html", "move": "org/restructure_move.html"}
-_FIELDS = ("code", "name", "lead_staff_id", "effective_on", "into_unit_id", "unit_id", "new_code", "new_name")
+_FIELDS = ("code", "name", "function", "lead_staff_id", "effective_on", "into_unit_id", "unit_id", "new_code",
+           "new_name")
 
 
 # ---------------------------------------------------------------- helpers
@@ -180,6 +186,13 @@ _FIELDS = ("code", "name", "lead_staff_id", "effective_on", "into_unit_id", "uni
 async def _values(request: Request) -> dict[str, Any]:
     form = await request.form()
     return {name: str(form.get(name, "")) for name in _FIELDS}
+
+
+def _unit_context(session: Session, unit: chart.UnitNode, action: str) -> dict[str, Any]:
+    """What a unit's restructuring form shows; a merge also says how many people move with it."""
+    if action == "merge":
+        return {"unit": unit, "people": structure.people_in_unit(session, unit.code)}
+    return {"unit": unit}
 
 
 def _form(request: Request, session: Session, template: str, context: dict[str, Any],
@@ -191,7 +204,11 @@ def _form(request: Request, session: Session, template: str, context: dict[str, 
         "values": {"team_ids": [], **(values or {})},
         "errors": errors or {},
         "effective_hint": EFFECTIVE_HINT,
+        "function_hint": FUNCTION_HINT,
+        "function_options": FUNCTION_OPTIONS,
         "unit_options": [("", "Choose a unit…")] + [(str(u.id), u.name) for u in units],
+        "unit_work_options": [("", "Choose a unit…")] + [
+            (str(u.id), f"{u.name} ({structure.function_label(u.function)})") for u in units],
         "staff_options": [("", "No lead")] + [(str(s.id), name) for s, name in staff],
     }, status_code=422 if errors else 200)
 

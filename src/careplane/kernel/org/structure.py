@@ -6,6 +6,12 @@ keeps its row (status ``merged``, ``merged_into_id``, ``effective_to`` = the day
 and each change writes one :class:`OrgChange` naming who made it, when and with what effect.
 Queues hang off teams and work items off queues, so moving a team moves its queues and their
 open work with it.
+
+Each unit does one kind of work, its *function* (one of
+:data:`careplane.kernel.units.BUSINESS_FUNCTIONS`), which decides the patient records its staff
+may open (:mod:`careplane.kernel.access`). A unit is given its function when created and keeps
+it: a split-off unit inherits its parent's, and a merge moves the merged unit's staff (their
+``users.unit``) to the surviving unit, whose function then decides their access.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +32,7 @@ from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.service import UNITS as SIX_UNITS
 from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, UnitStatus, WorkQueue
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 NAME_MAX = 120
@@ -45,20 +52,23 @@ FIRST_TEAMS: dict[str, tuple[str, str]] = {
 
 
 def ensure_six_units(session: Session) -> list[OrgUnit]:
-    """The six business units, each with a first team and queue. Adds only what is missing."""
+    """The six business units, each with a first team and queue, each doing the work of its own code.
+
+    Adds only what is missing."""
     existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(SIX_UNITS)))}
     today = clock.today()
     label = "system:org-seed"
     for code, name in SIX_UNITS.items():
         if code in existing:
             continue
-        unit = OrgUnit(code=code, name=name, effective_from=today)
+        unit = OrgUnit(code=code, name=name, function=code, effective_from=today)
         team_name, queue_name = FIRST_TEAMS[code]
         team = Team(name=team_name, unit=unit, effective_from=today)
         session.add_all([unit, team, WorkQueue(name=queue_name, team=team)])
         session.flush()
         _record(session, label, "unit.created", today, f"Unit {name} ({code}) created with team {team_name}",
-                {"code": code, "name": name, "team_id": str(team.id), "team": team_name, "queue": queue_name},
+                {"code": code, "name": name, "function": code, "team_id": str(team.id), "team": team_name,
+                 "queue": queue_name},
                 unit_id=unit.id)
         existing[code] = unit
     return [existing[code] for code in SIX_UNITS]
@@ -116,19 +126,26 @@ def history(session: Session, actor: Actor, *, unit_id: uuid.UUID | None = None,
 
 
 def create_unit(
-    session: Session, actor: Actor, *, code: str, name: str, lead_staff_id: uuid.UUID | None = None,
-    effective_on: date | None = None,
+    session: Session, actor: Actor, *, code: str, name: str, function: str | None,
+    lead_staff_id: uuid.UUID | None = None, effective_on: date | None = None,
 ) -> OrgUnit:
+    """A new unit doing ``function``'s kind of work (a key of BUSINESS_FUNCTIONS), which decides
+    the patient records its staff may open; it is kept for the unit's life."""
     require(actor, Permission.ORG_MANAGE)
     code, name = (code or "").strip().lower(), _clean(name)
+    function = (function or "").strip().lower()
     errors = _code_errors(session, code, "code") | _unit_name_errors(session, name, "name")
+    if msg := _function_error(function):
+        errors["function"] = msg
     lead = _lead(session, lead_staff_id, errors)
     when = _effective(effective_on)
     _raise(errors)
-    unit = _insert_unit(session, code, name, when, "code")
+    unit = _insert_unit(session, code, name, function, when, "code")
     unit.lead_staff_id = lead.id if lead else None
-    _record(session, actor.label, "unit.created", when, f"Unit {name} ({code}) created",
-            {"code": code, "name": name, "lead_staff_id": _s(unit.lead_staff_id)}, unit_id=unit.id)
+    _record(session, actor.label, "unit.created", when,
+            f"Unit {name} ({code}) created; kind of work: {BUSINESS_FUNCTIONS[function]}",
+            {"code": code, "name": name, "function": function, "lead_staff_id": _s(unit.lead_staff_id)},
+            unit_id=unit.id)
     return unit
 
 
@@ -173,6 +190,9 @@ def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id
                 effective_on: date | None = None) -> OrgUnit:
     """Fold a unit into another: all its teams (with their queues and work) move; it is kept, marked merged.
 
+    Its people move too: everyone whose home unit (``users.unit``) is the merged unit's code now
+    works in the surviving unit, and that unit's function decides which patient records they may
+    open from then on. The history entry counts them and lists their user ids.
     Returns the surviving unit.
     """
     require(actor, Permission.ORG_MANAGE)
@@ -197,19 +217,27 @@ def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id
     teams = _active_teams(session, unit.id)
     for team in teams:
         team.unit_id = into.id
+    people = _move_people(session, unit.code, into.code)
     unit.status, unit.merged_into_id, unit.effective_to = UnitStatus.MERGED.value, into.id, when
     session.flush()
     _record(session, actor.label, "units.merged", when, f"{unit.name} merged into {into.name}"
-            f" ({_count(len(teams), 'team')} moved)",
+            f" ({_count(len(teams), 'team')} and {_count(len(people), 'person', 'people')} moved)",
             {"unit_code": unit.code, "unit_name": unit.name, "into_code": into.code, "into_name": into.name,
-             "teams": [{"id": str(t.id), "name": t.name} for t in teams]},
+             "teams": [{"id": str(t.id), "name": t.name} for t in teams],
+             "people_moved": len(people), "user_ids": [str(i) for i in people],
+             "function": unit.function, "into_function": into.function},
             unit_id=unit.id, other_unit_id=into.id)
     return into
 
 
 def split_unit(session: Session, actor: Actor, unit_id: uuid.UUID, *, new_code: str, new_name: str,
                team_ids: Sequence[uuid.UUID], effective_on: date | None = None) -> OrgUnit:
-    """Start a new unit that takes the chosen teams of an existing one. Returns the new unit."""
+    """Start a new unit that takes the chosen teams of an existing one. Returns the new unit.
+
+    The new unit inherits the parent's function (its kind of work). A split moves teams, not
+    people: everyone's home unit (``users.unit``) stays the parent's, whose work is the same, so
+    no one's access to patient records changes; team memberships say who works in the new unit.
+    """
     require(actor, Permission.ORG_MANAGE)
     get_unit(session, unit_id, lock=True)
     unit = _active_unit(session, unit_id)
@@ -223,15 +251,17 @@ def split_unit(session: Session, actor: Actor, unit_id: uuid.UUID, *, new_code: 
         errors["team_ids"] = f"Choose teams that belong to {unit.name}."
     when = _effective(effective_on, not_before=unit.effective_from, errors=errors)
     _raise(errors)
-    new = _insert_unit(session, new_code, new_name, when, "new_code")
+    new = _insert_unit(session, new_code, new_name, unit.function, when, "new_code")
     teams = [own[i] for i in chosen]
     for team in teams:
         team.unit_id = new.id
     session.flush()
     _record(session, actor.label, "unit.split", when,
-            f"{new_name} split from {unit.name} with {', '.join(t.name for t in teams)}",
+            f"{new_name} split from {unit.name} with {', '.join(t.name for t in teams)};"
+            f" kind of work: {function_label(unit.function)} (inherited)",
             {"from_code": unit.code, "from_name": unit.name, "new_code": new_code, "new_name": new_name,
-             "teams": [{"id": str(t.id), "name": t.name} for t in teams]},
+             "teams": [{"id": str(t.id), "name": t.name} for t in teams],
+             "function": unit.function, "function_inherited_from": unit.code},
             unit_id=new.id, other_unit_id=unit.id)
     return new
 
@@ -404,8 +434,35 @@ def _effective(effective_on: date | None, *, not_before: date | None = None,
     return when
 
 
-def _insert_unit(session: Session, code: str, name: str, when: date, field: str) -> OrgUnit:
-    unit = OrgUnit(code=code, name=name, effective_from=when)
+def _function_error(function: str) -> str | None:
+    if not function:
+        return "Choose what kind of work the unit does."
+    if function not in BUSINESS_FUNCTIONS:
+        return f"Choose one of the kinds of work: {', '.join(BUSINESS_FUNCTIONS.values())}."
+    return None
+
+
+def function_label(function: str | None) -> str:
+    """How a unit's function reads to people, e.g. "Employer Benefits"; "Not set" for a unit without one."""
+    return BUSINESS_FUNCTIONS.get(function or "", "Not set")
+
+
+def people_in_unit(session: Session, code: str) -> int:
+    """How many logins name ``code`` as their home unit (``users.unit``)."""
+    return session.scalar(select(func.count()).select_from(User).where(User.unit == code)) or 0
+
+
+def _move_people(session: Session, from_code: str, to_code: str) -> list[uuid.UUID]:
+    """Give everyone whose home unit is ``from_code`` the home unit ``to_code``; returns their user ids."""
+    ids = list(session.scalars(select(User.id).where(User.unit == from_code).order_by(User.id).with_for_update()))
+    if ids:
+        session.execute(update(User).where(User.id.in_(ids)).values(unit=to_code),
+                        execution_options={"synchronize_session": "fetch"})
+    return ids
+
+
+def _insert_unit(session: Session, code: str, name: str, function: str | None, when: date, field: str) -> OrgUnit:
+    unit = OrgUnit(code=code, name=name, function=function, effective_from=when)
     try:
         with session.begin_nested():
             session.add(unit)
@@ -445,5 +502,5 @@ def _s(value: uuid.UUID | None) -> str | None:
     return str(value) if value else None
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
