@@ -31,7 +31,8 @@ COLUMNS: dict[str, str] = {
     "name": "full name, e.g. 'Dana Brown, MD'",
     "roles": "semicolon list: clinician; pharmacist; pharmacy_technician; biller (operations_lead, "
              "administrator need an administrator); empty for someone already on staff",
-    "unit": "unit code, e.g. virtual_care",
+    "unit": "home unit code, e.g. virtual_care (an active unit; its kind of work decides which patient records "
+            "they may open)",
     "team": "team name within the unit",
     "credentials": "semicolon list, e.g. MD or PharmD;RPh",
     "npi": "10-digit NPI (required for clinicians and pharmacists)",
