@@ -47,7 +47,8 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
             task = progress.add_task(f"seeding {patients:,} patients on {engine}", total=patients)
             ids = insert_synthetic_patients(db, patients, seed=7, on_progress=lambda n: progress.advance(task, n))
         with db.unit_of_work() as session:
-            user = create_user(session, email="bench@example.org", display_name="Bench", roles=[Role.CLINICIAN])
+            user = create_user(session, email="bench@example.org", display_name="Bench", roles=[Role.CLINICIAN],
+                               unit="virtual_care")
             token, _ = create_api_token(session, user, "bench")
         ids_file = Path(tmp) / "ids.txt"
         sample = random.Random(1).sample(ids, min(len(ids), 10_000))
@@ -57,6 +58,8 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
         with running_server(db.url, Path(tmp)) as base:
             run_wrk(base, script, seconds=2, connections=connections)  # warm-up
             stats = run_wrk(base, script, seconds=seconds, connections=connections)
+        if stats["errors"]:
+            raise SystemExit(f"{int(stats['errors'])} of {int(stats['requests'])} reads failed: not a valid measurement")
         with db.unit_of_work() as session:
             audited = session.scalar(select(func.count()).select_from(AuditEntry))
         if audited < stats["requests"]:

@@ -6,8 +6,10 @@ dialect-specific lives here so services never branch on the engine.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,10 +18,12 @@ from typing import Any, TypeVar
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from anyio import to_thread
 
 from careplane.kernel import clock
+from careplane.kernel.group_commit import GroupCommit
 
 T = TypeVar("T")
 
@@ -82,14 +86,35 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Every transaction takes the write lock up front: a deferred transaction that reads and
-        # then writes fails with SQLITE_BUSY when another writer committed in between, whereas
-        # an immediate one simply waits its turn (busy_timeout).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Every transaction that may write takes the write lock up front: a deferred transaction
+        # that reads and then writes fails with SQLITE_BUSY when another writer committed in
+        # between, whereas an immediate one simply waits its turn (busy_timeout). Reads
+        # (Database.read) take no lock: in WAL mode they never wait for a writer.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+#: Execution option marking a read-only transaction (Database.read).
+READ_ONLY_OPTION = "careplane_read_only"
+#: ``Session.info`` key of the writes a read-only transaction hands to the group commit.
+DEFERRED_WRITES = "careplane_deferred_writes"
+
+
+def write_soon(session: Session, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """Execute a write (one parameter set per row) in the session's transaction or, in a read
+    (:meth:`Database.read`), with the group commit that ends the read, before its result is
+    handed back."""
+    deferred = session.info.get(DEFERRED_WRITES)
+    if deferred is None:
+        if rows:
+            session.execute(statement, rows[0] if len(rows) == 1 else rows)
+    else:
+        deferred.extend((statement, row) for row in rows)
 
 
 class Database:
@@ -108,6 +133,12 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        read_options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if self.engine.dialect.name == "postgresql":
+            read_options["postgresql_readonly"] = True  # BEGIN READ ONLY: the server refuses a stray write
+        self._read_session_factory = sessionmaker(self.engine.execution_options(**read_options), expire_on_commit=False)
+        self._group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
+            weakref.WeakKeyDictionary())
         # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
         # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
         self._sqlite_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
@@ -122,14 +153,46 @@ class Database:
         with self._writer_turn(), self._transaction() as session:
             yield session
 
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in a read-only transaction, called from the event loop; returns once
+        the writes it deferred (its audit rows, see :func:`write_soon`) are committed.
+
+        A read takes no write lock, and the deferred writes of many concurrent reads share one
+        commit (:mod:`careplane.kernel.group_commit`). A refusal's audit row is committed the
+        same way before the refusal is raised. SQLite reads run right here on the event loop: the
+        database is a local file that answers in microseconds, less than a trip to a worker
+        thread costs (threads contend for the GIL). PostgreSQL reads run on a worker thread.
+        Meant for short reads at high rates (bench/patient_read.py measures them).
+        """
+        deferred: list[Any] = []
+
+        def in_transaction() -> T:
+            with self._read_session_factory() as session, session.begin():
+                session.info[DEFERRED_WRITES] = deferred
+                return work(session)
+
+        try:
+            result = in_transaction() if self._sqlite_writer is not None else await to_thread.run_sync(in_transaction)
+        except Exception as exc:
+            keep = getattr(exc, "keep_after_rollback", None)
+            if keep:
+                await self._group_commit().write((), keep)
+            raise
+        await self._group_commit().write(deferred)
+        return result
+
+    def _group_commit(self) -> GroupCommit:
+        loop = asyncio.get_running_loop()
+        group = self._group_commits.get(loop)
+        if group is None:
+            group = self._group_commits[loop] = GroupCommit(self)
+        return group
+
     async def run(self, work: Callable[[Session], T]) -> T:
         """``work(session)`` in one unit of work, called from the event loop.
 
-        On SQLite, when no other thread holds the write lock, the work runs right here: the
-        database is a local file that answers in microseconds, and handing the work to a thread
-        costs more than the work itself (the threads contend for the GIL). Otherwise, and always
-        on PostgreSQL, whose round trips must not stall the event loop, it runs on a worker thread.
-        Meant for short work at high rates (bench/patient_read.py measures it).
+        On SQLite, when no other thread holds the write lock, the work runs right here (see
+        :meth:`read` for why); otherwise, and always on PostgreSQL, on a worker thread.
         """
         if self._sqlite_writer is not None and self._sqlite_writer.acquire(blocking=False):
             try:

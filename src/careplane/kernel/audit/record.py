@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
-from careplane.kernel.db import new_id
+from careplane.kernel.db import new_id, write_soon
 
 if TYPE_CHECKING:
     from careplane.kernel.access import Actor
@@ -50,7 +50,7 @@ def entry_for(actor: Actor, action: str, **fields: Any) -> AuditEntry:
     return AuditEntry(**entry_values(actor, action, **fields))
 
 
-_INSERT = insert(AuditEntry.__table__)
+ENTRY_INSERT = insert(AuditEntry.__table__)
 
 
 def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
@@ -59,11 +59,7 @@ def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     A Core INSERT, not ``session.add``: every patient read writes one, and the ORM's flush
     machinery costs more than the read itself.
     """
-    rows = list(rows)
-    if len(rows) == 1:
-        session.execute(_INSERT, rows[0])
-    elif rows:
-        session.execute(_INSERT, rows)
+    write_soon(session, ENTRY_INSERT, list(rows))
 
 
 def record(session: Session, actor: Actor, action: str, **fields: Any) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
+from careplane.kernel.db import write_soon
 from careplane.kernel.identity.models import ApiToken, User, UserRole, WebSession
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
@@ -100,7 +101,7 @@ def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authe
     if web_session.revoked_at or now >= web_session.expires_at or now >= idle_limit or not user.is_active:
         return None
     if now - web_session.last_seen_at >= TOUCH_EVERY:
-        web_session.last_seen_at = now
+        write_soon(session, _SESSION_TOUCH, [{"session_id": web_session.id, "now": now}])
     principal = Principal(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit,
                           unit_function=_unit_function(user.unit, unit_status, function), patient_id=user.patient_id)
     return Authenticated(principal=principal, session=session, web_session=web_session, _user=user)
@@ -119,7 +120,10 @@ _TOKEN_LOOKUP = (
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
-_TOKEN_TOUCH = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+# Core statements (tables, not entities): run with several parameter sets by the group commit.
+_sessions, _tokens = WebSession.__table__, ApiToken.__table__
+_SESSION_TOUCH = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
+_TOKEN_TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
@@ -134,7 +138,7 @@ def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
     if revoked_at or (expires_at and now >= expires_at) or not is_active:
         return None
     if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
-        session.connection().execute(_TOKEN_TOUCH, {"token_id": token_id, "now": now})
+        write_soon(session, _TOKEN_TOUCH, [{"token_id": token_id, "now": now}])
     roles = frozenset(Role(row.role) for row in rows if row.role)
     principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit,
                           unit_function=_unit_function(unit, unit_status, function), patient_id=patient_id)

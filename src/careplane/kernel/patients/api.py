@@ -15,7 +15,7 @@ from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
-from careplane.kernel.web import api_actor, api_work, csrf_protect, db_session
+from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
@@ -241,7 +241,7 @@ async def read(
     include: str | None = Query(None, description="Comma-separated: consents, contacts"),
 ) -> PatientOut:
     wanted = _includes(include)
-    return await api_work(
+    return await api_read(
         request, lambda session, actor: PatientOut.of(service.get_patient(session, actor, patient_id, include=wanted), wanted)
     )
 

@@ -1,0 +1,106 @@
+"""Reads (Database.read): no write lock, their audit rows committed together, never disclosed before."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from careplane.kernel import clock
+from careplane.kernel.access import Actor, Permission, authorize
+from careplane.kernel.audit.models import AuditEntry
+from careplane.kernel.audit.record import ENTRY_INSERT
+from careplane.kernel.errors import AccessDenied
+from careplane.kernel.identity.models import User
+from careplane.kernel.identity.roles import Role
+from careplane.kernel.identity.users import create_user
+
+DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care",
+            unit_function="virtual_care")
+HT = Actor(user_id=uuid.uuid4(), label="it@example.org", roles=frozenset({Role.CLINICIAN}), unit="health_tech",
+           unit_function="health_tech")
+
+
+def _entries(db, **where) -> int:  # noqa: ANN001
+    with db.unit_of_work() as s:
+        query = select(func.count()).select_from(AuditEntry)
+        for name, value in where.items():
+            query = query.where(getattr(AuditEntry, name) == value)
+        return s.scalar(query)
+
+
+def test_each_read_returns_only_after_its_audit_row_is_committed_and_reads_share_commits(db):
+    patients = [uuid.uuid4() for _ in range(12)]
+    commits = []
+
+    @event.listens_for(db.engine, "commit")
+    def _count(connection):  # noqa: ANN001, ANN202
+        commits.append(1)
+
+    def reader(patient_id: uuid.UUID):  # noqa: ANN202
+        def work(session):  # noqa: ANN001, ANN202
+            authorize(session, DOC, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient")
+            return patient_id
+        return work
+
+    async def one(patient_id: uuid.UUID) -> int:
+        await db.read(reader(patient_id))
+        # The caller may now disclose what it read: its audit row must already be visible to anyone.
+        return await asyncio.to_thread(_entries, db, patient_id=patient_id, outcome="allowed")
+
+    async def all_together() -> list[int]:
+        return await asyncio.gather(*(one(p) for p in patients))
+
+    assert asyncio.run(all_together()) == [1] * len(patients)
+    event.remove(db.engine, "commit", _count)
+    # twelve reads, fewer write transactions (read-only transactions commit too, hence "reads +")
+    assert len(commits) < 2 * len(patients)
+
+
+def test_a_refusal_in_a_read_is_recorded_before_it_is_raised_and_nothing_allowed_before_it_is(db):
+    first, second = uuid.uuid4(), uuid.uuid4()
+
+    def work(session):  # noqa: ANN001, ANN202
+        authorize(session, DOC, Permission.PATIENT_READ, patient_id=first)
+        authorize(session, HT, Permission.PATIENT_READ, patient_id=second)
+
+    with pytest.raises(AccessDenied):
+        asyncio.run(db.read(work))
+    assert _entries(db, patient_id=second, outcome="denied") == 1
+    assert _entries(db, patient_id=first) == 0  # the unit of work failed: what it had read is not claimed
+
+
+def test_a_failed_group_commit_fails_every_read_in_it(db):
+    good, bad = uuid.uuid4(), uuid.uuid4()
+
+    def row(patient_id: uuid.UUID, action: str | None) -> dict:
+        return dict(id=uuid.uuid4(), occurred_at=clock.now(), actor_label="x", actor_roles="", action=action,
+                    patient_id=patient_id, outcome="allowed", via="api")
+
+    async def both() -> list[object]:
+        group = db._group_commit()
+        # Both wait before the flush starts, so they share one transaction.
+        return await asyncio.gather(group.write([(ENTRY_INSERT, row(good, "patient.read"))]),
+                                    group.write([(ENTRY_INSERT, row(bad, None))]), return_exceptions=True)
+
+    results = asyncio.run(both())
+    assert all(isinstance(r, IntegrityError) for r in results), results
+    assert _entries(db, patient_id=good) == 0
+
+
+def test_a_read_that_tries_to_write_is_refused_by_postgresql(db):
+    if not db.is_postgres:
+        pytest.skip("SQLite has no read-only transactions; PostgreSQL runs the same code and catches it")
+    with db.unit_of_work() as s:
+        user = create_user(s, email="ro@example.org", display_name="RO", roles=[Role.BILLER])
+
+    def work(session):  # noqa: ANN001, ANN202
+        session.execute(update(User).where(User.id == user.id).values(display_name="changed"))
+
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        asyncio.run(db.read(work))
+    with db.unit_of_work() as s:
+        assert s.get(User, user.id).display_name == "RO"
