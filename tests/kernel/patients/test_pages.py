@@ -1,3 +1,5 @@
+import uuid
+
 from sqlalchemy import func, select
 
 from careplane.kernel.audit.models import AuditEntry
@@ -125,3 +127,19 @@ def test_a_possible_duplicate_is_reviewed_on_the_chart_and_dismissed(client, log
     assert client.post(dismiss, data={"csrf_token": token}).status_code == 409  # already decided
     assert client.post(f"/patients/{first.id}/duplicates/{patient_id}/dismiss",
                        data={"csrf_token": token}).status_code == 404
+
+
+def test_a_patient_with_a_possible_duplicate_still_sees_their_own_chart_and_not_the_other_person(client, login, register,
+                                                                                              db):
+    first = register()
+    as_staff(client, login)
+    done = client.post("/patients/new", data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1",
+                                              "csrf_token": csrf(client)}, follow_redirects=False)
+    second_id = done.headers["location"].rsplit("/", 1)[1]
+    client.cookies.clear()
+    me = login(Role.PATIENT, patient_id=uuid.UUID(second_id), via="cookie")
+    client.cookies.update(me["cookies"])
+    chart = client.get(f"/patients/{second_id}")
+    assert chart.status_code == 200
+    assert "Possible duplicate" not in chart.text and first.mrn not in chart.text
+    assert count(db, AuditEntry, AuditEntry.patient_id == first.id, AuditEntry.actor_user_id == me["user_id"]) == 0

@@ -164,7 +164,9 @@ def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_a
     patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
     if not patient.active:
         return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient))
-    duplicates = service.open_duplicates(session, actor, patient_id)
+    # Possible duplicates are for the staff who look after registrations; a patient viewing their
+    # own record must not be shown (or refused for) the other person's.
+    duplicates = [] if actor.is_patient_only else service.open_duplicates(session, actor, patient_id)
     return render(request, "patients/chart.html", {
         "patient": patient, "duplicates": duplicates, "consent_kinds": CONSENT_KINDS,
         "merged_records": service.merged_records(session, actor, patient_id),
