@@ -13,6 +13,7 @@ Target (issue "Foundation"): at least 1,000 requests/s.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import random
 import tempfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select
 
-from bench.harness import Result, fresh_database, machine, run_wrk, running_server, save
+from bench.harness import Result, fresh_database, machine, plain_fastapi_rps, run_wrk, running_server, save
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.identity.roles import Role
@@ -89,16 +90,19 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true", help="print only; leave results and docs alone")
     args = parser.parse_args()
     console = Console()
+    with console.status("measuring a plain FastAPI endpoint for comparison"):
+        plain = round(plain_fastapi_rps(seconds=args.seconds, connections=args.connections), 1)
     results = [
-        run_one(engine, n, args.seconds, args.connections, console)
+        replace(run_one(engine, n, args.seconds, args.connections, console), plain_fastapi_rps=plain)
         for engine in args.engine or ["sqlite", "postgresql"]
         for n in args.patients or [1000, 100_000]
     ]
-    table = Table(title="Patient read via JSON API")
-    for column in ("engine", "patients", "req/s", "p50 ms", "p99 ms", "errors"):
+    table = Table(title=f"Patient read via JSON API (plain FastAPI endpoint here: {plain:,.0f} req/s)")
+    for column in ("engine", "patients", "req/s", "p50 ms", "p99 ms", "errors", "share of plain"):
         table.add_column(column, justify="right")
     for r in results:
-        table.add_row(r.engine, f"{r.patients:,}", f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", str(r.errors))
+        table.add_row(r.engine, f"{r.patients:,}", f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}",
+                      str(r.errors), f"1/{plain / r.requests_per_second:.1f}")
     console.print(table)
     if not args.no_save:
         save(results, "patient_read")

@@ -88,7 +88,8 @@ def serve(
     if workers > 1:
         if settings.embedded:
             raise typer.BadParameter("several app server processes need PostgreSQL (CAREPLANE_DATABASE_URL)")
-        uvicorn.run("careplane.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False)
+        uvicorn.run("careplane.app:create_served_app", factory=True, host=host, port=port, workers=workers,
+                    access_log=False)
         return
     _serve_one_process(settings, host, port, run_worker=run_worker)
 
@@ -96,9 +97,9 @@ def serve(
 def _serve_one_process(settings, host: str, port: int, *, run_worker: bool, db=None) -> None:  # noqa: ANN001
     import uvicorn
 
-    from careplane.app import create_app
+    from careplane.app import create_served_app
 
-    uvicorn.run(create_app(settings, db, run_worker=run_worker), host=host, port=port, access_log=False)
+    uvicorn.run(create_served_app(settings, db, run_worker=run_worker), host=host, port=port, access_log=False)
 
 
 @app.command()
