@@ -44,6 +44,25 @@ def _unit_function(unit: str | None, unit_status: str | None, function: str | No
                        function=function)
 
 
+# Built once: API calls come at high rates, and a statement built per call costs more than the
+# query itself. One row per role of the token's user (a user without roles gets one, role NULL).
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+        User.id, User.email, User.unit, User.patient_id, User.is_active, OrgUnit.status, OrgUnit.function,
+        UserRole.role,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(OrgUnit, OrgUnit.code == User.unit)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+# Core statements (tables, not entities): run with several parameter sets by the group commit.
+_sessions, _tokens = WebSession.__table__, ApiToken.__table__
+_SESSION_TOUCH = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
+_TOKEN_TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+
+
 @dataclass
 class Authenticated:
     principal: Principal
@@ -105,25 +124,6 @@ def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authe
     principal = Principal(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit,
                           unit_function=_unit_function(user.unit, unit_status, function), patient_id=user.patient_id)
     return Authenticated(principal=principal, session=session, web_session=web_session, _user=user)
-
-
-# Built once: API calls come at high rates, and a statement built per call costs more than the
-# query itself. One row per role of the token's user (a user without roles gets one, role NULL).
-_TOKEN_LOOKUP = (
-    select(
-        ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-        User.id, User.email, User.unit, User.patient_id, User.is_active, OrgUnit.status, OrgUnit.function,
-        UserRole.role,
-    )
-    .join(User, User.id == ApiToken.user_id)
-    .outerjoin(OrgUnit, OrgUnit.code == User.unit)
-    .outerjoin(UserRole, UserRole.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
-# Core statements (tables, not entities): run with several parameter sets by the group commit.
-_sessions, _tokens = WebSession.__table__, ApiToken.__table__
-_SESSION_TOUCH = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
-_TOKEN_TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
