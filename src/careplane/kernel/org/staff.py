@@ -1,5 +1,6 @@
-"""Staff use cases: hiring (a staff record for a login), credentials, NPI and DEA, team memberships,
-state licences. Pages, the JSON API, the CSV import and the CLI all come through here.
+"""Staff use cases: hiring (a staff record for a login), credentials, NPI and DEA, moving a person to
+another home unit, team memberships, state licences. Pages, the JSON API, the CSV import and the
+CLI all come through here.
 
 Field checks are pure (:func:`clean_staff`, :func:`clean_licence`) so the CSV import can check
 every row before touching the database; :func:`staff_conflicts` adds the checks that need it.
@@ -19,13 +20,14 @@ from sqlalchemy.orm import Session, selectinload
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
-from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User, UserRole
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.org import dea as dea_rules
 from careplane.kernel.org.models import (
     Licence,
+    OrgChange,
     OrgUnit,
     StaffMember,
     StaffStatus,
@@ -38,6 +40,7 @@ from careplane.kernel.org.models import (
 )
 from careplane.kernel.org.npi import npi_problem
 from careplane.kernel.patients.validation import US_STATES, check_email, check_state
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.settings import Settings
 
 #: Professional credentials we record, in their usual spelling.
@@ -213,7 +216,14 @@ def clean_licence(data: Mapping[str, Any], prefix: str = "") -> tuple[LicenceDat
 
 
 def active_unit(session: Session, code: str) -> OrgUnit | None:
-    return session.scalar(select(OrgUnit).where(OrgUnit.code == code, OrgUnit.status == UnitStatus.ACTIVE.value))
+    """The active unit with this code, share-locked until the caller's transaction ends (``FOR SHARE``
+    on PostgreSQL; SQLite's single writer does the same). Whoever puts a person into the unit holds
+    it: a merge of the unit (which locks it for update) waits, then moves that person along with
+    the rest; a merge that came first makes this return ``None``, so no one lands in a merged unit."""
+    return session.scalar(
+        select(OrgUnit).where(OrgUnit.code == code, OrgUnit.status == UnitStatus.ACTIVE.value)
+        .with_for_update(read=True).execution_options(populate_existing=True)
+    )
 
 
 def active_team(session: Session, unit: OrgUnit, name: str) -> Team | None:
@@ -331,6 +341,96 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
     record(session, actor, "org.staff.update", resource_type="staff", resource_id=str(staff.id),
            reason=f"changed {', '.join(changed) or 'nothing'}")
     return staff
+
+
+#: How each patient permission reads in a sentence, in the order a sentence lists them.
+_ACCESS_WORDS: tuple[tuple[Permission, str], ...] = (
+    (Permission.PATIENT_SEARCH, "find"), (Permission.PATIENT_READ, "read"), (Permission.PATIENT_UPDATE, "update"),
+    (Permission.PATIENT_REGISTER, "register"), (Permission.PATIENT_MERGE, "merge"),
+)
+
+
+def patient_access(roles: Iterable[Role], unit_code: str | None, function: str | None) -> list[Permission]:
+    """The patient permissions a person with ``roles`` holds in a unit doing ``function``'s work
+    (decided by :mod:`careplane.kernel.access`, as on their next request)."""
+    probe = Actor(user_id=None, label="", roles=frozenset(roles), unit=unit_code, unit_function=function)
+    return [permission for permission, _ in _ACCESS_WORDS if probe.can(permission)]
+
+
+def describe_access(permissions: Iterable[Permission]) -> str:
+    """E.g. "find and read patient records", or "open no patient records"."""
+    held = set(permissions)
+    words = [word for permission, word in _ACCESS_WORDS if permission in held]
+    if not words:
+        return "open no patient records"
+    listed = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+    return f"{listed} patient records"
+
+
+def move_staff(session: Session, actor: Actor, staff_id: uuid.UUID, unit_code: str | None, *,
+               effective_on: date | None = None) -> OrgChange:
+    """Give a staff member another home unit (``users.unit``); returns the history entry.
+
+    The move applies at once: the next request they make is decided by the new unit's kind of
+    work (their login's unit is read on every request), so a pharmacist moved to Health Technology
+    opens no patient record from then on. ``effective_on`` (today if not given) is recorded with
+    the change, as for restructuring. Team memberships and the work assigned to them stay as they
+    are. Needs org.manage; the unit must be active and not the one they are in; a person who has
+    left cannot be moved (:class:`Conflict`). Recorded in both units' history (``staff.moved``)
+    and in the audit log (``org.staff.update``).
+    """
+    require(actor, Permission.ORG_MANAGE)
+    # Locks in the order offboarding and merges take them: the staff row, then the unit, then the login.
+    staff = _staff(session, staff_id, lock=True)
+    if staff.status != StaffStatus.ACTIVE.value:
+        user = session.get(User, staff.user_id)
+        who = user.display_name if user else "This staff member"
+        raise Conflict(f"{who} has left (offboarded{f' on {staff.end_date}' if staff.end_date else ''}); "
+                       "a departed staff member cannot be moved to another unit.")
+    code = (unit_code or "").strip().lower()
+    errors: dict[str, str] = {}
+    target = active_unit(session, code) if code else None
+    user = session.execute(select(User).where(User.id == staff.user_id).with_for_update(of=User)
+                           .execution_options(populate_existing=True)).unique().scalar_one()
+    if not code:
+        errors["unit"] = "Choose the unit they move to."
+    elif target is None:
+        other = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
+        errors["unit"] = (f"{other.name} is {other.status}; choose an active unit." if other
+                          else f"No active unit with the code {code!r}.")
+    elif target.code == user.unit:
+        errors["unit"] = f"{user.display_name} already works in {target.name}."
+    when = effective_on or clock.today()
+    if when < staff.start_date:
+        errors["effective_on"] = f"Choose a date on or after {staff.start_date.isoformat()}, when they started."
+    elif target is not None and when < target.effective_from:
+        errors["effective_on"] = (f"Choose a date on or after {target.effective_from.isoformat()}, "
+                                  f"when {target.name} began.")
+    if errors:
+        raise ValidationFailed(errors)
+    assert target is not None
+    source = session.scalar(select(OrgUnit).where(OrgUnit.code == user.unit)) if user.unit else None
+    from_code, from_name = user.unit, source.name if source else (user.unit or "no unit")
+    from_function = source.function if source else None
+    user.unit = target.code
+    access = patient_access(user.roles, target.code, target.function)
+    kind_of_work = BUSINESS_FUNCTIONS.get(target.function or "", "Not set")
+    change = OrgChange(
+        at=clock.now(), effective_on=when, actor_label=actor.label, kind="staff.moved",
+        summary=f"{user.display_name} moved from {from_name} to {target.name} (kind of work: {kind_of_work}); "
+                f"they may now {describe_access(access)}",
+        details={"staff_id": str(staff.id), "user_id": str(user.id), "name": user.display_name,
+                 "from_code": from_code, "from_name": from_name if from_code else None,
+                 "from_function": from_function, "to_code": target.code, "to_name": target.name,
+                 "to_function": target.function, "roles": sorted(r.value for r in user.roles),
+                 "patient_access": [p.value for p in access]},
+        unit_id=source.id if source else None, other_unit_id=target.id,
+    )
+    session.add(change)
+    record(session, actor, "org.staff.update", resource_type="staff", resource_id=str(staff.id),
+           reason=f"moved from unit {from_code or '(none)'} to {target.code}")
+    session.flush()
+    return change
 
 
 def join_team(session: Session, actor: Actor, staff_id: uuid.UUID, team_id: uuid.UUID,
