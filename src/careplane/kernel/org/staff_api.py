@@ -132,6 +132,16 @@ class StaffUpdate(BaseModel):
     end_date: date | None = Field(None, description="Last working day (use offboarding to hand over their work)")
 
 
+class StaffMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(max_length=40, examples=["health_tech"],
+                      description="Code of the active unit that becomes their home unit. Its kind of work "
+                                  "(`function`) decides which patient records they may open, from their next request.")
+    effective_on: date | None = Field(None, description="Defaults to today. A future date is recorded and shown; "
+                                                         "the move applies at once.")
+
+
 class TeamJoin(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -204,9 +214,27 @@ def create_staff(body: StaffCreate, request: Request, actor: Actor = Depends(api
 @router.patch("/staff/{staff_id}", response_model=StaffDetail, responses=_ERRORS, summary="Change a staff member")
 def update_staff(staff_id: uuid.UUID, body: StaffUpdate, actor: Actor = Depends(api_actor),
                  session: Session = Depends(db_session)) -> StaffDetail:
-    """Only the fields sent change: credentials, NPI, DEA registration, end date. Needs org.manage."""
+    """Only the fields sent change: credentials, NPI, DEA registration, end date. Needs org.manage.
+    To change their unit, use `POST /api/v1/org/staff/{staff_id}/move`."""
     staff_service.update_staff(session, actor, staff_id, body.model_dump(exclude_unset=True))
     return _detail(session, actor, staff_id)
+
+
+@router.post("/staff/{staff_id}/move", response_model=StaffDetail, summary="Move a staff member to another unit",
+             responses={**_ERRORS, 409: {"description": "The staff member has left and cannot be moved", **_PROBLEM}})
+def move_staff(staff_id: uuid.UUID, body: StaffMove, request: Request, actor: Actor = Depends(api_actor),
+               session: Session = Depends(db_session),
+               idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_KEY_DOC)) -> JSONResponse:
+    """Their home unit (`unit`) becomes the one given, at once: the new unit's kind of work decides
+    which patient records they may open from their next request on (a pharmacist moved to a Health
+    Technology unit opens none). Team memberships and assigned work stay as they are. The move is
+    recorded in both units' history (`staff.moved`, `GET /api/v1/org/history`). Needs org.manage;
+    the unit must be active and not the one they are in (422 with `errors` on `unit`)."""
+    def act() -> tuple[int, Any]:
+        staff_service.move_staff(session, actor, staff_id, body.unit, effective_on=body.effective_on)
+        return 200, _detail(session, actor, staff_id).model_dump(mode="json")
+
+    return _once(session, actor, request, body, idempotency_key, act)
 
 
 @router.post("/staff/{staff_id}/teams", status_code=201, response_model=MembershipOut, responses=_ERRORS,

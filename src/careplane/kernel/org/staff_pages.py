@@ -9,14 +9,17 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.org.pages import EFFECTIVE_HINT
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import csv_import, dea
+from careplane.kernel.org import csv_import, dea, structure
 from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.models import OrgUnit, UnitStatus
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
 router = APIRouter(prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -131,8 +134,15 @@ async def import_upload(request: Request, actor: Actor = Depends(page_actor),
 
 def _person_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
+    active = list(session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)))
+    home = session.scalar(select(OrgUnit).where(OrgUnit.code == staff.user.unit)) if staff.user.unit else None
     return {
         "staff": staff, "person": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
+        "home_unit": home, "home_work": structure.function_label(home.function) if home else None,
+        "move_options": [("", "Choose a unit…"), *(
+            (u.code, f"{u.name} (kind of work: {structure.function_label(u.function)})")
+            for u in active if u.code != staff.user.unit)],
+        "move_values": {}, "move_errors": {}, "effective_hint": EFFECTIVE_HINT,
         "dea_check": dea.check_dea(staff.dea_number, dea.last_name_of(staff.user.display_name))
         if staff.dea_number else None,
         "can_manage": actor.can(Permission.ORG_MANAGE),
@@ -174,4 +184,24 @@ async def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.
                         flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.")
     return render(request, "org/person.html", _person_context(
         session, actor, staff_id, renew_errors=problem.errors if problem else {}, renew_id=licence_id),
+        status_code=422)
+
+
+@router.post("/{staff_id}/move")
+async def move(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+               session: Session = Depends(db_session)) -> Response:
+    form = await request.form()
+    values = {name: str(form.get(name, "")).strip() for name in ("unit", "effective_on")}
+
+    def act() -> Any:
+        when, problem = staff_service.parse_date(values["effective_on"], required=False, label="effective date")
+        if problem:
+            raise ValidationFailed({"effective_on": problem})
+        return staff_service.move_staff(session, actor, staff_id, values["unit"], effective_on=when)
+
+    change, problem = attempt(session, act)
+    if change is not None:
+        return redirect(f"/org/staff/{staff_id}", flash=f"{change.summary}.")
+    return render(request, "org/person.html", _person_context(
+        session, actor, staff_id, move_values=values, move_errors=problem.errors if problem else {}),
         status_code=422)
