@@ -7,6 +7,7 @@ import importlib
 HANDLER_MODULES: list[str] = [
     "careplane.kernel.audit.chain",
     "careplane.kernel.org.licence_expiry",
+    "careplane.kernel.org.patient_merges",
     "careplane.units.virtual_care.events",
     "careplane.units.primary_care.events",
     "careplane.units.pharmacy.events",
