@@ -380,7 +380,8 @@ def move_staff(session: Session, actor: Actor, staff_id: uuid.UUID, unit_code: s
     and in the audit log (``org.staff.update``).
     """
     require(actor, Permission.ORG_MANAGE)
-    # Locks in the order offboarding and merges take them: the staff row, then the unit, then the login.
+    # Locks: the staff row first (as offboarding takes it), then the unit before the login (as a merge
+    # takes them), so none of the three waits on the others in a circle.
     staff = _staff(session, staff_id, lock=True)
     if staff.status != StaffStatus.ACTIVE.value:
         user = session.get(User, staff.user_id)
