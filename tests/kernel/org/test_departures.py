@@ -30,17 +30,11 @@ from careplane.kernel.org.models import (
     TeamMembership,
     WorkQueue,
 )
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.settings import Settings
 from tests.helpers import api_token, make_user, session_cookie
 
-UNITS = {
-    "virtual_care": "Virtual Care",
-    "primary_care": "Primary Care",
-    "pharmacy": "Pharmacy",
-    "revenue_cycle": "Revenue Cycle",
-    "benefits": "Employer Benefits",
-    "health_tech": "Health Technology",
-}
+UNITS = BUSINESS_FUNCTIONS
 START = date(2020, 1, 1)
 
 

@@ -22,11 +22,9 @@ class PatientsMerged(DomainEvent):
     Records that were merged into ``merged_id`` earlier now name ``survivor_id`` too; their own
     events were published when they merged, so a handler needs only this pair.
 
-    No handler is registered yet: the units keep no patient rows of their own so far. The one table
-    outside the registry that names a patient is the organisation's work queue
-    (``org_work_items.patient_id``, put there by units): items of the merged record keep pointing at
-    it, still readable, until the organisation handles this event too. Register a handler with
-    ``@handles(PatientsMerged)`` in the owner's ``events.py`` (listed in ``careplane.wiring``).
+    The organisation handles it for its work queues (``careplane.kernel.org.patient_merges``: items
+    of the merged record move to the survivor). A unit that comes to keep patient rows registers its
+    own handler with ``@handles(PatientsMerged)`` in its ``events.py`` (listed in ``careplane.wiring``).
     """
 
     survivor_id: uuid.UUID
