@@ -74,12 +74,11 @@ UNIT_SCOPED = frozenset({
     Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH,
     Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE,
 })
-_CARE = frozenset(UNIT_SCOPED)
 
 #: What each business function's work needs of patient records (careplane.kernel.units).
 FUNCTION_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "virtual_care": _CARE,
-    "primary_care": _CARE,
+    "virtual_care": UNIT_SCOPED,
+    "primary_care": UNIT_SCOPED,
     # Dispensing and billing find and read the patient, and correct an address or phone.
     "pharmacy": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
     "revenue_cycle": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),

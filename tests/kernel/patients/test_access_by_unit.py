@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select, update
 
 from careplane.kernel import clock
-from careplane.kernel.access import Actor, Permission, decide
+from careplane.kernel.access import FUNCTION_PERMISSIONS, Actor, Permission, decide
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.models import OrgUnit, UnitStatus
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from tests.helpers import api_token, bearer, login, make_user
 
 READ, UPDATE, SEARCH, REGISTER, MERGE = (
@@ -45,6 +46,10 @@ def test_patient_permissions_are_what_the_role_grants_within_the_units_work(role
     actor = staff(role, function)
     held = {p for p in (READ, UPDATE, SEARCH, REGISTER, MERGE) if actor.can(p)}
     assert held == allowed
+
+
+def test_every_business_function_says_what_patient_work_it_does():
+    assert set(FUNCTION_PERMISSIONS) == set(BUSINESS_FUNCTIONS)
 
 
 def test_permissions_that_touch_no_patient_follow_the_role_wherever_the_person_works():
