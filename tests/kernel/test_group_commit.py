@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -22,6 +23,12 @@ DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role
             unit_function="virtual_care")
 HT = Actor(user_id=uuid.uuid4(), label="it@example.org", roles=frozenset({Role.CLINICIAN}), unit="health_tech",
            unit_function="health_tech")
+
+
+def run(coroutine):  # noqa: ANN001, ANN201
+    """Run on a fresh event loop in its own thread: the browser tests leave one running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _entries(db, **where) -> int:  # noqa: ANN001
@@ -54,7 +61,7 @@ def test_each_read_returns_only_after_its_audit_row_is_committed_and_reads_share
     async def all_together() -> list[int]:
         return await asyncio.gather(*(one(p) for p in patients))
 
-    assert asyncio.run(all_together()) == [1] * len(patients)
+    assert run(all_together()) == [1] * len(patients)
     event.remove(db.engine, "commit", _count)
     # twelve reads, fewer write transactions (read-only transactions commit too, hence "reads +")
     assert len(commits) < 2 * len(patients)
@@ -68,7 +75,7 @@ def test_a_refusal_in_a_read_is_recorded_before_it_is_raised_and_nothing_allowed
         authorize(session, HT, Permission.PATIENT_READ, patient_id=second)
 
     with pytest.raises(AccessDenied):
-        asyncio.run(db.read(work))
+        run(db.read(work))
     assert _entries(db, patient_id=second, outcome="denied") == 1
     assert _entries(db, patient_id=first) == 0  # the unit of work failed: what it had read is not claimed
 
@@ -86,7 +93,7 @@ def test_a_failed_group_commit_fails_every_read_in_it(db):
         return await asyncio.gather(group.write([(ENTRY_INSERT, row(good, "patient.read"))]),
                                     group.write([(ENTRY_INSERT, row(bad, None))]), return_exceptions=True)
 
-    results = asyncio.run(both())
+    results = run(both())
     assert all(isinstance(r, IntegrityError) for r in results), results
     assert _entries(db, patient_id=good) == 0
 
@@ -101,6 +108,6 @@ def test_a_read_that_tries_to_write_is_refused_by_postgresql(db):
         session.execute(update(User).where(User.id == user.id).values(display_name="changed"))
 
     with pytest.raises(DBAPIError, match="read-only transaction"):
-        asyncio.run(db.read(work))
+        run(db.read(work))
     with db.unit_of_work() as s:
         assert s.get(User, user.id).display_name == "RO"
