@@ -19,6 +19,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from careplane.kernel import idempotency
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError, NotAuthenticated
@@ -264,6 +265,16 @@ async def api_read(request: Request, work: Callable[[Session, Actor], T]) -> T:
     """
     db: Database = request.app.state.db
     return await db.read(lambda session: work(session, api_actor(request, session)))
+
+
+def respond_once(request: Request, session: Session, actor: Actor, key: str | None, payload: Any,
+                 act: Callable[[], tuple[int, Any]]) -> JSONResponse:
+    """An API POST that acts at most once per ``Idempotency-Key`` (:mod:`careplane.kernel.idempotency`):
+    ``act()``'s status and body, or the first answer replayed, marked ``Idempotent-Replayed: true``."""
+    outcome = idempotency.run_once(session, actor, key, method=request.method, path=request.url.path,
+                                   payload=payload, action=act)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
 
 # ---------------------------------------------------------------- errors

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.org import chart, structure
 from careplane.kernel.org.models import OrgChange
 from careplane.kernel.units import BUSINESS_FUNCTIONS
-from careplane.kernel.web import api_actor, csrf_protect, db_session
+from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
@@ -196,7 +195,7 @@ def create_unit(body: UnitCreate, request: Request, actor: Actor = Depends(api_a
                                         lead_staff_id=body.lead_staff_id, effective_on=body.effective_on)
         return 201, _unit_json(session, actor, created.id)
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.patch("/units/{unit_id}", response_model=UnitOut, responses=_ERRORS, summary="Rename a unit or set its lead")
@@ -227,7 +226,7 @@ def merge(unit_id: uuid.UUID, body: Merge, request: Request, actor: Actor = Depe
         into = structure.merge_units(session, actor, unit_id, body.into_unit_id, effective_on=body.effective_on)
         return 200, _unit_json(session, actor, into.id)
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.post("/units/{unit_id}/split", status_code=201, response_model=UnitOut, responses=_ERRORS,
@@ -242,7 +241,7 @@ def split(unit_id: uuid.UUID, body: Split, request: Request, actor: Actor = Depe
                                    team_ids=body.team_ids, effective_on=body.effective_on)
         return 201, _unit_json(session, actor, new.id)
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.post("/teams", status_code=201, response_model=TeamOut, responses=_ERRORS, summary="Create a team in a unit")
@@ -253,7 +252,7 @@ def create_team(body: TeamCreate, request: Request, actor: Actor = Depends(api_a
         team = structure.create_team(session, actor, body.unit_id, body.name, effective_on=body.effective_on)
         return 201, _team_json(session, actor, team.unit_id, team.id)
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.post("/teams/{team_id}/move", response_model=TeamOut, responses=_ERRORS,
@@ -265,7 +264,7 @@ def move_team(team_id: uuid.UUID, body: TeamMove, request: Request, actor: Actor
         team = structure.move_team(session, actor, team_id, body.unit_id, effective_on=body.effective_on)
         return 200, _team_json(session, actor, team.unit_id, team.id)
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.post("/queues", status_code=201, response_model=QueueCreated, responses=_ERRORS, summary="Create a queue")
@@ -276,18 +275,10 @@ def create_queue(body: QueueCreate, request: Request, actor: Actor = Depends(api
         queue = structure.create_queue(session, actor, body.team_id, body.name)
         return 201, QueueCreated(id=queue.id, name=queue.name, team_id=queue.team_id).model_dump(mode="json")
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _once(session: Session, actor: Actor, request: Request, body: BaseModel, key: str | None,
-          act: Callable[[], tuple[int, Any]]) -> JSONResponse:
-    outcome = idempotency.run_once(session, actor, key, method=request.method, path=request.url.path,
-                                   payload=body.model_dump(mode="json"), action=act)
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
 
 def _unit_json(session: Session, actor: Actor, unit_id: uuid.UUID) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.org import departures
-from careplane.kernel.web import api_actor, csrf_protect, db_session
+from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
@@ -119,10 +119,7 @@ def offboard(
         session.flush()
         return 201, DepartureOut.of(departures.get_departure(session, actor, departure.id)).model_dump(mode="json")
 
-    outcome = idempotency.run_once(session, actor, idempotency_key, method=request.method, path=request.url.path,
-                                   payload=body.model_dump(mode="json"), action=act)
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.get("/departures/{departure_id}", response_model=DepartureOut, responses=_ERRORS,

@@ -17,11 +17,10 @@ from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import staff as staff_service
-from careplane.kernel.org.api import _once
 from careplane.kernel.org.licensure import clinicians_licensed_in, may_verify_for_state
 from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
 from careplane.kernel.patients.validation import check_state
-from careplane.kernel.web import api_actor, csrf_protect, db_session
+from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(prefix="/api/v1/org", tags=["staff"], dependencies=[Depends(csrf_protect)])
 
@@ -208,7 +207,7 @@ def create_staff(body: StaffCreate, request: Request, actor: Actor = Depends(api
         member = staff_service.hire(session, actor, values, settings=request.app.state.settings)
         return 201, _detail(session, actor, member.id).model_dump(mode="json")
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.patch("/staff/{staff_id}", response_model=StaffDetail, responses=_ERRORS, summary="Change a staff member")
@@ -234,7 +233,7 @@ def move_staff(staff_id: uuid.UUID, body: StaffMove, request: Request, actor: Ac
         staff_service.move_staff(session, actor, staff_id, body.unit, effective_on=body.effective_on)
         return 200, _detail(session, actor, staff_id).model_dump(mode="json")
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.post("/staff/{staff_id}/teams", status_code=201, response_model=MembershipOut, responses=_ERRORS,
@@ -276,7 +275,7 @@ def add_licence(staff_id: uuid.UUID, body: LicenceCreate, request: Request, acto
         licence = staff_service.add_licence(session, actor, staff_id, body.model_dump())
         return 201, LicenceOut.of(licence).model_dump(mode="json")
 
-    return _once(session, actor, request, body, idempotency_key, act)
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
 
 
 @router.post("/staff/{staff_id}/licences/{licence_id}/renew", response_model=LicenceOut, responses=_ERRORS,

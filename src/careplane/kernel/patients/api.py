@@ -15,7 +15,7 @@ from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
-from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session
+from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session, respond_once
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
@@ -227,10 +227,7 @@ def register(
         session.refresh(patient)
         return 201, PatientOut.of(patient, include).model_dump(mode="json")
 
-    outcome = idempotency.run_once(session, actor, idempotency_key, method="POST", path=request.url.path,
-                                   payload=payload, action=act)
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+    return respond_once(request, session, actor, idempotency_key, payload, act)
 
 
 @router.get("/{patient_id}", response_model=PatientOut, response_model_exclude_none=False, responses=_ERRORS,
@@ -360,11 +357,6 @@ class MergeOut(BaseModel):
 _IDEMPOTENCY_KEY_DOC = "Retries with the same key (and body) replay the first response instead of acting twice"
 
 
-def _replayable(outcome: idempotency.Outcome) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
-
-
 @router.get("/{patient_id}/duplicates", response_model=list[DuplicateOut], responses=_ERRORS,
             summary="List possible duplicates")
 def duplicates(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
@@ -397,8 +389,7 @@ def dismiss_duplicate(
         return 200, DuplicateDecision(pair_id=pair.id, patient_id=pair.patient_id,
                                       other_patient_id=pair.other_patient_id, status=pair.status).model_dump(mode="json")
 
-    return _replayable(idempotency.run_once(session, actor, idempotency_key, method="POST", path=request.url.path,
-                                            payload=None, action=act))
+    return respond_once(request, session, actor, idempotency_key, None, act)
 
 
 @router.post(
@@ -431,5 +422,4 @@ def merge(
         session.refresh(result.survivor)
         return 200, MergeOut.of(result).model_dump(mode="json")
 
-    return _replayable(idempotency.run_once(session, actor, idempotency_key, method="POST", path=request.url.path,
-                                            payload=body.model_dump(mode="json"), action=act))
+    return respond_once(request, session, actor, idempotency_key, body.model_dump(mode="json"), act)
