@@ -29,6 +29,11 @@ from careplane.settings import Settings
 TEST_PASSWORD = "correct horse battery staple 42"
 
 
+def home_unit(roles: list[Role]) -> str | None:
+    """The demo unit of the first staff role (patients work in no unit)."""
+    return next((ROLE_UNITS.get(role) for role in roles if role.is_staff), None)
+
+
 def make_user(
     db: Database,
     *,
@@ -43,7 +48,7 @@ def make_user(
     tests never type it)."""
     role = Role(role)
     if unit is None:
-        unit = ROLE_UNITS.get(role) if role.is_staff else None
+        unit = home_unit([role])
     with db.unit_of_work() as session:
         return create_user(
             session,

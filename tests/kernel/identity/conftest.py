@@ -12,18 +12,16 @@ from sqlalchemy import select
 from careplane.kernel import clock
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
-from careplane.demo import ROLE_UNITS
 from careplane.kernel.identity.users import create_user
 from careplane.kernel.mail import OutboxMail
 from careplane.kernel.web import CSRF_COOKIE, SESSION_COOKIE
+from tests.helpers import home_unit
 
 PASSWORD = "correct horse battery"
 
 
 def make_user(db, email: str, *roles: Role, password: str | None = PASSWORD, mfa: bool = False, **fields) -> User:
-    staff_roles = [r for r in roles if r.is_staff]
-    if staff_roles and "unit" not in fields:
-        fields["unit"] = ROLE_UNITS.get(staff_roles[0])
+    fields.setdefault("unit", home_unit(list(roles)))
     with db.unit_of_work() as s:
         return create_user(
             s,

@@ -26,6 +26,7 @@ from careplane.kernel.org.models import (
     WorkItemStatus,
     WorkQueue,
 )
+from careplane.kernel.units import BUSINESS_FUNCTIONS
 from tests.helpers import make_user
 
 ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")
@@ -408,7 +409,7 @@ def test_demo_seeding_adds_the_six_units_once(db, settings):
     seed_demo(db, settings, patients=0)
     seed_demo(db, settings, patients=0)
     with db.unit_of_work() as s:
-        assert sorted(s.scalars(select(OrgUnit.code))) == sorted(structure.SIX_UNITS)
+        assert sorted(s.scalars(select(OrgUnit.code))) == sorted(BUSINESS_FUNCTIONS)
     assert count(db, Team) == 6 and count(db, OrgChange) == 6
 
 

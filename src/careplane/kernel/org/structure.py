@@ -30,7 +30,6 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
-from careplane.kernel.identity.service import UNITS as SIX_UNITS
 from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, UnitStatus, WorkQueue
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 
@@ -55,10 +54,10 @@ def ensure_six_units(session: Session) -> list[OrgUnit]:
     """The six business units, each with a first team and queue, each doing the work of its own code.
 
     Adds only what is missing."""
-    existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(SIX_UNITS)))}
+    existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(BUSINESS_FUNCTIONS)))}
     today = clock.today()
     label = "system:org-seed"
-    for code, name in SIX_UNITS.items():
+    for code, name in BUSINESS_FUNCTIONS.items():
         if code in existing:
             continue
         unit = OrgUnit(code=code, name=name, function=code, effective_from=today)
@@ -71,7 +70,7 @@ def ensure_six_units(session: Session) -> list[OrgUnit]:
                  "queue": queue_name},
                 unit_id=unit.id)
         existing[code] = unit
-    return [existing[code] for code in SIX_UNITS]
+    return [existing[code] for code in BUSINESS_FUNCTIONS]
 
 
 # ---------------------------------------------------------------- reading
