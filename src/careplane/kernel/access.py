@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from careplane.kernel.db import SessionOrReader
+
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.audit.record import entry_values, write
 from careplane.kernel.errors import AccessDenied
@@ -150,7 +152,7 @@ def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None) -
 
 
 def authorize(
-    session: Session,
+    session: SessionOrReader,
     actor: Actor,
     permission: Permission,
     *,

@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from anyio import to_thread
 
 from careplane.kernel import clock
-from careplane.kernel.group_commit import GroupCommit
+from careplane.kernel.group_commit import GroupCommit, Write
+from careplane.kernel.prepared import Prepared
 
 T = TypeVar("T")
 
@@ -61,6 +62,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
 
 
+def columns(entity: Base) -> dict[str, Any]:
+    """An entity's column values by column name, as a read through :class:`Reader` returns them."""
+    return {column.key: getattr(entity, column.key) for column in entity.__table__.columns}
+
+
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
@@ -76,7 +82,7 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from pysqlite so BEGIN IMMEDIATE below is honoured.
@@ -87,56 +93,105 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA mmap_size=268435456")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")  # a stray write fails, as on a read-only PostgreSQL transaction
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Every transaction that may write takes the write lock up front: a deferred transaction
         # that reads and then writes fails with SQLITE_BUSY when another writer committed in
-        # between, whereas an immediate one simply waits its turn (busy_timeout). Reads
-        # (Database.read) take no lock: in WAL mode they never wait for a writer.
-        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        # between, whereas an immediate one simply waits its turn (busy_timeout). The read engine
+        # (Database.read) takes no lock: in WAL mode its reads never wait for a writer.
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-#: Execution option marking a read-only transaction (Database.read).
-READ_ONLY_OPTION = "careplane_read_only"
-#: ``Session.info`` key of the writes a read-only transaction hands to the group commit.
+#: ``Session.info`` key of the writes a read's ORM session hands to the group commit.
 DEFERRED_WRITES = "careplane_deferred_writes"
 
 
-def write_soon(session: Session, statement: Executable, rows: list[dict[str, Any]]) -> None:
+def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool) -> Engine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+    else:
+        # No pre-ping (a round trip on every checkout): a connection the server dropped fails
+        # one request, SQLAlchemy then discards the whole pool, and recycling keeps them fresh.
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        if read_only:
+            # Each statement its own read-only transaction: no BEGIN and COMMIT round trips.
+            kwargs.update(isolation_level="AUTOCOMMIT",
+                          connect_args={"options": "-c default_transaction_read_only=on"})
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, read_only=read_only)
+    return engine
+
+
+class Reader:
+    """What a read (:meth:`Database.read`) works with: a connection of the read-only engine for
+    :class:`~careplane.kernel.prepared.Prepared` statements, the writes it leaves for the group
+    commit, and an ORM session on the same engine for the few reads that need entities."""
+
+    def __init__(self, dbapi_connection: Any, dialect: Dialect, deferred: list[Write],
+                 session_factory: sessionmaker[Session]) -> None:
+        self.dbapi_connection = dbapi_connection
+        self.dialect = dialect
+        self.deferred = deferred
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session of the read-only engine, opened on first use."""
+        if self._session is None:
+            self._session = self._session_factory()
+            self._session.info[DEFERRED_WRITES] = self.deferred
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+#: Where service code reads: a unit of work's session, or a read (:meth:`Database.read`).
+SessionOrReader = Session | Reader
+
+
+def orm_session(target: SessionOrReader) -> Session:
+    return target.session if isinstance(target, Reader) else target
+
+
+def fetch(target: SessionOrReader, statement: Prepared, **params: Any) -> list[tuple[Any, ...]]:
+    """Run a prepared statement in the caller's transaction (a session) or read (a reader)."""
+    if isinstance(target, Reader):
+        return statement.rows(target.dbapi_connection, target.dialect, params)
+    connection = target.connection()
+    return statement.rows(connection.connection.driver_connection, connection.dialect, params)
+
+
+def write_soon(target: SessionOrReader, statement: Executable, rows: list[dict[str, Any]]) -> None:
     """Execute a write (one parameter set per row) in the session's transaction or, in a read
     (:meth:`Database.read`), with the group commit that ends the read, before its result is
     handed back."""
-    deferred = session.info.get(DEFERRED_WRITES)
+    deferred = target.deferred if isinstance(target, Reader) else target.info.get(DEFERRED_WRITES)
     if deferred is None:
         if rows:
-            session.execute(statement, rows[0] if len(rows) == 1 else rows)
+            target.execute(statement, rows[0] if len(rows) == 1 else rows)  # type: ignore[union-attr]
     else:
         deferred.extend((statement, row) for row in rows)
 
 
 class Database:
-    """One configured database: its engine and session factory."""
+    """One configured database: its engines and session factory."""
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"echo": echo}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        else:
-            # No pre-ping (a round trip on every checkout): a connection the server dropped fails
-            # one request, SQLAlchemy then discards the whole pool, and recycling keeps them fresh.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-        self.engine = create_engine(url, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            _configure_sqlite(self.engine)
+        self.engine = _create_engine(url, echo=echo, pool_size=pool_size, read_only=False)
+        #: Reads (Database.read) run on connections of their own, where a write is refused.
+        self.read_engine = _create_engine(url, echo=echo, pool_size=pool_size, read_only=True)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        read_options: dict[str, Any] = {READ_ONLY_OPTION: True}
-        if self.engine.dialect.name == "postgresql":
-            read_options["postgresql_readonly"] = True  # BEGIN READ ONLY: the server refuses a stray write
-        self._read_session_factory = sessionmaker(self.engine.execution_options(**read_options), expire_on_commit=False)
+        self._read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
         self._group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
             weakref.WeakKeyDictionary())
         # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
@@ -153,26 +208,37 @@ class Database:
         with self._writer_turn(), self._transaction() as session:
             yield session
 
-    async def read(self, work: Callable[[Session], T]) -> T:
-        """``work(session)`` in a read-only transaction, called from the event loop; returns once
-        the writes it deferred (its audit rows, see :func:`write_soon`) are committed.
+    async def read(self, work: Callable[[Reader], T]) -> T:
+        """``work(reader)`` on a connection of the read-only engine, called from the event loop;
+        returns once the writes it deferred (its audit rows, see :func:`write_soon`) are committed.
 
-        A read takes no write lock, and the deferred writes of many concurrent reads share one
-        commit (:mod:`careplane.kernel.group_commit`). A refusal's audit row is committed the
-        same way before the refusal is raised. SQLite reads run right here on the event loop: the
-        database is a local file that answers in microseconds, less than a trip to a worker
-        thread costs (threads contend for the GIL). PostgreSQL reads run on a worker thread.
-        Meant for short reads at high rates (bench/patient_read.py measures them).
+        A read takes no write lock and runs no transaction of its own: each statement reads
+        committed data (PostgreSQL connections are in autocommit and read-only, SQLite ones
+        ``query_only``). The deferred writes of many concurrent reads share one commit
+        (:mod:`careplane.kernel.group_commit`). A refusal's audit row is committed the same way
+        before the refusal is raised. SQLite reads run right here on the event loop: the database
+        is a local file that answers in microseconds, less than a trip to a worker thread costs
+        (threads contend for the GIL). PostgreSQL reads run on a worker thread. Meant for short
+        reads at high rates (bench/patient_read.py measures them).
         """
-        deferred: list[Any] = []
+        deferred: list[Write] = []
 
-        def in_transaction() -> T:
-            with self._read_session_factory() as session, session.begin():
-                session.info[DEFERRED_WRITES] = deferred
-                return work(session)
+        def on_connection() -> T:
+            connection = self.read_engine.raw_connection()
+            reader = Reader(connection.driver_connection, self.read_engine.dialect, deferred,
+                            self._read_session_factory)
+            try:
+                return work(reader)
+            except self.read_engine.dialect.loaded_dbapi.Error as exc:
+                if self.read_engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+                    connection.invalidate(exc)
+                raise
+            finally:
+                reader.close()
+                connection.close()
 
         try:
-            result = in_transaction() if self._sqlite_writer is not None else await to_thread.run_sync(in_transaction)
+            result = on_connection() if self._sqlite_writer is not None else await to_thread.run_sync(on_connection)
         except Exception as exc:
             keep = getattr(exc, "keep_after_rollback", None)
             if keep:
@@ -236,3 +302,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor, Permission
-from careplane.kernel.db import Database
+from careplane.kernel.db import Database, Reader, SessionOrReader
 from careplane.kernel.errors import CareplaneError, NotAuthenticated
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.roles import Role
@@ -222,7 +222,7 @@ def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
     return actor
 
 
-def authenticate(request: Request, session: Session) -> authn.Authenticated | None:
+def authenticate(request: Request, session: SessionOrReader) -> authn.Authenticated | None:
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -248,7 +248,7 @@ def optional_page_actor(request: Request, session: Session = Depends(db_session)
     return actor_for(request, who, via="web")
 
 
-def api_actor(request: Request, session: Session = Depends(db_session)) -> Actor:
+def api_actor(request: Request, session: SessionOrReader = Depends(db_session)) -> Actor:
     """The caller of a JSON endpoint: a bearer API token, or a fully logged-in web session."""
     who = authenticate(request, session)
     if who is None or who.needs_mfa:
@@ -256,15 +256,15 @@ def api_actor(request: Request, session: Session = Depends(db_session)) -> Actor
     return actor_for(request, who, via="api" if who.api_token_id else "web")
 
 
-async def api_read(request: Request, work: Callable[[Session, Actor], T]) -> T:
-    """``work(session, actor)`` for the caller of a JSON endpoint that only reads (``Database.read``).
+async def api_read(request: Request, work: Callable[[Reader, Actor], T]) -> T:
+    """``work(reader, actor)`` for the caller of a JSON endpoint that only reads (``Database.read``).
 
     The same rules as ``Depends(api_actor)`` with ``Depends(db_session)``, for reads called at
     high rates: no worker-thread trips for the dependencies, no write lock, and the audit rows of
     concurrent reads committed together before each answer. Measured in bench/patient_read.py.
     """
     db: Database = request.app.state.db
-    return await db.read(lambda session: work(session, api_actor(request, session)))
+    return await db.read(lambda reader: work(reader, api_actor(request, reader)))
 
 
 def respond_once(request: Request, session: Session, actor: Actor, key: str | None, payload: Any,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
-from careplane.kernel.db import new_id, write_soon
+from careplane.kernel.db import SessionOrReader, new_id, write_soon
 
 if TYPE_CHECKING:
     from careplane.kernel.access import Actor
@@ -53,7 +53,7 @@ def entry_for(actor: Actor, action: str, **fields: Any) -> AuditEntry:
 ENTRY_INSERT = insert(AuditEntry.__table__)
 
 
-def write(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+def write(session: SessionOrReader, rows: Iterable[dict[str, Any]]) -> None:
     """Insert entries in the caller's transaction as plain rows.
 
     A Core INSERT, not ``session.add``: every patient read writes one, and the ORM's flush

@@ -14,11 +14,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
-from careplane.kernel.db import write_soon
+from careplane.kernel.db import SessionOrReader, fetch, orm_session, write_soon
 from careplane.kernel.identity.models import ApiToken, User, UserRole, WebSession
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
 from careplane.kernel.org.models import OrgUnit, UnitStatus
+from careplane.kernel.prepared import Prepared
 from careplane.kernel.units import function_of
 from careplane.settings import Settings
 
@@ -44,9 +45,10 @@ def _unit_function(unit: str | None, unit_status: str | None, function: str | No
                        function=function)
 
 
-# Built once: API calls come at high rates, and a statement built per call costs more than the
-# query itself. One row per role of the token's user (a user without roles gets one, role NULL).
-_TOKEN_LOOKUP = (
+# Prepared once: API calls come at high rates, and SQLAlchemy's work around a statement costs
+# more than the query itself. One row per role of the token's user (a user without roles gets
+# one, role NULL).
+_TOKEN_LOOKUP = Prepared(
     select(
         ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
         User.id, User.email, User.unit, User.patient_id, User.is_active, OrgUnit.status, OrgUnit.function,
@@ -66,7 +68,7 @@ _TOKEN_TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).valu
 @dataclass
 class Authenticated:
     principal: Principal
-    session: Session = field(repr=False)
+    session: SessionOrReader = field(repr=False)
     web_session: WebSession | None = None
     api_token_id: uuid.UUID | None = None
     _user: User | None = field(default=None, repr=False)
@@ -75,7 +77,7 @@ class Authenticated:
     def user(self) -> User:
         """The user as an ORM object, read on first use (API calls mostly never need it)."""
         if self._user is None:
-            self._user = self.session.get(User, self.principal.user_id)
+            self._user = orm_session(self.session).get(User, self.principal.user_id)
             assert self._user is not None
         return self._user
 
@@ -105,7 +107,8 @@ def start_web_session(
     return raw, web_session
 
 
-def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authenticated | None:
+def from_session_cookie(target: SessionOrReader, raw: str, settings: Settings) -> Authenticated | None:
+    session = orm_session(target)
     row = session.execute(
         select(WebSession, User, OrgUnit.status, OrgUnit.function)
         .join(User, User.id == WebSession.user_id)
@@ -126,10 +129,10 @@ def from_session_cookie(session: Session, raw: str, settings: Settings) -> Authe
     return Authenticated(principal=principal, session=session, web_session=web_session, _user=user)
 
 
-def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
+def from_bearer_token(target: SessionOrReader, raw: str) -> Authenticated | None:
     if not raw.startswith(API_TOKEN_PREFIX):
         return None
-    rows = session.connection().execute(_TOKEN_LOOKUP, {"token_hash": token_hash(raw)}).all()
+    rows = fetch(target, _TOKEN_LOOKUP, token_hash=token_hash(raw))
     if not rows:
         return None
     (token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, unit_status,
@@ -138,11 +141,11 @@ def from_bearer_token(session: Session, raw: str) -> Authenticated | None:
     if revoked_at or (expires_at and now >= expires_at) or not is_active:
         return None
     if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
-        write_soon(session, _TOKEN_TOUCH, [{"token_id": token_id, "now": now}])
-    roles = frozenset(Role(row.role) for row in rows if row.role)
+        write_soon(target, _TOKEN_TOUCH, [{"token_id": token_id, "now": now}])
+    roles = frozenset(Role(row[-1]) for row in rows if row[-1])
     principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit,
                           unit_function=_unit_function(unit, unit_status, function), patient_id=patient_id)
-    return Authenticated(principal=principal, session=session, api_token_id=token_id)
+    return Authenticated(principal=principal, session=target, api_token_id=token_id)
 
 
 def revoke_all_credentials(session: Session, user: User) -> None:

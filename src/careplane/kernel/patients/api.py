@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
+from careplane.kernel.db import columns
 from careplane.kernel.patients import service
-from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
+from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDuplicate
 from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session, respond_once
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
@@ -48,8 +49,8 @@ class EmergencyContactOut(BaseModel):
     phone: str
 
     @classmethod
-    def of(cls, c: EmergencyContact) -> EmergencyContactOut:
-        return cls(id=c.id, name=c.name, relationship=c.relationship_to_patient, phone=c.phone)
+    def from_row(cls, c: dict[str, Any]) -> EmergencyContactOut:
+        return cls(id=c["id"], name=c["name"], relationship=c["relationship_to_patient"], phone=c["phone"])
 
 
 class ConsentOut(BaseModel):
@@ -61,9 +62,9 @@ class ConsentOut(BaseModel):
     active: bool
 
     @classmethod
-    def of(cls, c: Consent) -> ConsentOut:
-        return cls(id=c.id, kind=ConsentKind(c.kind), version=c.version, granted_at=c.granted_at,
-                   revoked_at=c.revoked_at, active=c.active)
+    def from_row(cls, c: dict[str, Any]) -> ConsentOut:
+        return cls(id=c["id"], kind=ConsentKind(c["kind"]), version=c["version"], granted_at=c["granted_at"],
+                   revoked_at=c["revoked_at"], active=c["revoked_at"] is None)
 
 
 class _Demographics(BaseModel):
@@ -137,11 +138,21 @@ class PatientOut(BaseModel):
 
     @classmethod
     def of(cls, p: Patient, include: set[str] = frozenset()) -> PatientOut:  # type: ignore[assignment]
-        fields = {name: getattr(p, name) for name in cls.model_fields if name not in ("consents", "emergency_contacts")}
-        if "consents" in include:
-            fields["consents"] = [ConsentOut.of(c) for c in p.consents]
-        if "contacts" in include:
-            fields["emergency_contacts"] = [EmergencyContactOut.of(c) for c in p.emergency_contacts]
+        return cls.from_data(service.PatientData(
+            columns(p),
+            consents=[columns(c) for c in p.consents] if "consents" in include else None,
+            contacts=[columns(c) for c in p.emergency_contacts] if "contacts" in include else None,
+        ))
+
+    @classmethod
+    def from_data(cls, data: service.PatientData) -> PatientOut:
+        row = data.patient
+        fields = {name: row[name] for name in cls.model_fields if name in row}
+        fields.update(active=row["merged_into_id"] is None, replaced_by=row["merged_into_id"])
+        if data.consents is not None:
+            fields["consents"] = [ConsentOut.from_row(c) for c in data.consents]
+        if data.contacts is not None:
+            fields["emergency_contacts"] = [EmergencyContactOut.from_row(c) for c in data.contacts]
         return cls(**fields)
 
 
@@ -239,7 +250,7 @@ async def read(
 ) -> PatientOut:
     wanted = _includes(include)
     return await api_read(
-        request, lambda session, actor: PatientOut.of(service.get_patient(session, actor, patient_id, include=wanted), wanted)
+        request, lambda reader, actor: PatientOut.from_data(service.read_patient(reader, actor, patient_id, include=wanted))
     )
 
 
@@ -266,14 +277,14 @@ def change(
 @router.get("/{patient_id}/consents", response_model=list[ConsentOut], responses=_ERRORS, summary="List consents")
 def consents(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
              session: Session = Depends(db_session)) -> list[ConsentOut]:
-    return [ConsentOut.of(c) for c in service.list_consents(session, actor, patient_id)]
+    return [ConsentOut.from_row(columns(c)) for c in service.list_consents(session, actor, patient_id)]
 
 
 @router.post("/{patient_id}/consents", status_code=201, response_model=ConsentOut,
              responses={**_ERRORS, **_MERGED}, summary="Record a consent")
 def grant(patient_id: uuid.UUID, body: ConsentGrant, actor: Actor = Depends(api_actor),
           session: Session = Depends(db_session)) -> ConsentOut:
-    return ConsentOut.of(service.grant_consent(session, actor, patient_id, body.kind, version=body.version))
+    return ConsentOut.from_row(columns(service.grant_consent(session, actor, patient_id, body.kind, version=body.version)))
 
 
 @router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
@@ -281,7 +292,7 @@ def grant(patient_id: uuid.UUID, body: ConsentGrant, actor: Actor = Depends(api_
              summary="Revoke a consent")
 def revoke(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(api_actor),
            session: Session = Depends(db_session)) -> ConsentOut:
-    return ConsentOut.of(service.revoke_consent(session, actor, patient_id, consent_id))
+    return ConsentOut.from_row(columns(service.revoke_consent(session, actor, patient_id, consent_id)))
 
 
 # ---------------------------------------------------------------- duplicate review and merging

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
 from careplane.kernel.audit.record import entry_for
+from careplane.kernel.db import SessionOrReader, fetch
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.patients import duplicates, mrn
 from careplane.kernel.patients.merge import (  # noqa: F401  (the merge use cases, re-exported with the others)
@@ -29,6 +31,7 @@ from careplane.kernel.patients.merge import (  # noqa: F401  (the merge use case
     merged_records,
 )
 from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
+from careplane.kernel.prepared import Prepared
 from careplane.kernel.patients.validation import (
     SELF_SERVICE_FIELDS,
     check_preferences_consistent,
@@ -141,27 +144,60 @@ def dismiss_duplicate(session: Session, actor: Actor, patient_id: uuid.UUID, pai
 # ---------------------------------------------------------------- reading and searching
 
 
-#: Built once: the patient read is the busiest query there is (bench/patient_read.py).
-_PATIENT_BY_ID = select(Patient).where(Patient.id == bindparam("patient_id"))
-
-
 def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID, *, include: Iterable[str] = ()) -> Patient:
     """One patient. Consents and contacts are loaded only when ``include`` names them."""
-    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient",
+    wanted = _allow_read(session, actor, patient_id, include)
+    query = select(Patient).where(Patient.id == patient_id)
+    if "consents" in wanted:
+        query = query.options(selectinload(Patient.consents))
+    if "contacts" in wanted:
+        query = query.options(selectinload(Patient.emergency_contacts))
+    patient = session.scalar(query)
+    if patient is None:
+        raise NotFound("No patient with this id.")
+    return patient
+
+
+@dataclass(frozen=True)
+class PatientData:
+    """A patient as plain column mappings (what :func:`read_patient` returns); the related lists
+    are None unless asked for."""
+
+    patient: dict[str, Any]
+    consents: list[dict[str, Any]] | None = None
+    contacts: list[dict[str, Any]] | None = None
+
+
+# Prepared once: the patient read is the busiest call there is (bench/patient_read.py).
+_PATIENT_ROW = Prepared(select(Patient.__table__).where(Patient.id == bindparam("patient_id")))
+_CONSENT_ROWS = Prepared(select(Consent.__table__).where(Consent.patient_id == bindparam("patient_id"))
+                         .order_by(Consent.granted_at))
+_CONTACT_ROWS = Prepared(select(EmergencyContact.__table__)
+                         .where(EmergencyContact.patient_id == bindparam("patient_id")).order_by(EmergencyContact.name))
+
+
+def read_patient(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, *,
+                 include: Iterable[str] = ()) -> PatientData:
+    """:func:`get_patient` as column mappings rather than entities, for the API's read: the same
+    access rule and audit row, a fraction of the cost."""
+    wanted = _allow_read(target, actor, patient_id, include)
+    rows = _PATIENT_ROW.mappings(fetch(target, _PATIENT_ROW, patient_id=patient_id))
+    if not rows:
+        raise NotFound("No patient with this id.")
+    consents = _CONSENT_ROWS.mappings(fetch(target, _CONSENT_ROWS, patient_id=patient_id)) if "consents" in wanted else None
+    contacts = _CONTACT_ROWS.mappings(fetch(target, _CONTACT_ROWS, patient_id=patient_id)) if "contacts" in wanted else None
+    return PatientData(rows[0], consents, contacts)
+
+
+def _allow_read(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, include: Iterable[str]) -> set[str]:
+    """Authorize (and audit) reading one patient; the related lists wanted, checked."""
+    authorize(target, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient",
               resource_id=str(patient_id))
     wanted = set(include)
     unknown = wanted - RELATED
     if unknown:
         raise ValidationFailed({"include": f"Unknown include {', '.join(sorted(unknown))}; use consents, contacts."})
-    query = _PATIENT_BY_ID
-    if "consents" in wanted:
-        query = query.options(selectinload(Patient.consents))
-    if "contacts" in wanted:
-        query = query.options(selectinload(Patient.emergency_contacts))
-    patient = session.scalar(query, {"patient_id": patient_id})
-    if patient is None:
-        raise NotFound("No patient with this id.")
-    return patient
+    return wanted
 
 
 _MRN_QUERY = re.compile(rf"^{mrn.PREFIX}\d+$", re.IGNORECASE)
