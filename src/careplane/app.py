@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         finally:
             if worker is not None:
                 worker.stop()
+            await db.close_loop()
 
     app = FastAPI(
         title="careplane API",

@@ -25,10 +25,17 @@ HT = Actor(user_id=uuid.uuid4(), label="it@example.org", roles=frozenset({Role.C
            unit_function="health_tech")
 
 
-def run(coroutine):  # noqa: ANN001, ANN201
-    """Run on a fresh event loop in its own thread: the browser tests leave one running in this one."""
+def run(db, coroutine):  # noqa: ANN001, ANN201
+    """Run on a fresh event loop in its own thread (the browser tests leave one running in this
+    one), closing the database connections the loop opened, as the app does when it stops."""
+    async def then_close():  # noqa: ANN202
+        try:
+            return await coroutine
+        finally:
+            await db.close_loop()
+
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(asyncio.run, then_close()).result()
 
 
 def _entries(db, **where) -> int:  # noqa: ANN001
@@ -61,7 +68,7 @@ def test_each_read_returns_only_after_its_audit_row_is_committed_and_reads_share
     async def all_together() -> list[int]:
         return await asyncio.gather(*(one(p) for p in patients))
 
-    assert run(all_together()) == [1] * len(patients)
+    assert run(db, all_together()) == [1] * len(patients)
     event.remove(db.engine, "commit", _count)
     # twelve reads; besides the twelve checks' own transactions, fewer than twelve write transactions
     assert len(commits) - len(patients) < len(patients) // 2
@@ -75,7 +82,7 @@ def test_a_refusal_in_a_read_is_recorded_before_it_is_raised_and_nothing_allowed
         authorize(reader, HT, Permission.PATIENT_READ, patient_id=second)
 
     with pytest.raises(AccessDenied):
-        run(db.read(work))
+        run(db, db.read(work))
     assert _entries(db, patient_id=second, outcome="denied") == 1
     assert _entries(db, patient_id=first) == 0  # the unit of work failed: what it had read is not claimed
 
@@ -88,12 +95,12 @@ def test_a_failed_group_commit_fails_every_read_in_it(db):
                     patient_id=patient_id, outcome="allowed", via="api")
 
     async def both() -> list[object]:
-        group = db._group_commit()
+        group = db._on_loop().group_commit
         # Both wait before the flush starts, so they share one transaction.
         return await asyncio.gather(group.write([(ENTRY_INSERT, row(good, "patient.read"))]),
                                     group.write([(ENTRY_INSERT, row(bad, None))]), return_exceptions=True)
 
-    results = run(both())
+    results = run(db, both())
     assert all(isinstance(r, IntegrityError) for r in results), results
     assert _entries(db, patient_id=good) == 0
 
@@ -113,8 +120,22 @@ def test_a_read_that_tries_to_write_is_refused_by_the_database(db):
 
     refused = "read-only transaction" if db.is_postgres else "readonly database"
     with pytest.raises(DBAPIError, match=refused):
-        run(db.read(through_the_orm))
+        run(db, db.read(through_the_orm))
     with pytest.raises(Exception, match=refused):
-        run(db.read(through_the_driver))
+        run(db, db.read(through_the_driver))
     with db.unit_of_work() as s:
         assert s.get(User, user.id).display_name == "RO"
+
+
+def test_each_event_loop_reads_on_connections_of_its_own_and_closes_them(db):
+    """asyncio connections belong to the loop that opened them: loops in two threads each read on
+    their own, and a loop that ends closes what it opened."""
+    patient_id = uuid.uuid4()
+
+    def work(reader):  # noqa: ANN001, ANN202
+        authorize(reader, DOC, Permission.PATIENT_READ, patient_id=patient_id)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: run(db, db.read(work)), range(2)))
+    assert not db._loops
+    assert _entries(db, patient_id=patient_id, outcome="allowed") == 2

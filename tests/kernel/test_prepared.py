@@ -58,7 +58,7 @@ def test_a_read_runs_prepared_statements_on_the_read_engine(db, data):  # noqa: 
     async def read():  # noqa: ANN202
         return await db.read(lambda reader: fetch(reader, prepared, state=data[0]))
 
-    assert run(read()) == expected
+    assert run(db, read()) == expected
 
 
 def test_what_cannot_be_prepared_is_refused_when_first_run(db, data):  # noqa: ANN001

@@ -12,14 +12,17 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 from anyio import to_thread
 
 from careplane.kernel import clock
@@ -110,22 +113,30 @@ def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
 DEFERRED_WRITES = "careplane_deferred_writes"
 
 
-def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool) -> Engine:
-    kwargs: dict[str, Any] = {"echo": echo}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
-    else:
-        # No pre-ping (a round trip on every checkout): a connection the server dropped fails
-        # one request, SQLAlchemy then discards the whole pool, and recycling keeps them fresh.
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-        if read_only:
-            # Each statement its own read-only transaction: no BEGIN and COMMIT round trips.
-            kwargs.update(isolation_level="AUTOCOMMIT",
-                          connect_args={"options": "-c default_transaction_read_only=on"})
-    engine = create_engine(url, **kwargs)
+def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False) -> Engine:
+    engine = create_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size, read_only=read_only))
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, read_only=read_only)
     return engine
+
+
+def _create_async_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False) -> AsyncEngine:
+    """psycopg's asyncio connections, used through SQLAlchemy's synchronous API in a greenlet."""
+    return create_async_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size, read_only=read_only))
+
+
+def _engine_options(url: str, *, echo: bool, pool_size: int, read_only: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        return options
+    # No pre-ping (a round trip on every checkout): a connection the server dropped fails
+    # one request, SQLAlchemy then discards the whole pool, and recycling keeps them fresh.
+    options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    if read_only:
+        # Each statement its own read-only transaction: no BEGIN and COMMIT round trips.
+        options.update(isolation_level="AUTOCOMMIT", connect_args={"options": "-c default_transaction_read_only=on"})
+    return options
 
 
 class Reader:
@@ -167,7 +178,7 @@ def fetch(target: SessionOrReader, statement: Prepared, **params: Any) -> list[t
     if isinstance(target, Reader):
         return statement.rows(target.dbapi_connection, target.dialect, params)
     connection = target.connection()
-    return statement.rows(connection.connection.driver_connection, connection.dialect, params)
+    return statement.rows(connection.connection.dbapi_connection, connection.dialect, params)
 
 
 def write_soon(target: SessionOrReader, statement: Executable, rows: list[dict[str, Any]]) -> None:
@@ -182,18 +193,34 @@ def write_soon(target: SessionOrReader, statement: Executable, rows: list[dict[s
         deferred.extend((statement, row) for row in rows)
 
 
+@dataclass
+class _OnLoop:
+    """What one event loop's reads and group commits use (asyncio connections and futures belong
+    to the loop that made them)."""
+
+    group_commit: GroupCommit
+    read_engine: Engine
+    read_sessions: sessionmaker[Session]
+    #: Sessions for Database.run in a greenlet; None where it runs inline or on a thread.
+    write_sessions: sessionmaker[Session] | None = None
+    async_engines: tuple[AsyncEngine, ...] = ()
+
+
 class Database:
     """One configured database: its engines and session factory."""
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
-        self.engine = _create_engine(url, echo=echo, pool_size=pool_size, read_only=False)
-        #: Reads (Database.read) run on connections of their own, where a write is refused.
-        self.read_engine = _create_engine(url, echo=echo, pool_size=pool_size, read_only=True)
+        self._echo, self._pool_size = echo, pool_size
+        self.engine = _create_engine(url, echo=echo, pool_size=pool_size)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        self._read_session_factory = sessionmaker(self.read_engine, expire_on_commit=False)
-        self._group_commits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit] = (
-            weakref.WeakKeyDictionary())
+        # Work started from an event loop (Database.read and Database.run) waits for PostgreSQL
+        # in a greenlet, through psycopg's asyncio connection, rather than on a worker thread.
+        self._greenlets = make_url(url).get_driver_name() == "psycopg"
+        #: Reads (Database.read) run on connections of their own, where a write is refused.
+        self._read_engine = None if self._greenlets else _create_engine(url, echo=echo, pool_size=pool_size,
+                                                                         read_only=True)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnLoop] = weakref.WeakKeyDictionary()
         # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
         # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
         self._sqlite_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
@@ -209,8 +236,8 @@ class Database:
             yield session
 
     async def read(self, work: Callable[[Reader], T]) -> T:
-        """``work(reader)`` on a connection of the read-only engine, called from the event loop;
-        returns once the writes it deferred (its audit rows, see :func:`write_soon`) are committed.
+        """``work(reader)`` on a read-only connection, called from the event loop; returns once the
+        writes it deferred (its audit rows, see :func:`write_soon`) are committed.
 
         A read takes no write lock and runs no transaction of its own: each statement reads
         committed data (PostgreSQL connections are in autocommit and read-only, SQLite ones
@@ -218,19 +245,21 @@ class Database:
         (:mod:`careplane.kernel.group_commit`). A refusal's audit row is committed the same way
         before the refusal is raised. SQLite reads run right here on the event loop: the database
         is a local file that answers in microseconds, less than a trip to a worker thread costs
-        (threads contend for the GIL). PostgreSQL reads run on a worker thread. Meant for short
-        reads at high rates (bench/patient_read.py measures them).
+        (threads contend for the GIL). PostgreSQL reads run in a greenlet on the loop, each
+        statement awaited through psycopg's asyncio connection. Meant for short reads at high
+        rates (bench/patient_read.py measures them).
         """
+        on_loop = self._on_loop()
+        engine = on_loop.read_engine
         deferred: list[Write] = []
 
         def on_connection() -> T:
-            connection = self.read_engine.raw_connection()
-            reader = Reader(connection.driver_connection, self.read_engine.dialect, deferred,
-                            self._read_session_factory)
+            connection = engine.raw_connection()
+            reader = Reader(connection.dbapi_connection, engine.dialect, deferred, on_loop.read_sessions)
             try:
                 return work(reader)
-            except self.read_engine.dialect.loaded_dbapi.Error as exc:
-                if self.read_engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+            except engine.dialect.loaded_dbapi.Error as exc:
+                if engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
                     connection.invalidate(exc)
                 raise
             finally:
@@ -238,27 +267,50 @@ class Database:
                 connection.close()
 
         try:
-            result = on_connection() if self._sqlite_writer is not None else await to_thread.run_sync(on_connection)
+            if self._sqlite_writer is not None:
+                result = on_connection()
+            elif self._greenlets:
+                result = await greenlet_spawn(on_connection)
+            else:
+                result = await to_thread.run_sync(on_connection)
         except Exception as exc:
             keep = getattr(exc, "keep_after_rollback", None)
             if keep:
-                await self._group_commit().write((), keep)
+                await on_loop.group_commit.write((), keep)
             raise
-        await self._group_commit().write(deferred)
+        await on_loop.group_commit.write(deferred)
         return result
 
-    def _group_commit(self) -> GroupCommit:
+    def _on_loop(self) -> _OnLoop:
         loop = asyncio.get_running_loop()
-        group = self._group_commits.get(loop)
-        if group is None:
-            group = self._group_commits[loop] = GroupCommit(self)
-        return group
+        on_loop = self._loops.get(loop)
+        if on_loop is None:
+            on_loop = self._loops[loop] = self._make_on_loop()
+        return on_loop
+
+    def _make_on_loop(self) -> _OnLoop:
+        if self._read_engine is not None:
+            return _OnLoop(GroupCommit(self), self._read_engine, sessionmaker(self._read_engine, expire_on_commit=False))
+        # Twice the pool for reads: nothing but the requests in flight bounds how many wait at
+        # once, and a connection beyond the pool's size is opened and closed for a single read.
+        reads = _create_async_engine(self.url, echo=self._echo, pool_size=2 * self._pool_size, read_only=True)
+        writes = _create_async_engine(self.url, echo=self._echo, pool_size=self._pool_size)
+        return _OnLoop(GroupCommit(self), reads.sync_engine, sessionmaker(reads.sync_engine, expire_on_commit=False),
+                       sessionmaker(writes.sync_engine, expire_on_commit=False), (reads, writes))
+
+    async def close_loop(self) -> None:
+        """Close what the running event loop opened (its asyncio connections); call before it ends."""
+        on_loop = self._loops.pop(asyncio.get_running_loop(), None)
+        for engine in on_loop.async_engines if on_loop else ():
+            await engine.dispose()
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        """``work(session)`` in one unit of work, called from the event loop.
+        """``work(session)`` in one unit of work, called from the event loop. ``work`` must do
+        nothing slow but database statements.
 
         On SQLite, when no other thread holds the write lock, the work runs right here (see
-        :meth:`read` for why); otherwise, and always on PostgreSQL, on a worker thread.
+        :meth:`read` for why), otherwise on a worker thread. On PostgreSQL it runs in a greenlet
+        on this loop, its statements awaited through psycopg's asyncio connection.
         """
         if self._sqlite_writer is not None and self._sqlite_writer.acquire(blocking=False):
             try:
@@ -266,6 +318,14 @@ class Database:
                     return work(session)
             finally:
                 self._sqlite_writer.release()
+        write_sessions = self._on_loop().write_sessions
+        if write_sessions is not None:
+
+            def in_greenlet() -> T:
+                with write_sessions() as session, session.begin():
+                    return work(session)
+
+            return await greenlet_spawn(in_greenlet)
 
         def in_thread() -> T:
             with self.unit_of_work() as session:
@@ -302,4 +362,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self.read_engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
