@@ -66,10 +66,6 @@ class Prepared:
         """Rows of this statement as column-name mappings."""
         return [dict(zip(self.columns, row)) for row in rows]
 
-    def first(self, dbapi_connection: Any, dialect: Dialect, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        rows = self.rows(dbapi_connection, dialect, params)
-        return rows[0] if rows else None
-
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         names = compiled.positiontup if dialect.positional else list(compiled.binds)
