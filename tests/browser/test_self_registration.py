@@ -1,5 +1,5 @@
-"""A patient registers through the portal form (fixing one field first), then confirms their
-e-mail address with the link from the verification mail in the local mailbox."""
+"""A patient registers through the portal form (fixing one field first), confirms their e-mail
+address with the link from the verification mail in the local mailbox, then logs in."""
 
 import re
 
@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from careplane.kernel.identity.users import find_by_email
+from tests.browser.steps import log_in_with_password
 from tests.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -47,9 +48,8 @@ def test_patient_registers_and_confirms_their_email(page, live_server, shot):
     page.get_by_label(re.compile("Consent to treatment")).check()
     page.get_by_label(re.compile("HIPAA authorization")).check()
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("status")).to_contain_text("check your e-mail")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("Patel")
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(EMAIL)
     shot(page, "registered")
     with live_server.db.unit_of_work() as s:
         user = find_by_email(s, EMAIL)
@@ -74,3 +74,9 @@ def test_patient_registers_and_confirms_their_email(page, live_server, shot):
 
     page.goto(link.group(0))
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()
+
+    log_in_with_password(page, EMAIL, TEST_PASSWORD)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    page.get_by_role("link", name="My record").click()
+    expect(page.locator("main")).to_contain_text("Patel")
+    shot(page, "my-record")

@@ -11,16 +11,10 @@ from playwright.sync_api import expect
 from careplane.kernel import clock
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
+from tests.browser.steps import log_in_with_password
 from tests.helpers import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def log_in_with_password(page, email: str, password: str) -> None:  # noqa: ANN001
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_staff_enrols_mfa_then_logs_in_with_a_code(page, live_server, shot):

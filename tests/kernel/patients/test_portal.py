@@ -2,8 +2,10 @@ from sqlalchemy import select
 
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.identity.service import RESET_MAILS_PER_HOUR
 from careplane.kernel.mail import OutboxMail
 from careplane.kernel.patients.models import Consent, Patient
+from careplane.kernel.web import SESSION_COOKIE
 
 from .test_pages import count, csrf
 
@@ -29,10 +31,11 @@ def test_self_registration_errors_keep_input_and_save_nothing(client, db):
     assert count(db, Patient) == 0 and count(db, User) == 0 and count(db, OutboxMail) == 0
 
 
-def test_self_registration_creates_patient_user_consents_and_mail_and_logs_in(client, db):
+def test_self_registration_creates_patient_user_consents_and_a_confirmation_mail(client, db):
     token = csrf(client)
     response = client.post("/register", data={**SIGNUP, "csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/my"
+    assert response.status_code == 200 and "Check your e-mail" in response.text
+    assert SESSION_COOKIE not in response.cookies  # the patient logs in with the password they chose
     with db.unit_of_work() as s:
         patient = s.scalar(select(Patient))
         user = s.scalar(select(User))
@@ -43,15 +46,28 @@ def test_self_registration_creates_patient_user_consents_and_mail_and_logs_in(cl
     assert user.email_verified_at is None
     assert kinds == ["hipaa_authorization", "telehealth", "treatment"]
     assert mail.to_address == "rosa.diaz@example.org" and "/verify-email/" in mail.body
-    page = client.get("/my")
-    assert page.status_code == 200
-    assert patient.mrn in page.text and "check your e-mail" in page.text and "My record" in page.text
-    # the same e-mail cannot register twice
-    client.cookies.clear()
+    login = client.post("/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"],
+                                        "csrf_token": csrf(client)})
+    assert login.status_code == 200 and patient.mrn in login.text and "My record" in login.text
+
+
+def test_signing_up_with_an_address_that_has_an_account_looks_the_same_and_mails_its_owner(client, db):
+    """The sign-up form must not tell a visitor who is a patient here (the login page does not
+    either): the answer is the same page, and the owner of the address gets a mail instead."""
     token = csrf(client)
-    again = client.post("/register", data={**SIGNUP, "given_name": "Other", "csrf_token": token})
-    assert again.status_code == 422 and "already exists" in again.text
-    assert count(db, Patient) == 1
+    first = client.post("/register", data={**SIGNUP, "csrf_token": token})
+    again = client.post("/register", data={**SIGNUP, "given_name": "Other", "email": "ROSA.diaz@example.org",
+                                           "csrf_token": token})
+    assert again.status_code == first.status_code == 200
+    assert again.text.replace("ROSA.diaz", "Rosa.Diaz") == first.text
+    assert count(db, Patient) == 1 and count(db, User) == 1
+    with db.unit_of_work() as s:
+        mails = s.scalars(select(OutboxMail).order_by(OutboxMail.created_at)).all()
+    assert [m.subject for m in mails] == ["Confirm your e-mail address", "You already have a careplane account"]
+    assert "/password/reset/" in mails[1].body and mails[1].to_address == "rosa.diaz@example.org"
+    for _ in range(5):  # the owner is not flooded: as many as password reset mails per hour
+        client.post("/register", data={**SIGNUP, "csrf_token": token})
+    assert count(db, OutboxMail) == 1 + RESET_MAILS_PER_HOUR
 
 
 def test_my_record_edits_contact_details_only(client, login, register, db):
@@ -92,7 +108,7 @@ def test_self_registration_of_a_likely_duplicate_is_kept_for_review_without_disc
     existing = register(given_name="Rosa", family_name="Diaz", birth_date="1992-03-04", email=None, phone=None)
     token = csrf(client)
     response = client.post("/register", data={**SIGNUP, "csrf_token": token})
-    assert response.status_code == 200  # followed to /my
+    assert response.status_code == 200 and "Check your e-mail" in response.text
     assert existing.mrn not in response.text
     with db.unit_of_work() as s:
         pair = s.scalar(select(PossibleDuplicate))

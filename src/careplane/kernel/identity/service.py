@@ -276,6 +276,26 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
     )
 
 
+def mail_existing_account_of_signup(session: Session, settings: Settings, user: User) -> None:
+    """Someone tried to sign up with the address of an existing account. Its owner hears of it
+    (with a reset link, in case they forgot they had an account); the visitor is told no more than
+    any new sign-up, so the sign-up form does not tell which addresses have an account."""
+    if not user.is_active:
+        return
+    if recently_issued(session, user, PASSWORD_RESET, timedelta(hours=1)) >= RESET_MAILS_PER_HOUR:
+        return
+    mail_password_link(
+        session,
+        user,
+        settings,
+        ttl=PASSWORD_RESET_TTL,
+        subject="You already have a careplane account",
+        intro="Someone (hopefully you) tried to create a careplane account with this e-mail address, which "
+        f"already has one. Log in at {settings.base_url}/login. If you have forgotten your password, "
+        "choose a new one here:",
+    )
+
+
 def check_reset_token(session: Session, raw: str) -> User:
     return check_one_time_token(session, raw, PASSWORD_RESET)
 

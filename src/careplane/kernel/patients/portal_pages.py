@@ -10,13 +10,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor
-from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
-from careplane.kernel.identity import authn
-from careplane.kernel.identity.pages import _set_session_cookie
+from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.passwords import RULE as PASSWORD_RULE
-from careplane.kernel.identity.passwords import password_problem
+from careplane.kernel.identity.passwords import hash_password, password_problem
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.identity.service import send_email_verification
+from careplane.kernel.identity.service import mail_existing_account_of_signup, send_email_verification
 from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind
@@ -31,7 +29,6 @@ from careplane.kernel.patients.pages import (
 )
 from careplane.kernel.patients.validation import SELF_SERVICE_FIELDS, clean_patient
 from careplane.kernel.web import (
-    client_ip,
     csrf_protect,
     db_session,
     nav_item,
@@ -140,42 +137,46 @@ def register_form(request: Request, actor: Actor | None = Depends(optional_page_
 @router.post("/register")
 async def register(request: Request, actor: Actor | None = Depends(optional_page_actor),
                    session: Session = Depends(db_session)) -> Response:
+    """Every valid sign-up ends on the same "check your e-mail" page, whether or not the address
+    already has an account (its owner is mailed instead), so the form does not tell which
+    addresses belong to patients of the service: the login page keeps the same secret."""
     if actor is not None:
         return redirect("/")
     form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in REGISTRATION_FIELDS}
     password = str(form.get("password", ""))
     consents = [k.value for k in CONSENT_KINDS if f"consent_{k.value}" in form]
-    errors = _registration_problems(session, values, password, consents)
+    errors = _registration_problems(values, password, consents)
+    if errors:
+        return _register_page(request, values, errors, consents, status_code=422)
+    settings = request.app.state.settings
+    existing = find_by_email(session, values["email"])
+    if existing is not None:
+        hash_password(password)  # the work of a real sign-up, so that the time taken does not tell either
+        mail_existing_account_of_signup(session, settings, existing)
+        return _sent_page(request, values["email"])
 
     def act():  # noqa: ANN202
         # Likely duplicates are recorded for staff review but never shown to an anonymous visitor.
         data = {**values, "allow_sms": False, "preferred_channel": "email"}
         patient = service.register_patient(session, SELF_REGISTRATION, data, confirm_not_duplicate=True,
                                            consents=consents)
-        try:
-            user = create_user(session, email=patient.email, display_name=patient.display_name,
-                               roles=[Role.PATIENT], password=password, patient_id=patient.id)
-        except Conflict:
-            raise ValidationFailed({"email": "An account with this e-mail already exists. Log in instead."}) from None
-        return user
+        return create_user(session, email=patient.email, display_name=patient.display_name,
+                           roles=[Role.PATIENT], password=password, patient_id=patient.id)
 
-    user, problem = (None, ValidationFailed(errors)) if errors else attempt(session, act)
+    user, problem = attempt(session, act)
     if user is None:
-        shown = {**(problem.errors if isinstance(problem, ValidationFailed) else {})}
+        shown = problem.errors if isinstance(problem, ValidationFailed) else {}
         return _register_page(request, values, shown, consents, status_code=422)
-    settings = request.app.state.settings
     send_email_verification(session, user, settings)
-    raw, _ = authn.start_web_session(session, user, settings, mfa_verified=True, ip=client_ip(request),
-                                     user_agent=request.headers.get("user-agent"))
-    response = redirect("/my", flash=f"Welcome! We sent a link to {user.email}: check your e-mail to confirm "
-                                     f"your address.")
-    _set_session_cookie(response, raw, settings)
-    return response
+    return _sent_page(request, values["email"])
 
 
-def _registration_problems(session: Session, values: dict[str, str], password: str,
-                           consents: list[str]) -> dict[str, str]:
+def _sent_page(request: Request, email: str) -> Response:
+    return render(request, "portal/register_sent.html", {"email": email})
+
+
+def _registration_problems(values: dict[str, str], password: str, consents: list[str]) -> dict[str, str]:
     """What the patient must fix before anything is saved, beyond the registry's own field rules."""
     errors: dict[str, str] = {}
     try:
@@ -186,8 +187,6 @@ def _registration_problems(session: Session, values: dict[str, str], password: s
         errors["email"] = "Enter your e-mail address; we use it to confirm your account."
     if not values["state"] and "state" not in errors:
         errors["state"] = "Choose the state you live in; care depends on it."
-    if "email" not in errors and values["email"] and find_by_email(session, values["email"]):
-        errors["email"] = "An account with this e-mail already exists. Log in instead."
     problem = password_problem(password, email=values["email"])
     if problem:
         errors["password"] = problem
