@@ -33,15 +33,36 @@ def test_admin_pages_are_refused_to_non_admins(db, client):
     assert client.get("/admin/users", follow_redirects=False).headers["location"] == "/login?next=/admin/users"
 
 
-def test_admin_lists_and_filters_users(db, client):
+def test_admin_lists_and_filters_staff_accounts_but_never_patients(db, client):
+    """Administrators see no patient data: a patient's account (that they are a patient here, their
+    name and e-mail) is not in the list, with any filter."""
     make_user(db, "doc@example.org", Role.CLINICIAN)
     make_user(db, "pat@example.org")
     _admin(db, client)
     assert 'href="/admin/users"' in client.get("/").text
     every = client.get("/admin/users").text
-    assert all(e in every for e in ["doc@example.org", "pat@example.org", "admin@example.org"])
+    assert all(e in every for e in ["doc@example.org", "admin@example.org"])
+    assert "pat@example.org" not in every
     clinicians = client.get("/admin/users?role=clinician").text
-    assert "doc@example.org" in clinicians and "pat@example.org" not in clinicians
+    assert "doc@example.org" in clinicians and "admin@example.org" not in clinicians
+    patients = client.get("/admin/users?role=patient").text
+    assert "pat@example.org" not in patients and 'value="patient"' not in patients
+
+
+def test_the_user_list_comes_in_pages(db, client, monkeypatch):
+    from careplane.kernel.identity import service
+
+    monkeypatch.setattr(service, "USERS_PAGE_SIZE", 2)
+    for name in ("ann", "bob", "cy"):
+        make_user(db, f"{name}@example.org", Role.BILLER)
+    _admin(db, client)  # "admin" sorts before the others: page 1 is admin, ann
+    first = client.get("/admin/users").text
+    assert "ann@example.org" in first and "bob@example.org" not in first and 'rel="next"' in first
+    second = client.get("/admin/users?page=2").text
+    assert "bob@example.org" in second and "cy@example.org" in second and "ann@example.org" not in second
+    third = client.get("/admin/users?page=3").text
+    assert 'rel="next"' not in third and 'rel="prev"' in third
+    assert client.get("/admin/users?page=0").status_code == 422
 
 
 def test_admin_creates_a_staff_member_who_sets_a_password_and_enrols_mfa(db, client, app):

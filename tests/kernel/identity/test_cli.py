@@ -30,6 +30,9 @@ def test_create_list_deactivate(cli_db):
     assert user.roles == {Role.OPERATIONS_LEAD, Role.CLINICIAN} and user.unit == "virtual_care"
     listed = runner.invoke(cli.app, ["users", "list", "--role", "clinician"])
     assert "ops@example.org" in listed.output and "active" in listed.output
+    make_user(cli_db, "pat@example.org")
+    everyone = runner.invoke(cli.app, ["users", "list"]).output
+    assert "ops@example.org" in everyone and "pat@example.org" not in everyone  # patients' accounts are not listed
     assert runner.invoke(cli.app, ["users", "deactivate", "ops@example.org"]).exit_code == 0
     assert load_user(cli_db, "ops@example.org").is_active is False
 

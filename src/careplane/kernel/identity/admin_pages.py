@@ -1,10 +1,13 @@
-"""Administrators manage staff accounts: list, create (with an e-mailed set-password link), deactivate, reset MFA."""
+"""Administrators manage staff accounts: list, create (with an e-mailed set-password link), deactivate, reset MFA.
+
+Patient accounts are not listed: they belong to patients' records, which administrators do not see.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -22,16 +25,19 @@ STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
 
 
 @router.get("")
-def users(request: Request, role: str = "", actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
-    chosen = Role(role) if role in Role._value2member_map_ else None
-    people = service.list_users(session, actor, role=chosen)
+def users(request: Request, role: str = "", page: int = Query(1, ge=1), actor: Actor = Depends(page_actor),
+          session: Session = Depends(db_session)) -> Response:
+    chosen = Role(role) if role in Role._value2member_map_ and role != Role.PATIENT else None
+    people, more = service.list_users(session, actor, role=chosen, page=page)
     return render(
         request,
         "admin/users.html",
         {
             "people": people,
+            "page": page,
+            "more": more,
             "role": chosen.value if chosen else "",
-            "role_options": [("", "All roles")] + [(r.value, r.label) for r in Role],
+            "role_options": [("", "All roles")] + [(r.value, r.label) for r in Role if r != Role.PATIENT],
             "units": service.UNITS,
             "now": clock.now(),
         },

@@ -76,14 +76,18 @@ def create(
 
 @users_app.command("list")
 def list_users(role: Role = typer.Option(None, "--role", help="Only users with this role.")) -> None:
-    """List accounts."""
+    """List staff and employer admin accounts (patients' accounts belong to their records)."""
     with _unit_of_work() as session:
-        for user in service.list_users(session, CLI_ACTOR, role=role):
-            status = "active" if user.is_active else "deactivated"
-            typer.echo(
-                f"{user.email:40} {user.display_name:28} {','.join(sorted(user.roles)):30} "
-                f"{user.unit or '-':14} {status:12} mfa={'on' if user.mfa_enabled else 'off'}"
-            )
+        page, more = 1, True
+        while more:
+            users, more = service.list_users(session, CLI_ACTOR, role=role, page=page)
+            page += 1
+            for user in users:
+                status = "active" if user.is_active else "deactivated"
+                typer.echo(
+                    f"{user.email:40} {user.display_name:28} {','.join(sorted(user.roles)):30} "
+                    f"{user.unit or '-':14} {status:12} mfa={'on' if user.mfa_enabled else 'off'}"
+                )
 
 
 @users_app.command("deactivate")

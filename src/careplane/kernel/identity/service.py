@@ -418,13 +418,28 @@ UNITS = BUSINESS_FUNCTIONS
 INVITATION_TTL = timedelta(hours=72)
 
 
-def list_users(session: Session, actor: Actor, *, role: Role | None = None) -> list[User]:
+#: Accounts listed per page of the user list.
+USERS_PAGE_SIZE = 50
+
+#: Accounts whose only role is patient: part of a patient's record, which administrators do not see.
+_PATIENT_ONLY = (
+    select(UserRole.user_id).group_by(UserRole.user_id)
+    .having(func.min(UserRole.role) == Role.PATIENT.value, func.max(UserRole.role) == Role.PATIENT.value)
+)
+
+
+def list_users(session: Session, actor: Actor, *, role: Role | None = None, page: int = 1) -> tuple[list[User], bool]:
+    """One page of the accounts of staff and employer admins (never patients'), and whether
+    another page follows."""
     require(actor, Permission.USER_MANAGE)
-    query = select(User).order_by(User.display_name, User.email)
+    page_size = USERS_PAGE_SIZE
+    query = select(User).where(User.id.not_in(_PATIENT_ONLY)).order_by(User.display_name, User.email, User.id)
     if role is not None:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role.value)))
+    query = query.offset((max(page, 1) - 1) * page_size).limit(page_size + 1)
     # unique(): works whether roles load joined or by a second select.
-    return list(session.scalars(query).unique().all())
+    users = list(session.scalars(query).unique().all())
+    return users[:page_size], len(users) > page_size
 
 
 def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
