@@ -261,39 +261,30 @@ def mail_password_link(session: Session, user: User, settings: Settings, *, ttl:
 def request_password_reset(session: Session, settings: Settings, email: str) -> None:
     """Mail a reset link if the address belongs to an active account; say nothing either way."""
     user = find_by_email(session, email)
-    if user is None or not user.is_active:
-        return
-    if recently_issued(session, user, PASSWORD_RESET, timedelta(hours=1)) >= RESET_MAILS_PER_HOUR:
-        return
-    mail_password_link(
-        session,
-        user,
-        settings,
-        ttl=PASSWORD_RESET_TTL,
-        subject="Reset your careplane password",
-        intro="Someone (hopefully you) asked to reset the password of your careplane account. "
-        "Choose a new password here:",
-    )
+    if user is not None:
+        _mail_reset_link(session, settings, user, subject="Reset your careplane password",
+                         intro="Someone (hopefully you) asked to reset the password of your careplane account. "
+                         "Choose a new password here:")
 
 
 def mail_existing_account_of_signup(session: Session, settings: Settings, user: User) -> None:
     """Someone tried to sign up with the address of an existing account. Its owner hears of it
     (with a reset link, in case they forgot they had an account); the visitor is told no more than
     any new sign-up, so the sign-up form does not tell which addresses have an account."""
+    _mail_reset_link(session, settings, user, subject="You already have a careplane account",
+                     intro="Someone (hopefully you) tried to create a careplane account with this e-mail address, "
+                     f"which already has one. Log in at {settings.base_url}/login. If you have forgotten your "
+                     "password, choose a new one here:")
+
+
+def _mail_reset_link(session: Session, settings: Settings, user: User, *, subject: str, intro: str) -> None:
+    """A password reset link for an active account, at most RESET_MAILS_PER_HOUR an hour (a form
+    that anyone can submit must not flood someone's mailbox)."""
     if not user.is_active:
         return
     if recently_issued(session, user, PASSWORD_RESET, timedelta(hours=1)) >= RESET_MAILS_PER_HOUR:
         return
-    mail_password_link(
-        session,
-        user,
-        settings,
-        ttl=PASSWORD_RESET_TTL,
-        subject="You already have a careplane account",
-        intro="Someone (hopefully you) tried to create a careplane account with this e-mail address, which "
-        f"already has one. Log in at {settings.base_url}/login. If you have forgotten your password, "
-        "choose a new one here:",
-    )
+    mail_password_link(session, user, settings, ttl=PASSWORD_RESET_TTL, subject=subject, intro=intro)
 
 
 def check_reset_token(session: Session, raw: str) -> User:
