@@ -11,9 +11,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pyotp
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection
 
 from careplane.demo import ROLE_UNITS
 from careplane.kernel.db import Database
@@ -96,3 +99,21 @@ def api_token(db: Database, user: User, *, name: str = "test token") -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def triggers_off(db: Database) -> Iterator[Connection]:
+    """A transaction in which no trigger fires, such as the audit log's append-only ones: what
+    someone with the database owner's rights can do (PostgreSQL: ``session_replication_role``;
+    SQLite, which cannot switch triggers off: dropped, and put back before the commit)."""
+    with db.engine.begin() as connection:
+        if db.is_postgres:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            yield connection
+            return
+        triggers = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all()
+        for name, _ in triggers:
+            connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        yield connection
+        for _, sql in triggers:
+            connection.exec_driver_sql(sql)

@@ -1,4 +1,7 @@
-"""Sealing rows into the hash chain and telling when a sealed row was edited or deleted."""
+"""Sealing rows into the hash chain and telling when a sealed row was edited or deleted.
+
+The database refuses such edits (test_append_only.py); the tampering here goes around it, as
+someone with the database owner's rights could."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,6 +14,7 @@ from careplane.kernel.audit.chain import GENESIS_HASH, link_hash, seal, seal_all
 from careplane.kernel.audit.models import AuditChainHead, AuditEntry
 from careplane.kernel.audit.record import entry_for
 from careplane.kernel.identity.roles import Role
+from tests.helpers import triggers_off
 
 ACTOR = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care", ip="10.1.1.1")
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -95,7 +99,7 @@ def test_edited_row_is_named_by_seq_and_id(db):
     with db.unit_of_work() as s:
         seal_all(s)
     target = sealed_rows(db)[3]
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(text("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 4"))
     report = do_verify(db, batch=2)
     assert not report.ok
@@ -109,8 +113,9 @@ def test_rewritten_row_with_recomputed_hash_breaks_the_next_link(db):
         seal_all(s)
         row = s.scalar(select(AuditEntry).where(AuditEntry.seq == 2))
         values = {c: getattr(row, c) for c in AuditEntry.__table__.columns.keys()}
-        values["outcome"] = "denied"
-        s.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(
+    values["outcome"] = "denied"
+    with triggers_off(db) as conn:
+        conn.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(
             outcome="denied", hash=link_hash(row.prev_hash, values)))
     report = do_verify(db)
     assert [(p.kind, p.seq) for p in report.problems] == [("relinked", 3)]
@@ -120,7 +125,7 @@ def test_deleted_middle_row_is_reported_missing(db):
     add_entries(db, 6)
     with db.unit_of_work() as s:
         seal_all(s)
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(delete(AuditEntry).where(AuditEntry.seq.in_([3, 4])))
     report = do_verify(db, batch=2)
     assert [(p.kind, p.seq) for p in report.problems] == [("missing", 3)]
@@ -131,7 +136,7 @@ def test_deleted_first_row_is_reported(db):
     add_entries(db, 3)
     with db.unit_of_work() as s:
         seal_all(s)
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 1))
     assert [(p.kind, p.seq) for p in do_verify(db).problems] == [("missing", 1)]
 
@@ -140,7 +145,7 @@ def test_deleted_newest_rows_show_as_head_mismatch(db):
     add_entries(db, 5)
     with db.unit_of_work() as s:
         seal_all(s)
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 5))
     report = do_verify(db)
     kinds = [(p.kind, p.seq) for p in report.problems]
@@ -152,10 +157,10 @@ def test_deleting_every_row_or_the_head_is_detected(db):
     add_entries(db, 2)
     with db.unit_of_work() as s:
         seal_all(s)
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(delete(AuditChainHead))
     assert [p.kind for p in do_verify(db).problems] == ["head"]
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(delete(AuditEntry))
     with db.unit_of_work() as s:
         s.add(AuditChainHead(id=1, last_seq=2, last_hash="f" * 64, sealed_at=T0))
@@ -166,7 +171,7 @@ def test_unnumbering_a_sealed_row_is_detected(db):
     add_entries(db, 3)
     with db.unit_of_work() as s:
         seal_all(s)
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(seq=None))
     kinds = [(p.kind, p.seq) for p in do_verify(db).problems]
     assert ("missing", 2) in kinds and ("unsealed-hash", None) in kinds

@@ -14,6 +14,7 @@ from careplane.kernel.audit.record import entry_for
 from careplane.kernel.identity.roles import Role
 from careplane.settings import get_settings
 from tests.kernel.audit.helpers import add_patient, count_entries
+from tests.helpers import triggers_off
 
 DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
 
@@ -50,7 +51,7 @@ def test_seal_then_verify_ok(db, cli):
 def test_verify_exits_1_and_names_tampered_rows(db, cli):
     add_rows(db, 5)
     assert cli("seal").exit_code == 0
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(text("UPDATE audit_log SET reason = 'edited' WHERE seq = 2"))
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 4))
     result = cli("verify")
@@ -63,7 +64,7 @@ def test_verify_exits_1_and_names_tampered_rows(db, cli):
 def test_verify_detects_deleted_tail(db, cli):
     add_rows(db, 3)
     cli("seal")
-    with db.engine.begin() as conn:
+    with triggers_off(db) as conn:
         conn.execute(delete(AuditEntry).where(AuditEntry.seq == 3))
     result = cli("verify")
     assert result.exit_code == 1 and "head mismatch" in result.stderr
