@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,3 +118,10 @@ def triggers_off(db: Database) -> Iterator[Connection]:
         yield connection
         for _, sql in triggers:
             connection.exec_driver_sql(sql)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,9 +26,18 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     #: Run the background worker inside ``careplane serve`` (the embedded default).
     embedded_worker: bool = True
-    #: ``outbox`` keeps mail in the database (readable at /mailbox in development).
-    mail_backend: str = "outbox"
+    #: ``outbox`` keeps mail in the database only (readable at /mailbox in the embedded demo);
+    #: ``smtp`` also sends it through the SMTP server below, from the worker.
+    mail_backend: Literal["outbox", "smtp"] = "outbox"
     mail_from: str = "careplane <no-reply@careplane.local>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    #: ``starttls`` (usually port 587), ``tls`` (implicit TLS, usually 465) or ``none``.
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    #: Log in to the SMTP server when a username is given.
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = 30
     #: Web session lifetime and idle timeout.
     session_hours: int = 12
     session_idle_minutes: int = 60

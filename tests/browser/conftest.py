@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import uvicorn
 from careplane.app import create_app
 from careplane.kernel.db import Database
 from careplane.settings import Settings
+from tests.helpers import free_port
 
 CHROMIUM = os.environ.get("CAREPLANE_CHROMIUM") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -57,12 +57,6 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class LiveServer:
     url: str
@@ -73,7 +67,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(db: Database, settings: Settings) -> Iterator[LiveServer]:
     """The whole app (and, when it exists, the embedded worker) on http://127.0.0.1:<free port>."""
-    port = _free_port()
+    port = free_port()
     settings.base_url = f"http://127.0.0.1:{port}"
     settings.worker_poll_seconds = 0.2
     run_worker = importlib.util.find_spec("careplane.kernel.worker") is not None

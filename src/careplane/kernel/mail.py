@@ -1,11 +1,15 @@
-"""Outgoing e-mail through an adapter. The built-in one keeps mail in the database (the outbox).
+"""Outgoing e-mail: queued in the database with the change that causes it, delivered by the worker.
 
-Production swaps in an SMTP or provider adapter; the demo shows the outbox at /mailbox.
+:func:`send_mail` stores the message (the outbox) and publishes :class:`MailQueued` in the
+caller's transaction. The worker then hands it to the configured backend
+(:mod:`careplane.kernel.mail_delivery`): ``outbox`` keeps it in the table only, which the embedded
+demo shows at /mailbox; ``smtp`` sends it and stamps ``sent_at``.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, Text
@@ -13,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from careplane.kernel import clock
 from careplane.kernel.db import Base, IdMixin
+from careplane.kernel.events import DomainEvent, publish
 
 
 class OutboxMail(IdMixin, Base):
@@ -22,8 +27,13 @@ class OutboxMail(IdMixin, Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
-    #: Filled in by a delivering adapter; the local outbox leaves it empty.
+    #: Set when a delivering backend (SMTP) has handed the message on; the outbox backend leaves it empty.
     sent_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True)
+class MailQueued(DomainEvent):
+    mail_id: uuid.UUID
 
 
 def send_mail(session: Session, to: str, subject: str, body: str) -> uuid.UUID:
@@ -31,4 +41,5 @@ def send_mail(session: Session, to: str, subject: str, body: str) -> uuid.UUID:
     mail = OutboxMail(to_address=to, subject=subject, body=body)
     session.add(mail)
     session.flush()
+    publish(session, MailQueued(mail.id))
     return mail.id
