@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     #: Failed logins from one address in the window before it is slowed down.
     ip_failure_limit: int = 20
     ip_failure_window_minutes: int = 10
+    #: Self-registrations accepted from one address in the window (each one sends an e-mail).
+    signup_limit: int = 10
+    signup_window_minutes: int = 60
     #: Send cookies only over HTTPS (turn on behind TLS).
     secure_cookies: bool = False
     #: Threads that run blocking request work. Few threads contend less for Python's GIL; the

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from careplane.kernel import clock
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.service import RESET_MAILS_PER_HOUR
@@ -120,3 +123,20 @@ def test_the_login_page_leads_a_new_patient_to_self_registration(client):
     page = client.get("/login")
     assert '<a href="/register">Create your account</a>' in page.text
     assert client.get("/register").status_code == 200
+
+
+def test_sign_ups_from_one_address_are_limited_per_window(client, db, settings):
+    """Each accepted sign-up mails someone; a stream of them from one address is refused until the
+    window has passed."""
+    settings.signup_limit = 2
+    token = csrf(client)
+    for n in range(2):
+        assert client.post("/register", data={**SIGNUP, "email": f"p{n}@example.org", "csrf_token": token}).status_code == 200
+    third = client.post("/register", data={**SIGNUP, "email": "p2@example.org", "csrf_token": token})
+    assert third.status_code == 429 and "Too many new accounts from your network" in third.text
+    assert count(db, User) == 2
+    # a form with errors is not counted, and is still answered with its errors
+    assert client.post("/register", data={**SIGNUP, "state": "", "csrf_token": token}).status_code == 422
+    clock.travel(clock.now() + timedelta(minutes=settings.signup_window_minutes + 1))
+    assert client.post("/register", data={**SIGNUP, "email": "p2@example.org", "csrf_token": token}).status_code == 200
+    assert count(db, User) == 3

@@ -117,7 +117,8 @@ class OneTimeToken(IdMixin, Base):
 
 
 class LoginAttempt(IdMixin, Base):
-    """Every login attempt, for lockout, rate limiting and the security record."""
+    """Every login attempt, for lockout, rate limiting and the security record; also every
+    accepted self-registration (reason ``signup``), for its own rate limit."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (

@@ -53,6 +53,8 @@ RATE_LIMITED = "rate_limited"
 BAD_MFA_CODE = "bad_mfa_code"
 PASSWORD_OK = "password"
 MFA_OK = "mfa"
+#: A self-registration form accepted (a new account, or a note to an existing one), for its rate limit.
+SIGNUP = "signup"
 
 
 # ---------------------------------------------------------------- login
@@ -107,6 +109,26 @@ def lock_user(session: Session, user: User) -> None:
 
 def record_attempt(session: Session, email: str, ip: str | None, *, succeeded: bool, reason: str) -> None:
     session.add(LoginAttempt(email=email[:254], ip=ip, at=clock.now(), succeeded=succeeded, reason=reason))
+
+
+def check_signup_rate(session: Session, settings: Settings, ip: str | None) -> None:
+    """Refuse a sign-up from an address that has made ``signup_limit`` in the window: each one
+    mails someone, and a stream of them would probe which addresses have accounts."""
+    if ip is None:
+        return
+    since = clock.now() - timedelta(minutes=settings.signup_window_minutes)
+    recent = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.reason == SIGNUP)) or 0
+    if recent >= settings.signup_limit:
+        raise TooManyRequests(
+            f"Too many new accounts from your network. Please wait {settings.signup_window_minutes} minutes and "
+            "try again.",
+            retry_after=settings.signup_window_minutes * 60,
+        )
+
+
+def record_signup(session: Session, email: str, ip: str | None) -> None:
+    record_attempt(session, email, ip, succeeded=True, reason=SIGNUP)
 
 
 def _ip_failures(session: Session, ip: str | None, settings: Settings) -> int:

@@ -14,7 +14,12 @@ from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.passwords import RULE as PASSWORD_RULE
 from careplane.kernel.identity.passwords import hash_password, password_problem
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.identity.service import mail_existing_account_of_signup, send_email_verification
+from careplane.kernel.identity.service import (
+    check_signup_rate,
+    mail_existing_account_of_signup,
+    record_signup,
+    send_email_verification,
+)
 from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind
@@ -29,6 +34,7 @@ from careplane.kernel.patients.pages import (
 )
 from careplane.kernel.patients.validation import SELF_SERVICE_FIELDS, clean_patient
 from careplane.kernel.web import (
+    client_ip,
     csrf_protect,
     db_session,
     nav_item,
@@ -150,10 +156,13 @@ async def register(request: Request, actor: Actor | None = Depends(optional_page
     if errors:
         return _register_page(request, values, errors, consents, status_code=422)
     settings = request.app.state.settings
+    ip = client_ip(request)
+    check_signup_rate(session, settings, ip)
     existing = find_by_email(session, values["email"])
     if existing is not None:
         hash_password(password)  # the work of a real sign-up, so that the time taken does not tell either
         mail_existing_account_of_signup(session, settings, existing)
+        record_signup(session, values["email"], ip)
         return _sent_page(request, values["email"])
 
     def act():  # noqa: ANN202
@@ -169,6 +178,7 @@ async def register(request: Request, actor: Actor | None = Depends(optional_page
         shown = problem.errors if isinstance(problem, ValidationFailed) else {}
         return _register_page(request, values, shown, consents, status_code=422)
     send_email_verification(session, user, settings)
+    record_signup(session, values["email"], ip)
     return _sent_page(request, values["email"])
 
 
