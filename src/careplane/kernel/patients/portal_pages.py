@@ -20,6 +20,7 @@ from careplane.kernel.identity.service import (
     record_signup,
     send_email_verification,
 )
+from careplane.kernel.identity.models import User
 from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind
@@ -162,28 +163,22 @@ async def register(request: Request, actor: Actor | None = Depends(optional_page
     if existing is not None:
         hash_password(password)  # the work of a real sign-up, so that the time taken does not tell either
         mail_existing_account_of_signup(session, settings, existing)
-        record_signup(session, values["email"], ip)
-        return _sent_page(request, values["email"])
-
-    def act():  # noqa: ANN202
-        # Likely duplicates are recorded for staff review but never shown to an anonymous visitor.
-        data = {**values, "allow_sms": False, "preferred_channel": "email"}
-        patient = service.register_patient(session, SELF_REGISTRATION, data, confirm_not_duplicate=True,
-                                           consents=consents)
-        return create_user(session, email=patient.email, display_name=patient.display_name,
-                           roles=[Role.PATIENT], password=password, patient_id=patient.id)
-
-    user, problem = attempt(session, act)
-    if user is None:
-        shown = problem.errors if isinstance(problem, ValidationFailed) else {}
-        return _register_page(request, values, shown, consents, status_code=422)
-    send_email_verification(session, user, settings)
+    else:
+        user, problem = attempt(session, lambda: _sign_up(session, values, password, consents))
+        if user is None:
+            shown = problem.errors if isinstance(problem, ValidationFailed) else {}
+            return _register_page(request, values, shown, consents, status_code=422)
+        send_email_verification(session, user, settings)
     record_signup(session, values["email"], ip)
-    return _sent_page(request, values["email"])
+    return render(request, "portal/register_sent.html", {"email": values["email"]})
 
 
-def _sent_page(request: Request, email: str) -> Response:
-    return render(request, "portal/register_sent.html", {"email": email})
+def _sign_up(session: Session, values: dict[str, str], password: str, consents: list[str]) -> User:
+    # Likely duplicates are recorded for staff review but never shown to an anonymous visitor.
+    data = {**values, "allow_sms": False, "preferred_channel": "email"}
+    patient = service.register_patient(session, SELF_REGISTRATION, data, confirm_not_duplicate=True, consents=consents)
+    return create_user(session, email=patient.email, display_name=patient.display_name, roles=[Role.PATIENT],
+                       password=password, patient_id=patient.id)
 
 
 def _registration_problems(values: dict[str, str], password: str, consents: list[str]) -> dict[str, str]:
