@@ -15,10 +15,9 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from careplane.kernel.db import SessionOrReader
-
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.audit.record import entry_values, write
+from careplane.kernel.db import SessionOrReader
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.roles import Role
 

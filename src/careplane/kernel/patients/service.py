@@ -31,7 +31,6 @@ from careplane.kernel.patients.merge import (  # noqa: F401  (the merge use case
     merged_records,
 )
 from careplane.kernel.patients.models import Consent, ConsentKind, EmergencyContact, Patient, PossibleDuplicate
-from careplane.kernel.prepared import Prepared
 from careplane.kernel.patients.validation import (
     SELF_SERVICE_FIELDS,
     check_preferences_consistent,
@@ -39,6 +38,7 @@ from careplane.kernel.patients.validation import (
     clean_patient,
     normalise_name,
 )
+from careplane.kernel.prepared import Prepared
 
 SEARCH_LIMIT_MAX = 100
 RELATED = frozenset({"consents", "contacts"})
