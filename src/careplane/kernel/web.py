@@ -10,16 +10,18 @@ import uuid
 from urllib.parse import quote, unquote
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from careplane.kernel import idempotency
+from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.db import Database, Reader, SessionOrReader
 from careplane.kernel.errors import CareplaneError, NotAuthenticated
@@ -51,6 +53,27 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+#: The viewer's time zone (an IANA name), stored from the browser by the layout's script.
+ZONE_COOKIE = "cp_tz"
+
+
+def viewer_zone(request: Request) -> tzinfo:
+    """Where the viewer is, for showing times: their browser's zone, or UTC until it is known."""
+    return clock.zone_named(unquote(request.cookies.get(ZONE_COOKIE, ""))) or UTC
+
+
+@pass_context
+def _when(context: Any, moment: datetime | None, seconds: bool = False) -> Markup | str:
+    """A moment in the viewer's zone, named, e.g. ``2026-12-02 09:14 EST`` (machine-readable in UTC)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(context.get("zone") or UTC)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return Markup('<time datetime="{}">{} {}</time>').format(moment.isoformat(), shown, local.tzname())
+
+
+templates.filters["when"] = _when
 
 
 @dataclass(frozen=True)
@@ -107,6 +130,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_field": CSRF_FIELD,
         "settings": settings,
         "flash": unquote(request.cookies.get("cp_flash", "")) or None,
+        "zone": viewer_zone(request),
     }
     ctx.update(context or {})
     html = templates.get_template(template).render(ctx)

@@ -14,11 +14,11 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, authorize
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.errors import ValidationFailed
@@ -89,12 +89,12 @@ def _clean(value: str | None) -> str | None:
 
 def parse_zone(name: str | None) -> tzinfo:
     name = _clean(name)
-    if name is None or name.upper() == "UTC":
+    if name is None:
         return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed({"tz": f"Unknown time zone {name!r}; use a name such as America/New_York."}) from None
+    zone = clock.zone_named(name)
+    if zone is None:
+        raise ValidationFailed({"tz": f"Unknown time zone {name!r}; use a name such as America/New_York."})
+    return zone
 
 
 def parse_moment(value: str, zone: tzinfo, *, end: bool) -> datetime:
