@@ -47,6 +47,9 @@ class Result:
     when: str
     #: The same load against a plain FastAPI endpoint returning fixed JSON, in the same run.
     plain_fastapi_rps: float | None = None
+    #: CPU time the server process spent per request during the run (user + system): steadier than
+    #: requests/s on a machine whose speed varies.
+    server_cpu_us_per_request: float | None = None
 
 
 @contextmanager
@@ -82,8 +85,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the process so far (Linux ``/proc``)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
+def running_server(database_url: str, data_dir: Path) -> Iterator[Server]:
     """``careplane serve`` in its own process (one server process, no embedded worker)."""
     port = free_port()
     env = dict(
@@ -94,21 +108,21 @@ def running_server(database_url: str, data_dir: Path) -> Iterator[str]:
         CAREPLANE_LOG_LEVEL="WARNING",
     )
     command = [sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"]
-    with _serving(command, env, port) as base:
-        yield base
+    with _serving(command, env, port) as server:
+        yield server
 
 
 def plain_fastapi_rps(*, seconds: int, connections: int) -> float:
     """Requests/s of bench.plain_app (fixed JSON) under the same load: how fast this machine is."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.plain_app:app", "--port", str(port), "--no-access-log"]
-    with _serving(command, dict(os.environ), port, health="/hello") as base:
-        run_wrk(base + "/hello", None, seconds=2, connections=connections)  # warm-up
-        return run_wrk(base + "/hello", None, seconds=seconds, connections=connections)["rps"]
+    with _serving(command, dict(os.environ), port, health="/hello") as server:
+        run_wrk(server.url + "/hello", None, seconds=2, connections=connections)  # warm-up
+        return run_wrk(server.url + "/hello", None, seconds=seconds, connections=connections)["rps"]
 
 
 @contextmanager
-def _serving(command: list[str], env: dict[str, str], port: int, health: str = "/healthz") -> Iterator[str]:
+def _serving(command: list[str], env: dict[str, str], port: int, health: str = "/healthz") -> Iterator[Server]:
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -121,7 +135,7 @@ def _serving(command: list[str], env: dict[str, str], port: int, health: str = "
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.2)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -188,14 +202,15 @@ def write_docs() -> None:
             f"## {rows[0]['benchmark']}",
             "",
             "| engine | patients | connections | req/s | p50 ms | p99 ms | errors | requests "
-            "| plain FastAPI req/s, same run | machine | date |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "| server CPU per request | plain FastAPI req/s, same run | machine | date |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         for r in rows:
-            plain = r.get("plain_fastapi_rps")
+            plain, cpu = r.get("plain_fastapi_rps"), r.get("server_cpu_us_per_request")
             lines.append(
                 f"| {r['engine']} | {r['patients']:,} | {r['connections']} | {r['requests_per_second']:,.0f} | "
                 f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | "
+                f"{f'{cpu:,.0f} µs' if cpu else 'not measured'} | "
                 f"{f'{plain:,.0f}' if plain else 'not measured'} | {r['machine']} | {r['when']} |"
             )
         lines.append("")

@@ -56,9 +56,11 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
         ids_file.write_text("\n".join(str(i) for i in sample) + "\n")
         script = Path(tmp) / "read.lua"
         script.write_text(LUA % {"ids": ids_file, "token": token})
-        with running_server(db.url, Path(tmp)) as base:
-            run_wrk(base, script, seconds=2, connections=connections)  # warm-up
-            stats = run_wrk(base, script, seconds=seconds, connections=connections)
+        with running_server(db.url, Path(tmp)) as server:
+            run_wrk(server.url, script, seconds=2, connections=connections)  # warm-up
+            cpu_before = server.cpu_seconds()
+            stats = run_wrk(server.url, script, seconds=seconds, connections=connections)
+            cpu = server.cpu_seconds() - cpu_before
         if stats["errors"]:
             raise SystemExit(f"{int(stats['errors'])} of {int(stats['requests'])} reads failed: not a valid measurement")
         with db.unit_of_work() as session:
@@ -76,6 +78,7 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
             requests_per_second=round(stats["rps"], 1),
             p50_ms=round(stats["p50"], 2),
             p99_ms=round(stats["p99"], 2),
+            server_cpu_us_per_request=round(cpu / stats["requests"] * 1e6) if stats["requests"] else None,
             machine=machine(),
             when=clock.today().isoformat(),
         )
@@ -98,11 +101,11 @@ def main() -> None:
         for n in args.patients or [1000, 100_000]
     ]
     table = Table(title=f"Patient read via JSON API (plain FastAPI endpoint here: {plain:,.0f} req/s)")
-    for column in ("engine", "patients", "req/s", "p50 ms", "p99 ms", "errors", "share of plain"):
+    for column in ("engine", "patients", "req/s", "p50 ms", "p99 ms", "errors", "server CPU/request", "share of plain"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(r.engine, f"{r.patients:,}", f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}",
-                      str(r.errors), f"1/{plain / r.requests_per_second:.1f}")
+                      str(r.errors), f"{r.server_cpu_us_per_request:,.0f} µs", f"1/{plain / r.requests_per_second:.1f}")
     console.print(table)
     if not args.no_save:
         save(results, "patient_read")
