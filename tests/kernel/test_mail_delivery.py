@@ -4,6 +4,7 @@ local port; with the outbox backend it stays in the table."""
 from __future__ import annotations
 
 import email
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -32,7 +33,9 @@ class _Inbox:
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[int, _Inbox]]:
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, _Inbox]]:
+    # aiosmtpd logs each connection from its own thread, also after pytest has closed the stream.
+    monkeypatch.setattr(logging.getLogger("mail.log"), "disabled", True)
     inbox = _Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()

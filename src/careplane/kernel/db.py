@@ -28,6 +28,7 @@ from anyio import to_thread
 from careplane.kernel import clock
 from careplane.kernel.group_commit import GroupCommit, Write
 from careplane.kernel.prepared import Prepared
+from careplane.kernel.sqlite_checkpoint import Checkpointer
 
 T = TypeVar("T")
 
@@ -96,6 +97,7 @@ def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it (sqlite_checkpoint)
         if read_only:
             cursor.execute("PRAGMA query_only=ON")  # a stray write fails, as on a read-only PostgreSQL transaction
         cursor.close()
@@ -224,6 +226,8 @@ class Database:
         # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
         # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
         self._sqlite_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        path = self.engine.url.database if self._sqlite_writer is not None else None
+        self._checkpointer = Checkpointer(path) if path and path != ":memory:" else None
 
     @property
     def is_postgres(self) -> bool:
@@ -335,6 +339,8 @@ class Database:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
+        if self._checkpointer is not None:
+            self._checkpointer.ensure_running()  # SQLite commits leave the checkpoint to it
         try:
             with self.session_factory() as session, session.begin():
                 yield session
@@ -361,6 +367,8 @@ class Database:
             self._sqlite_writer.release()
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
