@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
@@ -114,11 +115,7 @@ def record_attempt(session: Session, email: str, ip: str | None, *, succeeded: b
 def check_signup_rate(session: Session, settings: Settings, ip: str | None) -> None:
     """Refuse a sign-up from an address that has made ``signup_limit`` in the window: each one
     mails someone, and a stream of them would probe which addresses have accounts."""
-    if ip is None:
-        return
-    since = clock.now() - timedelta(minutes=settings.signup_window_minutes)
-    recent = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.at > since, LoginAttempt.reason == SIGNUP)) or 0
+    recent = _attempts_from(session, ip, settings.signup_window_minutes, LoginAttempt.reason == SIGNUP)
     if recent >= settings.signup_limit:
         raise TooManyRequests(
             f"Too many new accounts from your network. Please wait {settings.signup_window_minutes} minutes and "
@@ -132,18 +129,17 @@ def record_signup(session: Session, email: str, ip: str | None) -> None:
 
 
 def _ip_failures(session: Session, ip: str | None, settings: Settings) -> int:
+    return _attempts_from(session, ip, settings.ip_failure_window_minutes,
+                          LoginAttempt.succeeded.is_(False), LoginAttempt.reason != RATE_LIMITED)
+
+
+def _attempts_from(session: Session, ip: str | None, minutes: int, *conditions: Any) -> int:
+    """Recorded attempts from one network address in the last ``minutes`` that meet ``conditions``."""
     if ip is None:
         return 0
-    since = clock.now() - timedelta(minutes=settings.ip_failure_window_minutes)
+    since = clock.now() - timedelta(minutes=minutes)
     return session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.ip == ip,
-            LoginAttempt.at > since,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.reason != RATE_LIMITED,
-        )
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == ip, LoginAttempt.at > since, *conditions)
     ) or 0
 
 
