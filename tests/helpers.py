@@ -10,10 +10,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -125,3 +128,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+T = TypeVar("T")
+
+
+def run(db: Database, coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on a fresh event loop in its own thread (the browser tests leave one running in this
+    one), closing the database connections the loop opened, as the app does when it stops."""
+
+    async def then_close() -> T:
+        try:
+            return await coroutine
+        finally:
+            await db.close_loop()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, then_close()).result()

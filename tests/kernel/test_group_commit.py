@@ -18,24 +18,12 @@ from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
+from tests.helpers import run
 
 DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care",
             unit_function="virtual_care")
 HT = Actor(user_id=uuid.uuid4(), label="it@example.org", roles=frozenset({Role.CLINICIAN}), unit="health_tech",
            unit_function="health_tech")
-
-
-def run(db, coroutine):  # noqa: ANN001, ANN201
-    """Run on a fresh event loop in its own thread (the browser tests leave one running in this
-    one), closing the database connections the loop opened, as the app does when it stops."""
-    async def then_close():  # noqa: ANN202
-        try:
-            return await coroutine
-        finally:
-            await db.close_loop()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, then_close()).result()
 
 
 def _entries(db, **where) -> int:  # noqa: ANN001

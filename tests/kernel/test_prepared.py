@@ -15,7 +15,7 @@ from careplane.kernel.identity.users import create_user
 from careplane.kernel.patients.models import Consent, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
 from careplane.kernel.prepared import Prepared
-from tests.kernel.test_group_commit import run
+from tests.helpers import run
 
 PATIENTS_IN = (select(Patient.__table__).where(Patient.state == bindparam("state"), Patient.allow_sms.is_(True))
                .order_by(Patient.mrn))
