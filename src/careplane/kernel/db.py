@@ -222,6 +222,7 @@ class Database:
         #: Reads (Database.read) run on connections of their own, where a write is refused.
         self._read_engine = None if self._greenlets else _create_engine(url, echo=echo, pool_size=pool_size,
                                                                          read_only=True)
+        self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False) if self._read_engine else None
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnLoop] = weakref.WeakKeyDictionary()
         # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
         # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
@@ -293,8 +294,8 @@ class Database:
         return on_loop
 
     def _make_on_loop(self) -> _OnLoop:
-        if self._read_engine is not None:
-            return _OnLoop(GroupCommit(self), self._read_engine, sessionmaker(self._read_engine, expire_on_commit=False))
+        if self._read_engine is not None and self._read_sessions is not None:
+            return _OnLoop(GroupCommit(self), self._read_engine, self._read_sessions)
         # Twice the pool for reads: nothing but the requests in flight bounds how many wait at
         # once, and a connection beyond the pool's size is opened and closed for a single read.
         reads = _create_async_engine(self.url, echo=self._echo, pool_size=2 * self._pool_size, read_only=True)
