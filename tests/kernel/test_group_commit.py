@@ -8,16 +8,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, authorize
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.audit.record import ENTRY_INSERT
+from careplane.kernel.db import Database, _libpq_options, fetch
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
+from careplane.kernel.prepared import Prepared
 from tests.helpers import run
 
 DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care",
@@ -38,7 +41,7 @@ def test_each_read_returns_only_after_its_audit_row_is_committed_and_reads_share
     patients = [uuid.uuid4() for _ in range(12)]
     commits = []
 
-    @event.listens_for(db.engine, "commit")
+    @event.listens_for(Engine, "commit")  # every engine: on PostgreSQL reads commit on engines of the event loop
     def _count(connection):  # noqa: ANN001, ANN202
         commits.append(1)
 
@@ -57,7 +60,7 @@ def test_each_read_returns_only_after_its_audit_row_is_committed_and_reads_share
         return await asyncio.gather(*(one(p) for p in patients))
 
     assert run(db, all_together()) == [1] * len(patients)
-    event.remove(db.engine, "commit", _count)
+    event.remove(Engine, "commit", _count)
     # twelve reads; besides the twelve checks' own transactions, fewer than twelve write transactions
     assert len(commits) - len(patients) < len(patients) // 2
 
@@ -127,3 +130,46 @@ def test_each_event_loop_reads_on_connections_of_its_own_and_closes_them(db):
         list(pool.map(lambda _: run(db, db.read(work)), range(2)))
     assert not db._loops
     assert _entries(db, patient_id=patient_id, outcome="allowed") == 2
+
+
+def test_a_read_connection_the_server_dropped_is_not_handed_out_again(db):
+    """The read that finds its connection gone fails; the pool discards that connection, and the
+    reads after it get working ones."""
+    if not db.is_postgres:
+        pytest.skip("a SQLite connection is a file handle the server cannot drop")
+    own_backend = Prepared(select(func.pg_backend_pid().label("pid")))
+    dropped = Prepared(select(func.pg_terminate_backend(func.pg_backend_pid()).label("done")))
+
+    async def reads() -> list[int]:
+        await db.read(lambda reader: fetch(reader, own_backend))  # the pool now holds one connection
+        with pytest.raises(Exception, match="terminat|closed"):
+            await db.read(lambda reader: fetch(reader, dropped))
+        return [(await db.read(lambda reader: fetch(reader, own_backend)))[0][0] for _ in range(3)]
+
+    assert all(pid > 0 for pid in run(db, reads()))
+
+
+def test_reads_on_postgresql_take_the_libpq_parameters_of_the_database_url(db):
+    """The event loop's driver (asyncpg) reads the URL as libpq and psycopg do, including the
+    parameters asyncpg spells differently (connect_timeout, options)."""
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL's connection parameters")
+    parameters = {"application_name": "careplane-reads", "connect_timeout": "10",
+                  "options": "-c statement_timeout=5s -c lock_timeout=2s", "sslmode": "disable"}
+    configured = Database(make_url(db.url).update_query_dict(parameters).render_as_string(hide_password=False))
+    settings = Prepared(select(func.current_setting("application_name").label("name"),
+                               func.current_setting("statement_timeout").label("statement"),
+                               func.current_setting("lock_timeout").label("lock")))
+    try:
+        with configured.unit_of_work() as s:  # psycopg, the same URL
+            assert s.execute(settings.statement).one() == ("careplane-reads", "5s", "2s")
+        assert run(configured, configured.read(lambda reader: fetch(reader, settings))) == [
+            ("careplane-reads", "5s", "2s")]
+    finally:
+        configured.dispose()
+
+
+@pytest.mark.parametrize("options", ["statement_timeout=5s", "-c statement_timeout"])
+def test_options_the_event_loop_driver_cannot_read_are_refused_with_the_reason(options):
+    with pytest.raises(ValueError, match="-c name=value"):
+        _libpq_options(options)

@@ -51,14 +51,21 @@ def test_rows_match_sqlalchemy_for_every_column_type(db, data):  # noqa: ANN001
 
 
 def test_a_read_runs_prepared_statements_on_the_read_engine(db, data):  # noqa: ANN001
-    prepared = Prepared(PATIENTS_IN)
+    """On PostgreSQL the read engine's driver is asyncpg, not the unit of work's psycopg: the values
+    still come back as the same Python types (aware UTC datetimes, UUIDs, dates)."""
+    prepared, tokens = Prepared(PATIENTS_IN), Prepared(TOKENS)
     with db.unit_of_work() as s:
-        expected = [tuple(row) for row in s.execute(PATIENTS_IN, {"state": data[0]})]
+        state, expected = next((state, rows) for state in data
+                               if (rows := [tuple(row) for row in s.execute(PATIENTS_IN, {"state": state})]))
+        expected_tokens = [tuple(row) for row in s.execute(TOKENS)]
 
     async def read():  # noqa: ANN202
-        return await db.read(lambda reader: fetch(reader, prepared, state=data[0]))
+        return await db.read(lambda reader: (fetch(reader, prepared, state=state), fetch(reader, tokens)))
 
-    assert run(db, read()) == expected
+    found, token_rows = run(db, read())
+    assert found == expected and token_rows == expected_tokens
+    for got, want in zip(found[0] + token_rows[0], expected[0] + expected_tokens[0], strict=True):
+        assert isinstance(got, type(want))  # asyncpg's UUIDs are a subclass of uuid.UUID
 
 
 def test_what_cannot_be_prepared_is_refused_when_first_run(db, data):  # noqa: ANN001

@@ -15,8 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from careplane.kernel.audit.models import AuditEntry
-from careplane.kernel.audit.record import entry_values, write
+from careplane.kernel.audit.record import entry_values, to_keep, write
 from careplane.kernel.db import SessionOrReader
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.roles import Role
@@ -172,7 +171,7 @@ def authorize(
         reason=refusal or reason,
     )
     if refusal:
-        raise AccessDenied("You do not have access to this.", keep_after_rollback=[AuditEntry(**row)])
+        raise AccessDenied("You do not have access to this.", keep_after_rollback=to_keep([row]))
     write(session, [row])
 
 

@@ -7,17 +7,18 @@ dialect-specific lives here so services never branch on the engine.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql import Executable
@@ -116,18 +117,69 @@ DEFERRED_WRITES = "careplane_deferred_writes"
 
 
 def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False) -> Engine:
-    engine = create_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size, read_only=read_only))
+    """An engine of the driver the URL names; ``read_only`` applies to SQLite (on PostgreSQL, reads
+    go through :func:`_create_async_engine`)."""
+    engine = create_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size))
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, read_only=read_only)
     return engine
 
 
 def _create_async_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False) -> AsyncEngine:
-    """psycopg's asyncio connections, used through SQLAlchemy's synchronous API in a greenlet."""
-    return create_async_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size, read_only=read_only))
+    """asyncpg connections to the PostgreSQL server ``url`` names, for work on the event loop, used
+    through SQLAlchemy's synchronous API in a greenlet.
+
+    asyncpg, not psycopg's asyncio mode: its protocol is compiled, and a small query cost a third
+    of the CPU time (bench/README.md).
+    """
+    options = _engine_options(url, echo=echo, pool_size=pool_size)
+    if read_only:
+        # Each statement its own read-only transaction: no BEGIN and COMMIT round trips, and the
+        # server refuses a stray write.
+        options["isolation_level"] = "AUTOCOMMIT"
+    connect = _asyncpg_connect(url, {"default_transaction_read_only": "on"} if read_only else {})
+    return create_async_engine("postgresql+asyncpg://", async_creator=connect, **options)
 
 
-def _engine_options(url: str, *, echo: bool, pool_size: int, read_only: bool) -> dict[str, Any]:
+def _asyncpg_connect(url: str, server_settings: dict[str, str]) -> Callable[[], Any]:
+    """How asyncpg connects to the database ``url`` names, read as libpq (and so psycopg) reads it:
+    the host, credentials and ``PG*`` environment variables, the query string's SSL parameters and
+    ``application_name``, and the two that asyncpg spells differently, ``connect_timeout`` and
+    ``options`` (``-c name=value`` settings)."""
+    import asyncpg  # only PostgreSQL deployments load it
+
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    kwargs: dict[str, Any] = {}
+    if "connect_timeout" in query:
+        kwargs["timeout"] = float(query.pop("connect_timeout"))  # type: ignore[arg-type]
+    settings = _libpq_options(str(query.pop("options", "")))
+    settings.update(server_settings)
+    dsn = parsed.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+    return lambda: asyncpg.connect(dsn, server_settings=settings, **kwargs)
+
+
+def _libpq_options(options: str) -> dict[str, str]:
+    """Settings from libpq's ``options`` parameter: ``-c name=value`` or ``--name=value``, repeated."""
+    settings: dict[str, str] = {}
+    words = iter(shlex.split(options))
+    for word in words:
+        if word == "-c":
+            word = next(words, "")
+        elif word.startswith("-c"):
+            word = word[2:]
+        elif word.startswith("--"):
+            word = word[2:].replace("-", "_")
+        else:
+            raise ValueError(f"the database URL's options parameter: cannot read {word!r} (write -c name=value)")
+        name, equals, value = word.partition("=")
+        if not equals:
+            raise ValueError(f"the database URL's options parameter: {word!r} has no value (write -c name=value)")
+        settings[name] = value
+    return settings
+
+
+def _engine_options(url: str, *, echo: bool, pool_size: int) -> dict[str, Any]:
     options: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False, "timeout": 15}
@@ -135,9 +187,6 @@ def _engine_options(url: str, *, echo: bool, pool_size: int, read_only: bool) ->
     # No pre-ping (a round trip on every checkout): a connection the server dropped fails
     # one request, SQLAlchemy then discards the whole pool, and recycling keeps them fresh.
     options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-    if read_only:
-        # Each statement its own read-only transaction: no BEGIN and COMMIT round trips.
-        options.update(isolation_level="AUTOCOMMIT", connect_args={"options": "-c default_transaction_read_only=on"})
     return options
 
 
@@ -169,6 +218,16 @@ class Reader:
 
 #: Where service code reads: a unit of work's session, or a read (:meth:`Database.read`).
 SessionOrReader = Session | Reader
+
+
+def apply_writes(target: Session | Connection, writes: Sequence[Write]) -> None:
+    """Execute ``writes`` in the caller's transaction: each distinct statement once, with all its
+    parameter sets (an executemany)."""
+    by_statement: dict[Executable, list[dict[str, Any]]] = {}
+    for statement, params in writes:
+        by_statement.setdefault(statement, []).append(params)
+    for statement, rows in by_statement.items():
+        target.execute(statement, rows)
 
 
 def orm_session(target: SessionOrReader) -> Session:
@@ -203,8 +262,8 @@ class _OnLoop:
     group_commit: GroupCommit
     read_engine: Engine
     read_sessions: sessionmaker[Session]
-    #: Sessions for Database.run in a greenlet; None where it runs inline or on a thread.
-    write_sessions: sessionmaker[Session] | None = None
+    #: Where Database.commit_writes runs in a greenlet; None where it runs inline or on a thread.
+    write_engine: Engine | None = None
     async_engines: tuple[AsyncEngine, ...] = ()
 
 
@@ -216,17 +275,16 @@ class Database:
         self._echo, self._pool_size = echo, pool_size
         self.engine = _create_engine(url, echo=echo, pool_size=pool_size)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        # Work started from an event loop (Database.read and Database.run) waits for PostgreSQL
-        # in a greenlet, through psycopg's asyncio connection, rather than on a worker thread.
-        self._greenlets = make_url(url).get_driver_name() == "psycopg"
-        #: Reads (Database.read) run on connections of their own, where a write is refused.
-        self._read_engine = None if self._greenlets else _create_engine(url, echo=echo, pool_size=pool_size,
-                                                                         read_only=True)
+        sqlite = self.engine.dialect.name == "sqlite"
+        #: SQLite reads (Database.read) run on connections of their own, where a write is refused.
+        #: PostgreSQL ones, like all the work started from an event loop, wait for the server in a
+        #: greenlet on that loop, through asyncpg (see _make_on_loop), not on worker threads.
+        self._read_engine = _create_engine(url, echo=echo, pool_size=pool_size, read_only=True) if sqlite else None
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False) if self._read_engine else None
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnLoop] = weakref.WeakKeyDictionary()
         # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
         # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
-        self._sqlite_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._sqlite_writer = threading.Lock() if sqlite else None
         path = self.engine.url.database if self._sqlite_writer is not None else None
         self._checkpointer = Checkpointer(path) if path and path != ":memory:" else None
 
@@ -251,8 +309,8 @@ class Database:
         before the refusal is raised. SQLite reads run right here on the event loop: the database
         is a local file that answers in microseconds, less than a trip to a worker thread costs
         (threads contend for the GIL). PostgreSQL reads run in a greenlet on the loop, each
-        statement awaited through psycopg's asyncio connection. Meant for short reads at high
-        rates (bench/patient_read.py measures them).
+        statement awaited through asyncpg. Meant for short reads at high rates
+        (bench/patient_read.py measures them).
         """
         on_loop = self._on_loop()
         engine = on_loop.read_engine
@@ -263,8 +321,8 @@ class Database:
             reader = Reader(connection.dbapi_connection, engine.dialect, deferred, on_loop.read_sessions)
             try:
                 return work(reader)
-            except engine.dialect.loaded_dbapi.Error as exc:
-                if engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+            except Exception as exc:
+                if _is_disconnect(engine.dialect, exc, connection.dbapi_connection):
                     connection.invalidate(exc)
                 raise
             finally:
@@ -272,16 +330,11 @@ class Database:
                 connection.close()
 
         try:
-            if self._sqlite_writer is not None:
-                result = on_connection()
-            elif self._greenlets:
-                result = await greenlet_spawn(on_connection)
-            else:
-                result = await to_thread.run_sync(on_connection)
+            result = on_connection() if self._sqlite_writer is not None else await greenlet_spawn(on_connection)
         except Exception as exc:
             keep = getattr(exc, "keep_after_rollback", None)
             if keep:
-                await on_loop.group_commit.write((), keep)
+                await on_loop.group_commit.write(keep)
             raise
         await on_loop.group_commit.write(deferred)
         return result
@@ -301,7 +354,7 @@ class Database:
         reads = _create_async_engine(self.url, echo=self._echo, pool_size=2 * self._pool_size, read_only=True)
         writes = _create_async_engine(self.url, echo=self._echo, pool_size=self._pool_size)
         return _OnLoop(GroupCommit(self), reads.sync_engine, sessionmaker(reads.sync_engine, expire_on_commit=False),
-                       sessionmaker(writes.sync_engine, expire_on_commit=False), (reads, writes))
+                       writes.sync_engine, (reads, writes))
 
     async def close_loop(self) -> None:
         """Close what the running event loop opened (its asyncio connections); call before it ends."""
@@ -309,34 +362,36 @@ class Database:
         for engine in on_loop.async_engines if on_loop else ():
             await engine.dispose()
 
-    async def run(self, work: Callable[[Session], T]) -> T:
-        """``work(session)`` in one unit of work, called from the event loop. ``work`` must do
-        nothing slow but database statements.
+    async def commit_writes(self, writes: Sequence[Write]) -> None:
+        """Execute ``writes`` (:func:`apply_writes`) in one transaction, called from the event loop:
+        the group commit's flush.
 
-        On SQLite, when no other thread holds the write lock, the work runs right here (see
-        :meth:`read` for why), otherwise on a worker thread. On PostgreSQL it runs in a greenlet
-        on this loop, its statements awaited through psycopg's asyncio connection.
+        On SQLite, when no other thread holds the write lock, right here (see :meth:`read` for why),
+        otherwise on a worker thread. On PostgreSQL in a greenlet on this loop, each statement
+        awaited through asyncpg.
         """
         if self._sqlite_writer is not None and self._sqlite_writer.acquire(blocking=False):
             try:
-                with self._transaction() as session:
-                    return work(session)
+                self._commit_on(self.engine, writes)
             finally:
                 self._sqlite_writer.release()
-        write_sessions = self._on_loop().write_sessions
-        if write_sessions is not None:
+            return
+        write_engine = self._on_loop().write_engine
+        if write_engine is not None:
+            await greenlet_spawn(self._commit_on, write_engine, writes)
+            return
 
-            def in_greenlet() -> T:
-                with write_sessions() as session, session.begin():
-                    return work(session)
+        def in_thread() -> None:
+            with self._writer_turn():
+                self._commit_on(self.engine, writes)
 
-            return await greenlet_spawn(in_greenlet)
+        await to_thread.run_sync(in_thread)
 
-        def in_thread() -> T:
-            with self.unit_of_work() as session:
-                return work(session)
-
-        return await to_thread.run_sync(in_thread)
+    def _commit_on(self, engine: Engine, writes: Sequence[Write]) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.ensure_running()  # SQLite commits leave the checkpoint to it
+        with engine.begin() as connection:
+            apply_writes(connection, writes)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -349,8 +404,8 @@ class Database:
             # Some refusals must leave a trace (an audit row) even though the work is undone.
             keep = getattr(exc, "keep_after_rollback", None)
             if keep:
-                with self.session_factory() as session, session.begin():
-                    session.add_all(keep)
+                with self.engine.begin() as connection:
+                    apply_writes(connection, keep)
             raise
 
     @contextmanager
@@ -373,3 +428,12 @@ class Database:
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
+
+
+def _is_disconnect(dialect: Dialect, exc: Exception, dbapi_connection: Any) -> bool:
+    """Whether ``exc`` means the connection is gone (the pool must not hand it out again)."""
+    # Prepared statements reach asyncpg directly, so its errors arrive untranslated; its dialect
+    # asks the connection itself whether it is closed.
+    if dialect.driver == "asyncpg" or isinstance(exc, dialect.loaded_dbapi.Error):
+        return bool(dialect.is_disconnect(exc, dbapi_connection, None))
+    return False

@@ -29,13 +29,14 @@ class NotAuthenticated(CareplaneError):
 
 
 class AccessDenied(CareplaneError):
-    """Refused by the access policy. Carries the audit row to keep after the rollback."""
+    """Refused by the access policy. Carries the audit row to keep after the rollback, as writes
+    (statement, parameters) that the unit of work executes once it has rolled back."""
 
     status = 403
     title = "Access denied"
     type_slug = "access-denied"
 
-    def __init__(self, detail: str, keep_after_rollback: list[Any] | None = None) -> None:
+    def __init__(self, detail: str, keep_after_rollback: list[tuple[Any, dict[str, Any]]] | None = None) -> None:
         super().__init__(detail)
         self.keep_after_rollback = keep_after_rollback or []
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 if TYPE_CHECKING:
@@ -28,7 +27,6 @@ Write = tuple[Executable, dict[str, Any]]
 @dataclass
 class _Waiting:
     writes: Sequence[Write]
-    objects: Sequence[Any]
     done: asyncio.Future[None]
 
 
@@ -40,12 +38,12 @@ class GroupCommit:
     _queue: list[_Waiting] = field(default_factory=list)
     _flusher: asyncio.Task[None] | None = None
 
-    async def write(self, writes: Sequence[Write], objects: Sequence[Any] = ()) -> None:
-        """Commit ``writes`` (and ORM ``objects``) with whatever else is waiting; return when durable."""
-        if not writes and not objects:
+    async def write(self, writes: Sequence[Write]) -> None:
+        """Commit ``writes`` with whatever else is waiting; return when durable."""
+        if not writes:
             return
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(writes, objects, loop.create_future())
+        waiting = _Waiting(writes, loop.create_future())
         self._queue.append(waiting)
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush())
@@ -56,7 +54,7 @@ class GroupCommit:
             while self._queue:
                 batch, self._queue = self._queue, []
                 try:
-                    await self.db.run(lambda session: _apply(session, batch))
+                    await self.db.commit_writes([write for waiting in batch for write in waiting.writes])
                 except Exception as exc:  # noqa: BLE001 - handed to every request in the batch
                     for waiting in batch:
                         if not waiting.done.done():
@@ -68,13 +66,3 @@ class GroupCommit:
         finally:
             self._flusher = None
 
-
-def _apply(session: Session, batch: list[_Waiting]) -> None:
-    """Each distinct statement once, with all its parameter sets (an executemany)."""
-    by_statement: dict[Executable, list[dict[str, Any]]] = {}
-    for waiting in batch:
-        for statement, params in waiting.writes:
-            by_statement.setdefault(statement, []).append(params)
-        session.add_all(waiting.objects)
-    for statement, params in by_statement.items():
-        session.execute(statement, params)

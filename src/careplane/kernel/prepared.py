@@ -8,6 +8,10 @@ wrapped in :class:`Prepared`: compiled to SQL text once for each dialect, their 
 rows converted with the same type processors SQLAlchemy itself would use, so a UUID, a UTC
 datetime or a date comes back as it does from a normal query, on both engines.
 
+On asyncpg (PostgreSQL reads on the event loop, see :mod:`careplane.kernel.db`) the statement
+goes to the driver's own connection rather than through SQLAlchemy's DBAPI adapter for it, which
+costs as much again as asyncpg itself; asyncpg prepares it on the server once per connection.
+
 Only plain statements qualify: no expanding ``IN`` parameters, no Python-side column defaults
 (reads never need them).
 """
@@ -20,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
+from sqlalchemy.util import await_
 
 _Processor = Callable[[Any], Any] | None
 
@@ -43,21 +48,25 @@ class Prepared:
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self.columns: tuple[str, ...] = tuple(c.key for c in statement.selected_columns)
+        #: By dialect and driver: the SQL text differs by parameter style, the processors by driver.
         self._by_dialect: dict[str, _Compiled] = {}
 
     def rows(self, dbapi_connection: Any, dialect: Dialect, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, each a tuple in the order of :attr:`columns`."""
-        compiled = self._by_dialect.get(dialect.name) or self._compile(dialect)
+        compiled = self._by_dialect.get(dialect.dialect_description) or self._compile(dialect)
         if compiled.positional:
             args: Any = tuple(_bound(params, key, fixed, process) for _, key, fixed, process in compiled.binds)
         else:
             args = {name: _bound(params, key, fixed, process) for name, key, fixed, process in compiled.binds}
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(compiled.sql, args)
-            raw = cursor.fetchall()
-        finally:
-            cursor.close()
+        if dialect.driver == "asyncpg":
+            raw = await_(dialect.get_driver_connection(dbapi_connection).fetch(compiled.sql, *args))
+        else:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(compiled.sql, args)
+                raw = cursor.fetchall()
+            finally:
+                cursor.close()
         processors = compiled.result_processors
         return [tuple(value if process is None or value is None else process(value)
                       for process, value in zip(processors, row)) for row in raw]
@@ -82,7 +91,7 @@ class Prepared:
         if len(result_processors) != len(self.columns):
             raise ValueError("every selected column needs its own label")
         prepared = _Compiled(compiled.string, bool(dialect.positional), tuple(binds), result_processors)
-        self._by_dialect[dialect.name] = prepared
+        self._by_dialect[dialect.dialect_description] = prepared
         return prepared
 
 

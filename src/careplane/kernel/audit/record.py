@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
-from careplane.kernel.db import SessionOrReader, new_id, write_soon
+from careplane.kernel.db import SessionOrReader, Write, new_id, write_soon
 
 if TYPE_CHECKING:
     from careplane.kernel.access import Actor
@@ -46,11 +46,17 @@ def entry_values(
 
 
 def entry_for(actor: Actor, action: str, **fields: Any) -> AuditEntry:
-    """An entry as an object, for callers that keep it (e.g. to write after a rollback)."""
+    """An entry as an ORM object."""
     return AuditEntry(**entry_values(actor, action, **fields))
 
 
 ENTRY_INSERT = insert(AuditEntry.__table__)
+
+
+def to_keep(rows: Iterable[dict[str, Any]]) -> list[Write]:
+    """Entries as the writes a refusal carries in ``keep_after_rollback``: the unit of work undoes
+    everything else and then executes these."""
+    return [(ENTRY_INSERT, row) for row in rows]
 
 
 def write(session: SessionOrReader, rows: Iterable[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor, Permission, authorize, require
+from careplane.kernel.db import apply_writes
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.patients import service
 from careplane.kernel.patients.merge import labels as field_labels
@@ -51,7 +52,7 @@ def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, Proble
         with session.begin_nested():
             return action(), None
     except DuplicateSuspected as exc:
-        session.add_all(exc.keep_after_rollback)
+        apply_writes(session, exc.keep_after_rollback)
         return None, exc
     except (ValidationFailed, RecordMerged) as exc:
         return None, exc

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
-from careplane.kernel.audit.record import entry_for
+from careplane.kernel.audit.record import entry_values, to_keep
 from careplane.kernel.db import SessionOrReader, fetch
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.patients import duplicates, mrn
@@ -58,11 +58,11 @@ class DuplicateSuspected(Conflict):
             candidates=[c.summary() for c in candidates],
         )
         self.candidates = candidates
-        self.keep_after_rollback = [
-            entry_for(actor, Permission.PATIENT_REGISTER.value, outcome="allowed", patient_id=c.patient.id,
-                      resource_type="patient.duplicate_candidate", resource_id=c.patient.mrn)
+        self.keep_after_rollback = to_keep(
+            entry_values(actor, Permission.PATIENT_REGISTER.value, outcome="allowed", patient_id=c.patient.id,
+                         resource_type="patient.duplicate_candidate", resource_id=c.patient.mrn)
             for c in candidates
-        ]
+        )
 
 
 # ---------------------------------------------------------------- registering
