@@ -52,6 +52,24 @@ class Result:
     server_cpu_us_per_request: float | None = None
 
 
+@dataclass
+class Count:
+    """A run under callgrind (``--instructions``): what the server executes per request, in user
+    space (the kernel's share, such as socket calls, is not counted)."""
+
+    benchmark: str
+    engine: str
+    patients: int
+    connections: int
+    seconds: float
+    instructions_per_request: float
+    #: The same for the plain FastAPI endpoint returning fixed JSON, in the same run.
+    plain_instructions_per_request: float
+    commit: str
+    machine: str
+    when: str
+
+
 @contextmanager
 def fresh_database(engine: str) -> Iterator[Database]:
     """An empty database with the current schema, deleted afterwards."""
@@ -89,16 +107,41 @@ def free_port() -> int:
 class Server:
     url: str
     pid: int
+    #: Where callgrind writes its counts, when the server runs under it (see ``counting``).
+    callgrind_out: Path | None = None
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time of the process so far (Linux ``/proc``)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    @contextmanager
+    def counting(self) -> Iterator[list[int]]:
+        """Counts the instructions the server executes in user space inside the block (callgrind):
+        the list it yields holds the total once the block ends. Unlike time, the count hardly
+        moves with what else the machine is doing, so two builds compare on a noisy machine."""
+        if self.callgrind_out is None:
+            raise RuntimeError("the server does not run under callgrind (counting=True)")
+        total: list[int] = []
+        _callgrind_control("--zero", self.pid)
+        _callgrind_control("--instr=on", self.pid)
+        try:
+            yield total
+        finally:
+            _callgrind_control("--instr=off", self.pid)
+            _callgrind_control("--dump", self.pid)
+        dumps = sorted(self.callgrind_out.parent.glob(self.callgrind_out.name + ".*"))
+        total.append(max(int(m.group(1)) for m in re.finditer(r"^(?:summary|totals): (\d+)", dumps[-1].read_text(), re.M)))
+
+
+def _callgrind_control(option: str, pid: int) -> None:
+    subprocess.run(["callgrind_control", option, str(pid)], check=True, capture_output=True)
+
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path) -> Iterator[Server]:
-    """``careplane serve`` in its own process (one server process, no embedded worker)."""
+def running_server(database_url: str, data_dir: Path, *, counting: bool = False) -> Iterator[Server]:
+    """``careplane serve`` in its own process (one server process, no embedded worker); with
+    ``counting``, under callgrind (:meth:`Server.counting`), about 50 times slower."""
     port = free_port()
     env = dict(
         os.environ,
@@ -108,34 +151,65 @@ def running_server(database_url: str, data_dir: Path) -> Iterator[Server]:
         CAREPLANE_LOG_LEVEL="WARNING",
     )
     command = [sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"]
-    with _serving(command, env, port) as server:
+    with _serving(command, env, port, counting=counting, data_dir=data_dir) as server:
         yield server
 
 
 def plain_fastapi_rps(*, seconds: int, connections: int) -> float:
     """Requests/s of bench.plain_app (fixed JSON) under the same load: how fast this machine is."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.plain_app:app", "--port", str(port), "--no-access-log"]
-    with _serving(command, dict(os.environ), port, health="/hello") as server:
+    with _plain_server() as server:
         run_wrk(server.url + "/hello", None, seconds=2, connections=connections)  # warm-up
         return run_wrk(server.url + "/hello", None, seconds=seconds, connections=connections)["rps"]
 
 
+def plain_fastapi_instructions(*, seconds: int, connections: int) -> float:
+    """User-space instructions per request of bench.plain_app under the same load (callgrind)."""
+    with tempfile.TemporaryDirectory() as tmp, _plain_server(counting=True, data_dir=Path(tmp)) as server:
+        return instructions_per_request(server, server.url + "/hello", None, seconds=seconds, connections=connections)
+
+
+def instructions_per_request(server: Server, url: str, lua_script: Path | None, *, seconds: int,
+                             connections: int) -> float:
+    """Warm up (callgrind translates code as it first runs), then count over ``seconds`` of load."""
+    run_wrk(url, lua_script, seconds=max(seconds // 2, 5), connections=connections)
+    with server.counting() as total:
+        stats = run_wrk(url, lua_script, seconds=seconds, connections=connections)
+    if stats["errors"]:
+        raise SystemExit(f"{int(stats['errors'])} of {int(stats['requests'])} requests failed: not a valid count")
+    return total[0] / stats["requests"]
+
+
 @contextmanager
-def _serving(command: list[str], env: dict[str, str], port: int, health: str = "/healthz") -> Iterator[Server]:
+def _plain_server(*, counting: bool = False, data_dir: Path | None = None) -> Iterator[Server]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench.plain_app:app", "--port", str(port), "--no-access-log"]
+    with _serving(command, dict(os.environ), port, health="/hello", counting=counting, data_dir=data_dir) as server:
+        yield server
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], port: int, health: str = "/healthz", *,
+             counting: bool = False, data_dir: Path | None = None) -> Iterator[Server]:
+    callgrind_out = None
+    if counting:
+        if not shutil.which("valgrind"):
+            raise SystemExit("valgrind is not installed: apt-get install valgrind")
+        callgrind_out = (data_dir or Path(tempfile.gettempdir())) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={callgrind_out}",
+                   *command]
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + (600 if counting else 30)
         while True:
             try:
-                urllib.request.urlopen(base + health, timeout=1).read()
+                urllib.request.urlopen(base + health, timeout=60 if counting else 1).read()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:]) from None
                 time.sleep(0.2)
-        yield Server(base, proc.pid)
+        yield Server(base, proc.pid, callgrind_out)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -176,7 +250,15 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def save(results: list[Result], name: str) -> None:
+def commit() -> str:
+    """The checked-out commit, marked ``+changes`` when the work tree differs from it."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()
+    return head + ("+changes" if dirty else "")
+
+
+def save(results: list[Result] | list[Count], name: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
     write_docs()
@@ -196,23 +278,42 @@ def write_docs() -> None:
     ]
     for path in sorted(RESULTS.glob("*.json")):
         rows = json.loads(path.read_text())
-        if not rows:
-            continue
-        lines += [
-            f"## {rows[0]['benchmark']}",
-            "",
-            "| engine | patients | connections | req/s | p50 ms | p99 ms | errors | requests "
-            "| server CPU per request | plain FastAPI req/s, same run | machine | date |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
-        ]
-        for r in rows:
-            plain, cpu = r.get("plain_fastapi_rps"), r.get("server_cpu_us_per_request")
-            lines.append(
-                f"| {r['engine']} | {r['patients']:,} | {r['connections']} | {r['requests_per_second']:,.0f} | "
-                f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | "
-                f"{f'{cpu:,.0f} µs' if cpu else 'not measured'} | "
-                f"{f'{plain:,.0f}' if plain else 'not measured'} | {r['machine']} | {r['when']} |"
-            )
-        lines.append("")
+        if rows:
+            lines += [f"## {rows[0]['benchmark']}", "",
+                      *(_count_table(rows) if "instructions_per_request" in rows[0] else _rate_table(rows)), ""]
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines))
+
+
+def _rate_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| engine | patients | connections | req/s | p50 ms | p99 ms | errors | requests "
+        "| server CPU per request | plain FastAPI req/s, same run | machine | date |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        plain, cpu = r.get("plain_fastapi_rps"), r.get("server_cpu_us_per_request")
+        lines.append(
+            f"| {r['engine']} | {r['patients']:,} | {r['connections']} | {r['requests_per_second']:,.0f} | "
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | "
+            f"{f'{cpu:,.0f} µs' if cpu else 'not measured'} | "
+            f"{f'{plain:,.0f}' if plain else 'not measured'} | {r['machine']} | {r['when']} |"
+        )
+    return lines
+
+
+def _count_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "Instructions the server executed in user space per request, counted by callgrind (`--instructions`).",
+        "",
+        "| engine | patients | connections | instructions per request | plain FastAPI, same run | ratio "
+        "| commit | machine | date |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for r in rows:
+        count, plain = r["instructions_per_request"], r["plain_instructions_per_request"]
+        lines.append(
+            f"| {r['engine']} | {r['patients']:,} | {r['connections']} | {count / 1e6:,.2f} M | {plain / 1e6:,.2f} M | "
+            f"{count / plain:.1f} | {r['commit']} | {r['machine']} | {r['when']} |"
+        )
+    return lines

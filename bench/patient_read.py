@@ -6,6 +6,7 @@ the token, checks the access policy, reads the patient and writes its audit row.
 
     python -m bench.patient_read                       # the full matrix (a few minutes)
     python -m bench.patient_read --engine sqlite --patients 1000 --seconds 5
+    python -m bench.patient_read --instructions --engine postgresql --patients 1000   # callgrind
 
 Target (issue "Foundation"): at least 1,000 requests/s.
 """
@@ -13,9 +14,11 @@ Target (issue "Foundation"): at least 1,000 requests/s.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import random
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -23,13 +26,28 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select
 
-from bench.harness import Result, fresh_database, machine, plain_fastapi_rps, run_wrk, running_server, save
+from bench.harness import (
+    Count,
+    Result,
+    commit,
+    fresh_database,
+    instructions_per_request,
+    machine,
+    plain_fastapi_instructions,
+    plain_fastapi_rps,
+    run_wrk,
+    running_server,
+    save,
+)
+from careplane.kernel.db import Database
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.service import create_api_token
 from careplane.kernel.identity.users import create_user
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
+
+TITLE = "Patient read via JSON API (auth + access check + audit row)"
 
 LUA = """
 local ids = {}
@@ -42,7 +60,10 @@ end
 """
 
 
-def run_one(engine: str, patients: int, seconds: int, connections: int, console: Console) -> Result:
+@contextmanager
+def seeded(engine: str, patients: int, console: Console) -> Iterator[tuple[Database, Path, Path]]:
+    """A fresh database with ``patients`` synthetic patients and a clinician's API token; the wrk
+    script that reads random ones with it; a scratch folder."""
     with fresh_database(engine) as db, tempfile.TemporaryDirectory() as tmp:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"seeding {patients:,} patients on {engine}", total=patients)
@@ -56,7 +77,12 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
         ids_file.write_text("\n".join(str(i) for i in sample) + "\n")
         script = Path(tmp) / "read.lua"
         script.write_text(LUA % {"ids": ids_file, "token": token})
-        with running_server(db.url, Path(tmp)) as server:
+        yield db, script, Path(tmp)
+
+
+def run_one(engine: str, patients: int, seconds: int, connections: int, console: Console) -> Result:
+    with seeded(engine, patients, console) as (db, script, tmp):
+        with running_server(db.url, tmp) as server:
             run_wrk(server.url, script, seconds=2, connections=connections)  # warm-up
             cpu_before = server.cpu_seconds()
             stats = run_wrk(server.url, script, seconds=seconds, connections=connections)
@@ -68,7 +94,7 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
         if audited < stats["requests"]:
             raise SystemExit(f"only {audited} audit rows for {stats['requests']} reads: audit lost")
         return Result(
-            benchmark="Patient read via JSON API (auth + access check + audit row)",
+            benchmark=TITLE,
             engine=engine,
             patients=patients,
             connections=connections,
@@ -84,22 +110,39 @@ def run_one(engine: str, patients: int, seconds: int, connections: int, console:
         )
 
 
+def count_one(engine: str, patients: int, seconds: int, connections: int, console: Console, plain: float) -> Count:
+    with seeded(engine, patients, console) as (db, script, tmp), console.status(f"counting on {engine} under callgrind"):
+        with running_server(db.url, tmp, counting=True) as server:
+            count = instructions_per_request(server, server.url, script, seconds=seconds, connections=connections)
+    return Count(benchmark=TITLE + ", instructions", engine=engine, patients=patients, connections=connections,
+                 seconds=seconds, instructions_per_request=round(count), plain_instructions_per_request=round(plain),
+                 commit=commit(), machine=machine(), when=clock.today().isoformat())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], action="append", help="default: both")
     parser.add_argument("--patients", type=int, action="append", help="default: 1000 and 100000")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the server's instructions per request under callgrind (needs valgrind) instead "
+                             "of measuring its rate: slow, but the same on a busy machine as on an idle one")
     parser.add_argument("--no-save", action="store_true", help="print only; leave results and docs alone")
     args = parser.parse_args()
     console = Console()
+    matrix = [(engine, n) for engine in args.engine or ["sqlite", "postgresql"] for n in args.patients or [1000, 100_000]]
+    if args.instructions:
+        count_matrix(matrix, args, console)
+    else:
+        rate_matrix(matrix, args, console)
+
+
+def rate_matrix(matrix: list[tuple[str, int]], args: argparse.Namespace, console: Console) -> None:
     with console.status("measuring a plain FastAPI endpoint for comparison"):
         plain = round(plain_fastapi_rps(seconds=args.seconds, connections=args.connections), 1)
-    results = [
-        replace(run_one(engine, n, args.seconds, args.connections, console), plain_fastapi_rps=plain)
-        for engine in args.engine or ["sqlite", "postgresql"]
-        for n in args.patients or [1000, 100_000]
-    ]
+    results = [replace(run_one(engine, n, args.seconds, args.connections, console), plain_fastapi_rps=plain)
+               for engine, n in matrix]
     table = Table(title=f"Patient read via JSON API (plain FastAPI endpoint here: {plain:,.0f} req/s)")
     for column in ("engine", "patients", "req/s", "p50 ms", "p99 ms", "errors", "server CPU/request", "share of plain"):
         table.add_column(column, justify="right")
@@ -109,6 +152,21 @@ def main() -> None:
     console.print(table)
     if not args.no_save:
         save(results, "patient_read")
+
+
+def count_matrix(matrix: list[tuple[str, int]], args: argparse.Namespace, console: Console) -> None:
+    with console.status("counting a plain FastAPI endpoint under callgrind for comparison"):
+        plain = plain_fastapi_instructions(seconds=args.seconds, connections=args.connections)
+    counts = [count_one(engine, n, args.seconds, args.connections, console, plain) for engine, n in matrix]
+    table = Table(title=f"Patient read: instructions per request (plain FastAPI endpoint: {plain / 1e6:,.2f} M)")
+    for column in ("engine", "patients", "instructions/request", "times plain"):
+        table.add_column(column, justify="right")
+    for c in counts:
+        table.add_row(c.engine, f"{c.patients:,}", f"{c.instructions_per_request / 1e6:,.2f} M",
+                      f"{c.instructions_per_request / plain:.1f}")
+    console.print(table)
+    if not args.no_save:
+        save(counts, "patient_read_instructions")
 
 
 if __name__ == "__main__":
