@@ -251,10 +251,10 @@ def machine() -> str:
 
 
 def commit() -> str:
-    """The checked-out commit, marked ``+changes`` when the work tree differs from it."""
+    """The checked-out commit, marked ``+changes`` when the code (not the results) differs from it."""
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench",
+                            ":!bench/results"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return head + ("+changes" if dirty else "")
 
 
