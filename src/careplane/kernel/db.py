@@ -404,8 +404,7 @@ class Database:
             # Some refusals must leave a trace (an audit row) even though the work is undone.
             keep = getattr(exc, "keep_after_rollback", None)
             if keep:
-                with self.engine.begin() as connection:
-                    apply_writes(connection, keep)
+                self._commit_on(self.engine, keep)
             raise
 
     @contextmanager

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from careplane.kernel.group_commit import Write
 
 
 class CareplaneError(Exception):
@@ -36,7 +39,7 @@ class AccessDenied(CareplaneError):
     title = "Access denied"
     type_slug = "access-denied"
 
-    def __init__(self, detail: str, keep_after_rollback: list[tuple[Any, dict[str, Any]]] | None = None) -> None:
+    def __init__(self, detail: str, keep_after_rollback: list[Write] | None = None) -> None:
         super().__init__(detail)
         self.keep_after_rollback = keep_after_rollback or []
 
