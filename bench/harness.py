@@ -151,7 +151,7 @@ def running_server(database_url: str, data_dir: Path, *, counting: bool = False)
         CAREPLANE_LOG_LEVEL="WARNING",
     )
     command = [sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"]
-    with _serving(command, env, port, counting=counting, data_dir=data_dir) as server:
+    with _serving(command, env, port, callgrind_out=data_dir / "callgrind.out" if counting else None) as server:
         yield server
 
 
@@ -164,37 +164,38 @@ def plain_fastapi_rps(*, seconds: int, connections: int) -> float:
 
 def plain_fastapi_instructions(*, seconds: int, connections: int) -> float:
     """User-space instructions per request of bench.plain_app under the same load (callgrind)."""
-    with tempfile.TemporaryDirectory() as tmp, _plain_server(counting=True, data_dir=Path(tmp)) as server:
+    with tempfile.TemporaryDirectory() as tmp, _plain_server(callgrind_out=Path(tmp) / "callgrind.out") as server:
         return instructions_per_request(server, server.url + "/hello", None, seconds=seconds, connections=connections)
 
 
 def instructions_per_request(server: Server, url: str, lua_script: Path | None, *, seconds: int,
                              connections: int) -> float:
-    """Warm up (callgrind translates code as it first runs), then count over ``seconds`` of load."""
-    run_wrk(url, lua_script, seconds=max(seconds // 2, 5), connections=connections)
+    """Warm up (callgrind translates code as it first runs), then count over ``seconds`` of load.
+    A request may take seconds under callgrind (wrk's default is to give up after two)."""
+    run_wrk(url, lua_script, seconds=max(seconds // 2, 5), connections=connections, timeout_seconds=60)
     with server.counting() as total:
-        stats = run_wrk(url, lua_script, seconds=seconds, connections=connections)
+        stats = run_wrk(url, lua_script, seconds=seconds, connections=connections, timeout_seconds=60)
     if stats["errors"]:
         raise SystemExit(f"{int(stats['errors'])} of {int(stats['requests'])} requests failed: not a valid count")
     return total[0] / stats["requests"]
 
 
 @contextmanager
-def _plain_server(*, counting: bool = False, data_dir: Path | None = None) -> Iterator[Server]:
+def _plain_server(*, callgrind_out: Path | None = None) -> Iterator[Server]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.plain_app:app", "--port", str(port), "--no-access-log"]
-    with _serving(command, dict(os.environ), port, health="/hello", counting=counting, data_dir=data_dir) as server:
+    with _serving(command, dict(os.environ), port, health="/hello", callgrind_out=callgrind_out) as server:
         yield server
 
 
 @contextmanager
 def _serving(command: list[str], env: dict[str, str], port: int, health: str = "/healthz", *,
-             counting: bool = False, data_dir: Path | None = None) -> Iterator[Server]:
-    callgrind_out = None
+             callgrind_out: Path | None = None) -> Iterator[Server]:
+    """The command's server, up and answering; under callgrind, writing to ``callgrind_out``, if given."""
+    counting = callgrind_out is not None
     if counting:
         if not shutil.which("valgrind"):
             raise SystemExit("valgrind is not installed: apt-get install valgrind")
-        callgrind_out = (data_dir or Path(tempfile.gettempdir())) / "callgrind.out"
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={callgrind_out}",
                    *command]
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -223,12 +224,15 @@ def _ms(value: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(url: str, lua_script: Path | None, *, seconds: int, connections: int, threads: int = 1) -> dict[str, float]:
+def run_wrk(url: str, lua_script: Path | None, *, seconds: int, connections: int, threads: int = 1,
+            timeout_seconds: int = 2) -> dict[str, float]:
+    """wrk's numbers for the run; a request unanswered after ``timeout_seconds`` counts as an error."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     script = ["-s", str(lua_script)] if lua_script else []
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *script, url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_seconds}s", "--latency",
+         *script, url],
         check=True,
         capture_output=True,
         text=True,

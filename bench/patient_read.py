@@ -39,9 +39,9 @@ from bench.harness import (
     running_server,
     save,
 )
-from careplane.kernel.db import Database
 from careplane.kernel import clock
 from careplane.kernel.audit.models import AuditEntry
+from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.service import create_api_token
 from careplane.kernel.identity.users import create_user
