@@ -6,11 +6,16 @@ Tests that take ``db`` (or anything built on it) run twice: on SQLite and on Pos
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
 
@@ -19,7 +24,7 @@ from careplane.kernel import clock, schema
 from careplane.kernel.db import Base, Database
 from careplane.settings import Settings
 from tests import pg_server
-from tests.helpers import triggers_off
+from tests.helpers import free_port, triggers_off
 
 ENGINES = [e for e in os.environ.get("CAREPLANE_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
 
@@ -91,3 +96,33 @@ def app(db: Database, settings: Settings):  # noqa: ANN201
 def client(app) -> Iterator[TestClient]:  # noqa: ANN001
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
+
+
+@dataclass
+class LiveServer:
+    url: str
+    db: Database
+    settings: Settings
+
+
+@pytest.fixture
+def live_server(db: Database, settings: Settings) -> Iterator[LiveServer]:
+    """The whole app (and, when it exists, the embedded worker) on http://127.0.0.1:<free port>."""
+    port = free_port()
+    settings.base_url = f"http://127.0.0.1:{port}"
+    settings.worker_poll_seconds = 0.2
+    run_worker = importlib.util.find_spec("careplane.kernel.worker") is not None
+    app = create_app(settings, db, run_worker=run_worker)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"the app did not start on port {port}")
+        time.sleep(0.05)
+    yield LiveServer(settings.base_url, db, settings)
+    server.should_exit = True
+    thread.join(timeout=15)

@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from careplane import __version__
+from careplane.kernel.admission import Admission
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.input_guard import RefuseNulInput
@@ -61,7 +63,7 @@ ROUTER_MODULES = [
 def create_app(settings: Settings | None = None, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     settings = settings or get_settings()
     settings.resolved_secret_key()
-    db = db or Database(settings.resolved_database_url())
+    db = db or Database.configured(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.admission = Admission(settings.admission_wait_seconds)
     app.add_middleware(RefuseNulInput)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
@@ -131,8 +134,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if errors:
             extensions["errors"] = [{"field": k, "message": v} for k, v in errors.items()]
         if wants_json(request):
-            return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path, **extensions)
-        return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status)
+            response = problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
+                               **extensions)
+        else:
+            response = render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -148,10 +155,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem(exc.status_code, str(exc.detail), str(exc.detail))
         if getattr(request.state, "actor", None) is None:
             # No route ran (e.g. an unknown address), so nobody looked up who is asking: do it
-            # here so the error page keeps the person's navigation and log-out button.
-            with request.app.state.db.unit_of_work() as session:
-                who = authenticate(request, session)
-                if who is not None and not who.needs_mfa:
-                    actor_for(request, who, via="web")
-                return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+            # here so the error page keeps the person's navigation and log-out button. On a
+            # thread: a database wait never holds up the event loop.
+            async with request.app.state.admission.admitted():
+                return await run_in_threadpool(_error_page_for_whoever_asks, request, exc)
+        return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+
+
+def _error_page_for_whoever_asks(request: Request, exc: StarletteHTTPException) -> Response:
+    with request.app.state.db.unit_of_work() as session:
+        who = authenticate(request, session)
+        if who is not None and not who.needs_mfa:
+            actor_for(request, who, via="web")
         return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)

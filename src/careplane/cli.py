@@ -30,7 +30,7 @@ app.command("seed")(seed_command)
 def _database():
     from careplane.kernel.db import Database
 
-    return Database(get_settings().resolved_database_url())
+    return Database.configured(get_settings())
 
 
 @db_app.command("upgrade")
@@ -124,7 +124,7 @@ def demo(
         update={"database_url": "", "environment": "development", "base_url": f"http://{url_host}:{port}"}
     )
     configure_logging(settings.log_level, json_logs=False)
-    db = Database(settings.resolved_database_url())
+    db = Database.configured(settings)
     schema.upgrade(db)
     with db.unit_of_work() as session:
         has_users = bool(session.scalar(select(func.count()).select_from(User)))

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     #: Threads that run blocking request work. Few threads contend less for Python's GIL; the
     #: JSON API is fastest with a handful (see docs/benchmarks.md).
     web_threads: int = Field(4, ge=1, le=200)
+    #: How long a request queues for a turn at the database (one fewer than web_threads at once)
+    #: before it is answered 503 with Retry-After.
+    admission_wait_seconds: float = Field(10, gt=0)
+    #: How long a change waits for SQLite's one writer before it gives up (503 on the web).
+    write_wait_seconds: float = Field(10, gt=0)
     log_json: bool = True
     log_level: str = "INFO"
     #: Worker tuning.

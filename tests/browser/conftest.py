@@ -8,21 +8,12 @@ is a failure.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from careplane.app import create_app
-from careplane.kernel.db import Database
-from careplane.settings import Settings
-from tests.helpers import free_port
 
 CHROMIUM = os.environ.get("CAREPLANE_CHROMIUM") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -57,38 +48,8 @@ def chromium() -> Iterator[object]:
         browser.close()
 
 
-@dataclass
-class LiveServer:
-    url: str
-    db: Database
-    settings: Settings
-
-
 @pytest.fixture
-def live_server(db: Database, settings: Settings) -> Iterator[LiveServer]:
-    """The whole app (and, when it exists, the embedded worker) on http://127.0.0.1:<free port>."""
-    port = free_port()
-    settings.base_url = f"http://127.0.0.1:{port}"
-    settings.worker_poll_seconds = 0.2
-    run_worker = importlib.util.find_spec("careplane.kernel.worker") is not None
-    app = create_app(settings, db, run_worker=run_worker)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the app did not start on port {port}")
-        time.sleep(0.05)
-    yield LiveServer(settings.base_url, db, settings)
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-@pytest.fixture
-def page(chromium, live_server: LiveServer, request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN001, ANN201
+def page(chromium, live_server, request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN001, ANN201
     """A fresh browser context (no cookies) on the live server; keeps a screenshot when the test fails."""
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)

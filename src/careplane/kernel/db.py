@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import shlex
-import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
@@ -24,12 +23,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import greenlet_spawn
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 from careplane.kernel import clock
 from careplane.kernel.group_commit import GroupCommit, Write
 from careplane.kernel.prepared import Prepared
 from careplane.kernel.sqlite_checkpoint import Checkpointer
+from careplane.kernel.sqlite_writer import SQLiteWriter
+
+if TYPE_CHECKING:
+    from careplane.settings import Settings
 
 T = TypeVar("T")
 
@@ -87,41 +90,43 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
 
-def _configure_sqlite(engine: Engine, *, read_only: bool) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from pysqlite so BEGIN IMMEDIATE below is honoured.
+        # Take transaction control away from pysqlite: the read engine begins below, the write
+        # engine when it first writes (careplane.kernel.sqlite_writer).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's thread does it (sqlite_checkpoint)
         if read_only:
             cursor.execute("PRAGMA query_only=ON")  # a stray write fails, as on a read-only PostgreSQL transaction
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Every transaction that may write takes the write lock up front: a deferred transaction
-        # that reads and then writes fails with SQLITE_BUSY when another writer committed in
-        # between, whereas an immediate one simply waits its turn (busy_timeout). The read engine
-        # (Database.read) takes no lock: in WAL mode its reads never wait for a writer.
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if read_only:
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # A read's statements share one snapshot; in WAL mode it never waits for a writer.
+            connection.exec_driver_sql("BEGIN")
 
 
 #: ``Session.info`` key of the writes a read's ORM session hands to the group commit.
 DEFERRED_WRITES = "careplane_deferred_writes"
 
 
-def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False) -> Engine:
+def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False,
+                   writer: SQLiteWriter | None = None) -> Engine:
     """An engine of the driver the URL names; ``read_only`` applies to SQLite (on PostgreSQL, reads
     go through :func:`_create_async_engine`)."""
     engine = create_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size))
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, read_only=read_only)
+        _configure_sqlite(engine, read_only=read_only, busy_timeout_ms=writer.busy_timeout_ms if writer else 15000)
+        if writer is not None:
+            writer.install(engine)
     return engine
 
 
@@ -265,28 +270,35 @@ class _OnLoop:
     #: Where Database.commit_writes runs in a greenlet; None where it runs inline or on a thread.
     write_engine: Engine | None = None
     async_engines: tuple[AsyncEngine, ...] = ()
+    #: Threads for the group commits that wait for the SQLite writer.
+    waiting_threads: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(1))
 
 
 class Database:
     """One configured database: its engines and session factory."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, write_wait_seconds: float = 10) -> None:
         self.url = url
         self._echo, self._pool_size = echo, pool_size
-        self.engine = _create_engine(url, echo=echo, pool_size=pool_size)
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+        #: SQLite has one writer at a time: this process's connections queue for it on a lock
+        #: when they first write (careplane.kernel.sqlite_writer). None on PostgreSQL.
+        self._sqlite_writer = SQLiteWriter(write_wait_seconds) if sqlite else None
+        self.engine = _create_engine(url, echo=echo, pool_size=pool_size, writer=self._sqlite_writer)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
-        sqlite = self.engine.dialect.name == "sqlite"
         #: SQLite reads (Database.read) run on connections of their own, where a write is refused.
         #: PostgreSQL ones, like all the work started from an event loop, wait for the server in a
         #: greenlet on that loop, through asyncpg (see _make_on_loop), not on worker threads.
         self._read_engine = _create_engine(url, echo=echo, pool_size=pool_size, read_only=True) if sqlite else None
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False) if self._read_engine else None
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OnLoop] = weakref.WeakKeyDictionary()
-        # SQLite has one writer at a time. Threads of this process queue on a lock rather than in
-        # SQLite's busy handler, which sleeps in growing steps and makes a long tail of waits.
-        self._sqlite_writer = threading.Lock() if sqlite else None
-        path = self.engine.url.database if self._sqlite_writer is not None else None
+        path = self.engine.url.database if sqlite else None
         self._checkpointer = Checkpointer(path) if path and path != ":memory:" else None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Database:
+        """The database the settings name, with their tuning."""
+        return cls(settings.resolved_database_url(), write_wait_seconds=settings.write_wait_seconds)
 
     @property
     def is_postgres(self) -> bool:
@@ -294,8 +306,13 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """A session in one transaction: committed when the block ends, rolled back on error."""
-        with self._writer_turn(), self._transaction() as session:
+        """A session in one transaction: committed when the block ends, rolled back on error.
+
+        On SQLite it reads without a lock and takes the writer lock at its first write
+        (:mod:`careplane.kernel.sqlite_writer`); a unit of work inside another one in the same
+        thread that also writes waits for the outer one and fails with ``WriterBusy``.
+        """
+        with self._transaction() as session:
             yield session
 
     async def read(self, work: Callable[[Reader], T]) -> T:
@@ -370,28 +387,33 @@ class Database:
         otherwise on a worker thread. On PostgreSQL in a greenlet on this loop, each statement
         awaited through asyncpg.
         """
-        if self._sqlite_writer is not None and self._sqlite_writer.acquire(blocking=False):
-            try:
-                self._commit_on(self.engine, writes)
-            finally:
-                self._sqlite_writer.release()
+        writer = self._sqlite_writer
+        if writer is not None and writer.try_acquire():
+            self._commit_on(self.engine, writes, holding_writer=True)
             return
         write_engine = self._on_loop().write_engine
         if write_engine is not None:
             await greenlet_spawn(self._commit_on, write_engine, writes)
             return
+        # One thread at a time waits for the SQLite writer, outside the request threads' limiter.
+        await to_thread.run_sync(self._commit_on, self.engine, writes, limiter=self._on_loop().waiting_threads)
 
-        def in_thread() -> None:
-            with self._writer_turn():
-                self._commit_on(self.engine, writes)
-
-        await to_thread.run_sync(in_thread)
-
-    def _commit_on(self, engine: Engine, writes: Sequence[Write]) -> None:
+    def _commit_on(self, engine: Engine, writes: Sequence[Write], *, holding_writer: bool = False) -> None:
+        """``writes`` in one transaction; ``holding_writer``: the caller took the SQLite writer
+        lock, which the connection lets go of when it goes back to the pool."""
         if self._checkpointer is not None:
             self._checkpointer.ensure_running()  # SQLite commits leave the checkpoint to it
-        with engine.begin() as connection:
-            apply_writes(connection, writes)
+        try:
+            connection = engine.connect()
+        except BaseException:
+            if holding_writer and self._sqlite_writer is not None:
+                self._sqlite_writer.release()
+            raise
+        with connection:
+            if holding_writer and self._sqlite_writer is not None:
+                self._sqlite_writer.hold_for(connection.info)
+            with connection.begin():
+                apply_writes(connection, writes)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -406,20 +428,6 @@ class Database:
             if keep:
                 self._commit_on(self.engine, keep)
             raise
-
-    @contextmanager
-    def _writer_turn(self) -> Iterator[None]:
-        if self._sqlite_writer is None:
-            yield
-            return
-        # A plain Lock, not an RLock: one request's unit of work may begin and end on different
-        # threads of the pool. The timeout turns a nested unit of work in one thread into an error.
-        if not self._sqlite_writer.acquire(timeout=30):
-            raise TimeoutError("timed out waiting for the SQLite write lock (nested unit of work?)")
-        try:
-            yield
-        finally:
-            self._sqlite_writer.release()
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

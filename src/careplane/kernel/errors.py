@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,6 +14,8 @@ class CareplaneError(Exception):
     status = 400
     title = "Bad request"
     type_slug = "bad-request"
+    #: Response headers the edge adds to the answer (e.g. ``Retry-After``).
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
@@ -66,3 +70,16 @@ class TooManyRequests(CareplaneError):
     status = 429
     title = "Too many requests"
     type_slug = "too-many-requests"
+
+
+class Overloaded(CareplaneError):
+    """More work than the server takes on at once: nothing was done; the caller may retry after
+    ``retry_after`` seconds (503 with ``Retry-After``)."""
+
+    status = 503
+    title = "Busy"
+    type_slug = "overloaded"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -17,7 +17,7 @@ def _database():
     from careplane.kernel.db import Database
     from careplane.settings import get_settings
 
-    return Database(get_settings().resolved_database_url())
+    return Database.configured(get_settings())
 
 
 def worker_command(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from urllib.parse import quote, unquote
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -196,7 +196,13 @@ def database(request: Request) -> Database:
     return request.app.state.db
 
 
-def _request_unit_of_work(request: Request) -> Iterator[Session]:
+async def _admitted(request: Request) -> AsyncIterator[None]:
+    """A turn among the requests inside a unit of work (:mod:`careplane.kernel.admission`)."""
+    async with request.app.state.admission.admitted():
+        yield
+
+
+def _request_unit_of_work(request: Request, _turn: None = Depends(_admitted, scope="function")) -> Iterator[Session]:
     with request.app.state.db.unit_of_work() as session:
         yield session
 

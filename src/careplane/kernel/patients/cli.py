@@ -28,7 +28,7 @@ def seed(
     from careplane.settings import get_settings
 
     settings = get_settings()
-    db = Database(settings.resolved_database_url())
+    db = Database.configured(settings)
     schema.upgrade(db)
     console = Console()
     if demo:
