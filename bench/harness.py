@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -262,9 +262,10 @@ def commit() -> str:
     return head + ("+changes" if dirty else "")
 
 
-def save(results: list[Result] | list[Count], name: str) -> None:
+def save(results: Sequence[object], name: str) -> None:
+    """Write dataclass ``results`` to bench/results/<name>.json and regenerate the docs."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")  # type: ignore[call-overload]
     write_docs()
 
 
@@ -283,10 +284,30 @@ def write_docs() -> None:
     for path in sorted(RESULTS.glob("*.json")):
         rows = json.loads(path.read_text())
         if rows:
-            lines += [f"## {rows[0]['benchmark']}", "",
-                      *(_count_table(rows) if "instructions_per_request" in rows[0] else _rate_table(rows)), ""]
+            lines += [f"## {rows[0]['benchmark']}", "", *_table(rows), ""]
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines))
+
+
+def _table(rows: list[dict]) -> list[str]:
+    if "instructions_per_request" in rows[0]:
+        return _count_table(rows)
+    if "kind" in rows[0]:
+        return _mixed_table(rows)
+    return _rate_table(rows)
+
+
+def _mixed_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "| engine | readers + writers | kind | req/s | p50 ms | p99 ms | errors | requests | machine | date |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['engine']} | {r['readers']} + {r['writers']} | {r['kind']} | {r['requests_per_second']:,.0f} | "
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | {r['machine']} | {r['when']} |"
+        )
+    return lines
 
 
 def _rate_table(rows: list[dict]) -> list[str]:
