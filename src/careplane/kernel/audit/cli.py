@@ -21,12 +21,13 @@ def verify_command(
     batch: int = typer.Option(5000, min=100, help="Rows read per batch."),
 ) -> None:
     """Check every sealed row against the chain; exit 1 if any row was edited or deleted. Changes nothing."""
-    from careplane.kernel.audit.chain import verify
+    from careplane.kernel.audit.keys import keyring
+    from careplane.kernel.audit.verify import verify
 
     db = _database()
     try:
         with db.session_factory() as session:  # closed without commit: nothing is written
-            report = verify(session, batch=batch)
+            report = verify(session, keyring(), batch=batch)
     finally:
         db.dispose()
     for problem in report.problems:
