@@ -90,11 +90,14 @@ class VerifyReport:
         return min(placed, key=lambda p: p.seq) if placed else None  # type: ignore[arg-type,return-value]
 
 
+def span(first: int, last: int) -> str:
+    return f"seq {first}" if first == last else f"seq {first}-{last}"
+
+
 def _missing(first: int, last: int, where: str = "") -> Problem:
-    span = f"seq {first}" if first == last else f"seq {first}-{last}"
     count = last - first + 1
     rows = "row is" if count == 1 else f"{count} rows are"
-    return Problem("missing", f"{span}: {rows} missing (deleted){where}", seq=first)
+    return Problem("missing", f"{span(first, last)}: {rows} missing (deleted){where}", seq=first)
 
 
 class _Walk:
@@ -186,10 +189,10 @@ class _Walk:
         elif self.keyring is not None and not report.unchecked:
             first = self.agreed_seq + 1
             why = (f"; every row still matches its MAC, so whoever changed them held the audit key; the change is "
-                   f"in seq {first}-{checkpoint.seq} (the checkpoint before agrees)")
+                   f"in {span(first, checkpoint.seq)} (the checkpoint before agrees)")
         else:
             first = self.agreed_seq + 1
-            why = f"; the change is in seq {first}-{checkpoint.seq} (the audit key would name the row)"
+            why = f"; the change is in {span(first, checkpoint.seq)} (the audit key would name the row)"
         report.add(Problem("checkpoint", f"{where}: {what} differs from what was signed{why}", first))
 
     def finish(self) -> None:
@@ -199,7 +202,7 @@ class _Walk:
             self.report.add(Problem(
                 "checkpoint",
                 f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) says the chain reached "
-                f"seq {checkpoint.seq}, but it ends at seq {last}: seq {last + 1}-{checkpoint.seq} were deleted",
+                f"seq {checkpoint.seq}, but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
                 last + 1,
             ))
 
