@@ -110,7 +110,7 @@ def test_an_auditor_verifies_with_the_public_key_alone(db, cli, tmp_path, monkey
         conn.execute(text("UPDATE audit_log SET reason = 'edited' WHERE seq = 2"))
     result = cli(*args)
     assert result.exit_code == 1
-    assert "contents of the rows up to it differs from what was signed" in result.stderr
+    assert "contents of the rows up to it differ from what was signed" in result.stderr
     assert "first row that disagrees: seq 1" in result.stdout  # the checkpoint before it: none
     missing = cli("verify", "--checkpoints", str(tmp_path / "worm"))
     assert missing.exit_code == 2 and "give --public-key FILE" in missing.stderr

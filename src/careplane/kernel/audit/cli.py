@@ -78,8 +78,9 @@ def _print_report(report, *, keyed: bool, checkpoints: Path | None) -> None:  # 
     if hidden > 0:
         typer.secho(f"TAMPERED ... and {hidden} more problem(s)", fg=typer.colors.RED, err=True)
     if report.legacy:
-        typer.echo(f"legacy: {report.legacy} row(s) sealed before the chain was keyed (plain SHA-256); "
-                   "only checkpoints protect them against a rewrite")
+        # a number that must never grow after the upgrade: a chain re-sealed without the key looks legacy
+        typer.echo(f"legacy: seq 1-{report.legacy} were sealed before the chain was keyed (plain SHA-256); "
+                   "the first keyed row's MAC covers them")
     if not keyed:
         typer.echo("no audit key configured: rows' MACs were not checked, only their links"
                    + (" and the checkpoints" if checkpoints else " (give --checkpoints to check the contents)"))

@@ -181,7 +181,7 @@ class _Walk:
         if row is None:
             report.add(Problem("checkpoint", f"{where}: its row is gone from the chain", checkpoint.seq))
             return
-        what = "the hash of that row" if row["hash"] != checkpoint.hash else "the contents of the rows up to it"
+        what = "the hash of that row differs" if row["hash"] != checkpoint.hash else "the contents of the rows up to it differ"
         first = min((p.seq for p in report.problems if p.seq is not None and self.agreed_seq < p.seq <= checkpoint.seq),
                     default=None)
         if first is not None:
@@ -193,7 +193,7 @@ class _Walk:
         else:
             first = self.agreed_seq + 1
             why = f"; the change is in {span(first, checkpoint.seq)} (the audit key would name the row)"
-        report.add(Problem("checkpoint", f"{where}: {what} differs from what was signed{why}", first))
+        report.add(Problem("checkpoint", f"{where}: {what} from what was signed{why}", first))
 
     def finish(self) -> None:
         if self.pending:
