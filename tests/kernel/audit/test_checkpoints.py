@@ -125,6 +125,17 @@ def test_the_audit_key_holder_rewriting_history_is_caught_by_the_checkpoint(db, 
     assert "the change is in seq 4-7" in report.problems[0].message and "held the audit key" in report.problems[0].message
 
 
+def test_a_chain_resealed_without_a_key_to_look_legacy_is_caught_by_the_checkpoint(db, folder):
+    add_sealed(db, 4)
+    checkpoint(db, folder)
+    tamper.relink(db, 1, None, key_id=None)
+    assert verify_without_checkpoints(db).ok  # every row looks sealed before the chain was keyed
+    report = check(db, folder)
+    assert [(p.kind, p.seq) for p in report.problems] == [("checkpoint", 1)]
+    assert "the hash of that row differs" in report.problems[0].message
+    assert "legacy rows there" in report.problems[0].message
+
+
 def test_the_public_key_alone_checks_the_rows_contents_up_to_each_checkpoint(db, folder):
     add_sealed(db, 5)
     checkpoint(db, folder)

@@ -73,7 +73,7 @@ def test_an_unkeyed_row_after_a_keyed_one_is_reported(db):
 
 
 def test_the_whole_chain_resealed_without_a_key_looks_legacy_to_verify(db):
-    """The hole a checkpoint closes (test_checkpoints.py): only the legacy count tells."""
+    """The hole a checkpoint closes (test_checkpoints.py): without one, only the legacy count tells."""
     add_entries(db, 3)
     with db.unit_of_work() as s:
         seal_all(s)

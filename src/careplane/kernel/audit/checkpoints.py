@@ -168,9 +168,7 @@ def read(path: Path, public_keys: Mapping[str, Ed25519PublicKey]) -> Checkpoint:
             at=datetime.fromisoformat(body["at"]), signer=body["signer"], name=path.name,
         )
         signature = base64.b64decode(body["signature"], validate=True)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
-        if isinstance(exc, CheckpointError):
-            raise
+    except (OSError, UnicodeDecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:  # JSONDecodeError is a ValueError
         raise CheckpointError(f"unreadable ({exc.__class__.__name__}: {exc})") from None
     if not (isinstance(checkpoint.seq, int) and checkpoint.seq > 0 and _HEX64.fullmatch(str(checkpoint.hash))
             and _HEX64.fullmatch(str(checkpoint.digest)) and checkpoint.at.tzinfo is not None):

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from careplane.kernel.audit.verify import VerifyReport
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
@@ -57,7 +63,7 @@ def verify_command(
     _print_report(report, keyed=keys is not None, checkpoints=checkpoints)
 
 
-def _public_keys(paths: list[Path] | None) -> list:
+def _public_keys(paths: list[Path] | None) -> list[Ed25519PublicKey]:
     from careplane.kernel.audit.checkpoints import CheckpointError, load_public_key, load_signing_key
     from careplane.settings import get_settings
 
@@ -70,7 +76,7 @@ def _public_keys(paths: list[Path] | None) -> list:
     return [load_signing_key(path).public_key()]
 
 
-def _print_report(report, *, keyed: bool, checkpoints: Path | None) -> None:  # noqa: ANN001
+def _print_report(report: VerifyReport, *, keyed: bool, checkpoints: Path | None) -> None:
     shown = 50
     for problem in report.problems[:shown]:
         typer.secho(f"TAMPERED {problem.message}", fg=typer.colors.RED, err=True)

@@ -186,13 +186,15 @@ class _Walk:
                     default=None)
         if first is not None:
             why = f"; the first row that disagrees is seq {first} (above)"
-        elif self.keyring is not None and not report.unchecked:
-            first = self.agreed_seq + 1
-            why = (f"; every row still matches its MAC, so whoever changed them held the audit key; the change is "
-                   f"in {span(first, checkpoint.seq)} (the checkpoint before agrees)")
         else:
             first = self.agreed_seq + 1
-            why = f"; the change is in {span(first, checkpoint.seq)} (the audit key would name the row)"
+            where_in = f"; the change is in {span(first, checkpoint.seq)}"
+            if self.keyring is None or report.unchecked:
+                why = f"{where_in} (the audit key would name the row)"
+            elif self.keyed_from is not None and self.keyed_from <= first:
+                why = f"{where_in}, and every row there still matches its MAC: whoever changed them held the audit key"
+            else:
+                why = f"{where_in} (legacy rows there: no key names the row)"
         report.add(Problem("checkpoint", f"{where}: {what} from what was signed{why}", first))
 
     def finish(self) -> None:
