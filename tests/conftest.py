@@ -24,7 +24,11 @@ from careplane.kernel import clock, schema
 from careplane.kernel.db import Base, Database
 from careplane.settings import Settings
 from tests import pg_server
-from tests.helpers import free_port, triggers_off
+from tests.helpers import TEST_AUDIT_KEY, free_port, triggers_off
+
+# Jobs and CLI commands read their settings from the environment: without a key there they
+# would generate one into ./var.
+os.environ["CAREPLANE_AUDIT_KEY"] = TEST_AUDIT_KEY
 
 ENGINES = [e for e in os.environ.get("CAREPLANE_TEST_ENGINES", "sqlite,postgresql").split(",") if e]
 
@@ -81,6 +85,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
         secret_key="test-secret-key-not-for-production",
+        audit_key=TEST_AUDIT_KEY,
         environment="development",
         log_json=False,
         _env_file=None,  # type: ignore[call-arg]

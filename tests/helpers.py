@@ -34,6 +34,8 @@ from careplane.settings import Settings
 
 #: The password test users get (long enough for any password policy).
 TEST_PASSWORD = "correct horse battery staple 42"
+#: The audit key every test seals with (tests/conftest.py puts it in the environment for jobs and the CLI).
+TEST_AUDIT_KEY = "test-audit-key-not-for-production-0123456789"
 
 
 def home_unit(roles: list[Role]) -> str | None:

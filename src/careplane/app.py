@@ -63,6 +63,7 @@ ROUTER_MODULES = [
 def create_app(settings: Settings | None = None, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
     settings = settings or get_settings()
     settings.resolved_secret_key()
+    settings.resolved_audit_key()  # made in development, required in production: the worker seals with it
     db = db or Database.configured(settings)
 
     @asynccontextmanager

@@ -20,6 +20,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     #: Signs one-time links; generated and kept in ``data_dir`` when not given.
     secret_key: str = ""
+    #: Seals the audit chain (HMAC-SHA256); the same on every app server and worker, never in the
+    #: database. Generated and kept in ``data_dir`` when not given, except in production.
+    audit_key: str = ""
+    #: Earlier audit keys, comma-separated: rows they sealed still verify after a rotation.
+    audit_keys_old: str = ""
+    #: The Ed25519 private key (PEM) that signs audit checkpoints. Generated in ``data_dir`` when
+    #: not given, except in production.
+    audit_signing_key_file: Path | None = None
+    #: When set, the worker writes a signed checkpoint of the audit chain into this folder every 15 minutes.
+    audit_checkpoint_dir: Path | None = None
     #: ``development`` shows the local mailbox and demo hints; ``production`` does not.
     environment: str = "development"
     #: The address people use to reach the web app (links in e-mails).
@@ -81,13 +91,38 @@ class Settings(BaseSettings):
             return self.secret_key
         if self.environment == "production":
             raise RuntimeError("CAREPLANE_SECRET_KEY must be set in production")
+        self.secret_key = self._generated_secret("secret_key")
+        return self.secret_key
+
+    def resolved_audit_key(self, *, create: bool = True) -> str:
+        """The key that seals new audit rows. With ``create=False`` (verifying) an empty string
+        when none is configured, instead of generating one or refusing."""
+        if self.audit_key:
+            return self.audit_key
+        key_file = self.data_dir / "audit_key"
+        if not create:
+            return key_file.read_text().strip() if self.environment != "production" and key_file.exists() else ""
+        if self.environment == "production":
+            raise RuntimeError("CAREPLANE_AUDIT_KEY must be set in production")
+        self.audit_key = self._generated_secret("audit_key")
+        return self.audit_key
+
+    def resolved_audit_signing_key_file(self) -> Path:
+        """Where the checkpoint signing key is (the file may not exist yet in development)."""
+        if self.audit_signing_key_file:
+            return self.audit_signing_key_file
+        if self.environment == "production":
+            raise RuntimeError("CAREPLANE_AUDIT_SIGNING_KEY_FILE must be set in production")
+        return self.data_dir / "audit_signing_key.pem"
+
+    def _generated_secret(self, name: str) -> str:
+        """A random secret kept in ``data_dir/name`` (made on first use, readable by the owner only)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        key_file = self.data_dir / "secret_key"
+        key_file = self.data_dir / name
         if not key_file.exists():
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
-        self.secret_key = key_file.read_text().strip()
-        return self.secret_key
+        return key_file.read_text().strip()
 
 
 @lru_cache

@@ -6,6 +6,7 @@ import importlib
 
 HANDLER_MODULES: list[str] = [
     "careplane.kernel.audit.chain",
+    "careplane.kernel.audit.checkpoints",
     "careplane.kernel.mail_delivery",
     "careplane.kernel.org.licence_expiry",
     "careplane.kernel.org.patient_merges",

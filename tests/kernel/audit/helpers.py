@@ -8,13 +8,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from careplane.kernel.audit.keys import AuditKey, Keyring
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.settings import Settings
-from tests.helpers import make_user, session_cookie
+from tests.helpers import TEST_AUDIT_KEY, make_user, session_cookie
+
+#: The keys tests seal with: the one conftest configures.
+KEYRING = Keyring.of(AuditKey.from_text(TEST_AUDIT_KEY))
 
 
 def add_patient(session: Session, mrn: str, given: str, family: str) -> Patient:

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from careplane.kernel.access import Actor
-from careplane.kernel.audit.chain import GENESIS_HASH, link_hash, seal, seal_all, verify
+from careplane.kernel.audit.chain import GENESIS_HASH, link_hash, seal, seal_all
+from careplane.kernel.audit.verify import verify
 from careplane.kernel.audit.models import AuditChainHead, AuditEntry
 from careplane.kernel.audit.record import entry_for
 from careplane.kernel.identity.roles import Role
 from tests.helpers import triggers_off
+from tests.kernel.audit.helpers import KEYRING
 
 ACTOR = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care", ip="10.1.1.1")
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -38,9 +40,9 @@ def sealed_rows(db):
         return s.execute(select(AuditEntry.seq, AuditEntry.reason, AuditEntry.id).order_by(AuditEntry.seq)).all()
 
 
-def do_verify(db, **kwargs):
+def do_verify(db, keyring=KEYRING, **kwargs):
     with db.session_factory() as s:
-        return verify(s, **kwargs)
+        return verify(s, keyring, **kwargs)
 
 
 def test_seal_numbers_rows_by_time_and_continues_across_calls(db):
@@ -108,6 +110,7 @@ def test_edited_row_is_named_by_seq_and_id(db):
 
 
 def test_rewritten_row_with_recomputed_hash_breaks_the_next_link(db):
+    """Even with the audit key, rewriting one row's hash leaves the next row's link pointing at the old one."""
     add_entries(db, 4)
     with db.unit_of_work() as s:
         seal_all(s)
@@ -116,7 +119,7 @@ def test_rewritten_row_with_recomputed_hash_breaks_the_next_link(db):
     values["outcome"] = "denied"
     with triggers_off(db) as conn:
         conn.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(
-            outcome="denied", hash=link_hash(row.prev_hash, values)))
+            outcome="denied", hash=link_hash(row.prev_hash, values, KEYRING.current)))
     report = do_verify(db)
     assert [(p.kind, p.seq) for p in report.problems] == [("relinked", 3)]
 
@@ -225,7 +228,7 @@ def test_the_worker_seals_every_five_seconds(db, settings):
 
 
 def test_a_seal_during_verify_is_not_mistaken_for_tampering(db, monkeypatch):
-    from careplane.kernel.audit import chain
+    from careplane.kernel.audit import verify as verify_module
 
     add_entries(db, 6)
     with db.unit_of_work() as s:
@@ -240,14 +243,14 @@ def test_a_seal_during_verify_is_not_mistaken_for_tampering(db, monkeypatch):
 
     with db.session_factory() as s:
         if db.is_postgres:  # verify reads one snapshot; writers are never blocked
-            real_link_hash = chain.link_hash
-            monkeypatch.setattr(chain, "link_hash", lambda *a: (seal_elsewhere(), real_link_hash(*a))[1])
-            report = verify(s, batch=2)
+            real_link_hash = verify_module.link_hash
+            monkeypatch.setattr(verify_module, "link_hash", lambda *a: (seal_elsewhere(), real_link_hash(*a))[1])
+            report = verify(s, KEYRING, batch=2)
             assert report.ok and report.sealed == 4, report.problems
         else:  # the write lock is let go between batches, so the sealer gets in
             real_rollback = s.rollback
             s.rollback = lambda: (real_rollback(), seal_elsewhere())
-            report = verify(s, batch=2)
+            report = verify(s, KEYRING, batch=2)
             assert report.ok and report.sealed == 6, report.problems
     assert sealed_meanwhile == [2]
 

@@ -1,8 +1,9 @@
 """The audit table.
 
 Requests only ever INSERT rows (``seq`` empty). A background step seals them into the chain in
-order: it numbers them and stores ``hash = sha256(prev_hash + canonical row)``, so no request
-waits on a global lock, and ``careplane audit verify`` can tell an edited or deleted row.
+order: it numbers them and stores ``hash = HMAC-SHA256(audit key, prev_hash + canonical row)``,
+so no request waits on a global lock, and ``careplane audit verify`` can tell an edited or
+deleted row. The key is not in the database (see ``keys.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class AuditEntry(IdMixin, Base):
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    #: Which audit key sealed the row; empty on rows sealed before the chain was keyed (plain SHA-256).
+    key_id: Mapped[str | None] = mapped_column(String(16))
     sealed_at: Mapped[datetime | None]
 
 
