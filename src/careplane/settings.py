@@ -20,13 +20,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     #: Signs one-time links; generated and kept in ``data_dir`` when not given.
     secret_key: str = ""
-    #: ``development`` shows the local mailbox and demo hints; ``production`` does not.
+    #: ``development`` shows demo hints; ``production`` does not.
     environment: str = "development"
+    #: Show every e-mail in the outbox (reset links included) at /mailbox, to requests from this
+    #: computer (the loopback address) only. ``careplane demo`` turns it on; never set it anywhere
+    #: that holds real accounts: one reset link there takes over any account.
+    demo_mailbox: bool = False
     #: The address people use to reach the web app (links in e-mails).
     base_url: str = "http://127.0.0.1:8000"
     #: Run the background worker inside ``careplane serve`` (the embedded default).
     embedded_worker: bool = True
-    #: ``outbox`` keeps mail in the database only (readable at /mailbox in the embedded demo);
+    #: ``outbox`` keeps mail in the database only (readable at /mailbox in ``careplane demo``);
     #: ``smtp`` also sends it through the SMTP server below, from the worker.
     mail_backend: Literal["outbox", "smtp"] = "outbox"
     mail_from: str = "careplane <no-reply@careplane.local>"
