@@ -364,7 +364,7 @@ def create_token(
 ) -> Response:
     try:
         days = service.parse_days(expires_days)
-        raw, token = service.create_api_token(session, who.user, name, days)
+        raw, token = service.create_api_token(session, who.user, name, days, via="web")
     except ValidationFailed as exc:
         return _profile(request, session, who, 422, token_errors=exc.errors, token_name=name, token_days=expires_days)
     return _profile(request, session, who, new_token=raw, new_token_name=token.name)

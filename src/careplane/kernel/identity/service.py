@@ -367,8 +367,25 @@ def verify_email(session: Session, raw: str) -> User:
 MAX_TOKEN_DAYS = 3650
 
 
-def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None) -> tuple[str, ApiToken]:
-    """Create a token; the raw value is returned once and only its hash is kept."""
+class TokenNeedsWebSession(CareplaneError):
+    status = 403
+    title = "Log in to create API tokens"
+    type_slug = "token-needs-web-session"
+
+
+def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None, *,
+                     via: str) -> tuple[str, ApiToken]:
+    """Create a token; the raw value is returned once and only its hash is kept.
+
+    ``via`` is how the caller proved who they are (``Actor.via``). A token is made only by a person
+    logged in to the web with their password and second factor (``web``, the profile page or the
+    API called with that session) or by an operator (``cli``), never with another token (``api``):
+    a token made that way would outlive the revocation of the one that made it, so a stolen token
+    could keep itself alive."""
+    if via == "api":
+        raise TokenNeedsWebSession(
+            "API tokens are created only from a logged-in web session (password and second factor), not with "
+            "another API token: log in and use your profile page, or POST /api/v1/me/tokens with that session.")
     name = name.strip()
     if not name:
         raise ValidationFailed({"name": "Give the token a name, so you can tell it apart later."})
