@@ -62,6 +62,7 @@ ROUTES: list[Case] = [
     Case("/password/forgot", "/password/forgot"),
     Case("/password/reset/{token}", "/password/reset/not-a-real-token", allowed=400),  # "link invalid" page
     Case("/verify-email/{token}", "/verify-email/not-a-real-token", allowed=400),
+    Case("/confirm-email", "/confirm-email"),  # a confirmed account is sent home
     Case("/profile", "/profile"),
     Case("/api/v1/me", "/api/v1/me"),
     Case("/api/v1/me/tokens", "/api/v1/me/tokens"),

@@ -262,6 +262,7 @@ def page_actor(request: Request, session: Session = Depends(db_session)) -> Acto
         raise LoginRequired("Please log in to continue.")
     if who.needs_mfa:
         raise MfaRequired("Enter the code from your authenticator app.")
+    who.refuse_unconfirmed()
     return actor_for(request, who, via="web")
 
 
@@ -269,6 +270,7 @@ def optional_page_actor(request: Request, session: Session = Depends(db_session)
     who = authenticate(request, session)
     if who is None or who.needs_mfa:
         return None
+    who.refuse_unconfirmed()
     return actor_for(request, who, via="web")
 
 
@@ -277,6 +279,7 @@ def api_actor(request: Request, session: SessionOrReader = Depends(db_session)) 
     who = authenticate(request, session)
     if who is None or who.needs_mfa:
         raise NotAuthenticated("Send 'Authorization: Bearer <api token>' or log in.")
+    who.refuse_unconfirmed()
     return actor_for(request, who, via="api" if who.api_token_id else "web")
 
 

@@ -20,6 +20,7 @@ from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.errors import CareplaneError, Conflict, NotFound, TooManyRequests, ValidationFailed
 from careplane.kernel.identity.authn import API_TOKEN_PREFIX, revoke_all_credentials, start_web_session
+from careplane.kernel.identity.confirmation import RESENDS_PER_HOUR
 from careplane.kernel.identity.models import ApiToken, LoginAttempt, User, UserRole, WebSession
 from careplane.kernel.identity.one_time import (
     EMAIL_VERIFICATION,
@@ -353,6 +354,15 @@ def send_email_verification(session: Session, user: User, settings: Settings) ->
         f"{settings.base_url}/verify-email/{raw}\n\n"
         f"The link works once and expires in 48 hours. If you did not sign up for careplane, ignore this message.\n",
     )
+
+
+def resend_email_verification(session: Session, user: User, settings: Settings) -> bool:
+    """Send a new confirmation link unless this account has had ``RESENDS_PER_HOUR`` in the last
+    hour (each is an e-mail to an address nobody has confirmed); False when it was not sent."""
+    if recently_issued(session, user, EMAIL_VERIFICATION, timedelta(hours=1)) >= RESENDS_PER_HOUR:
+        return False
+    send_email_verification(session, user, settings)
+    return True
 
 
 def verify_email(session: Session, raw: str) -> User:
