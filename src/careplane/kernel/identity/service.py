@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
-from careplane.kernel.access import Actor, Permission, require
+from careplane.kernel.access import Actor, Permission, authorize, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.errors import CareplaneError, Conflict, NotFound, TooManyRequests, ValidationFailed
 from careplane.kernel.identity.authn import API_TOKEN_PREFIX, revoke_all_credentials, start_web_session
@@ -479,11 +479,31 @@ def list_users(session: Session, actor: Actor, *, role: Role | None = None, page
 
 
 def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
+    """One account to manage (see :func:`reach_account` for a patient's own)."""
     require(actor, Permission.USER_MANAGE)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
+    reach_account(session, actor, user)
     return user
+
+
+def find_user(session: Session, actor: Actor, email: str) -> User | None:
+    """The account with this login, to manage (see :func:`reach_account` for a patient's own)."""
+    require(actor, Permission.USER_MANAGE)
+    user = find_by_email(session, email)
+    if user is not None:
+        reach_account(session, actor, user)
+    return user
+
+
+def reach_account(session: Session, actor: Actor, user: User) -> None:
+    """A patient's own account (their name, e-mail, that they are a patient here) is part of their
+    record: it is reached as the record is, through kernel.access, and audited. Administrators, who
+    have no patient access, are refused (audited); an operator's CLI is allowed, and recorded."""
+    if user.roles == {Role.PATIENT}:
+        authorize(session, actor, Permission.PATIENT_READ, patient_id=user.patient_id,
+                  resource_type="patient.account", resource_id=str(user.id))
 
 
 def _staff_fields(email: str, display_name: str, roles: list[str], unit: str | None) -> tuple[str, str, list[Role], str | None]:
