@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     #: Worker tuning.
     worker_poll_seconds: float = Field(1.0, gt=0)
     worker_max_attempts: int = 8
+    #: Longest an event handler may run; one that takes longer is stopped (its transaction rolled
+    #: back) and counts as a failed attempt. Above the SMTP timeout, so a slow mail server times out first.
+    worker_handler_timeout_seconds: float = Field(60.0, gt=0)
 
     @property
     def embedded(self) -> bool:
