@@ -3,10 +3,10 @@ only the page asking to confirm, and the API refuses it with a clear problem."""
 
 from __future__ import annotations
 
+from careplane.kernel.access import Actor
 from careplane.kernel.identity.confirmation import RESENDS_PER_HOUR
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.patients import service as patients
-from careplane.kernel.access import Actor
 from tests.helpers import api_token, bearer
 from tests.kernel.patients.conftest import patient_data
 
