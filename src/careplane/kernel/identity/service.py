@@ -389,7 +389,7 @@ def create_api_token(session: Session, user: User, name: str, expires_days: int 
 
     ``via`` is how the caller proved who they are (``Actor.via``). A token is made only by a person
     logged in to the web with their password and second factor (``web``, the profile page or the
-    API called with that session) or by an operator (``cli``), never with another token (``api``):
+    API called with that session), never with another token (``api``):
     a token made that way would outlive the revocation of the one that made it, so a stolen token
     could keep itself alive."""
     if via == "api":
