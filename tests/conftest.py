@@ -116,6 +116,7 @@ def live_server(db: Database, settings: Settings) -> Iterator[LiveServer]:
     port = free_port()
     settings.base_url = f"http://127.0.0.1:{port}"
     settings.worker_poll_seconds = 0.2
+    settings.demo_mailbox = True  # the browser tests follow mailed links, as in `careplane demo`
     run_worker = importlib.util.find_spec("careplane.kernel.worker") is not None
     app = create_app(settings, db, run_worker=run_worker)
     server = uvicorn.Server(

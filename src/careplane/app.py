@@ -21,6 +21,7 @@ from careplane import __version__
 from careplane.kernel.admission import Admission
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
+from careplane.kernel.identity.confirmation import CONFIRM_PAGE, EmailUnconfirmed
 from careplane.kernel.input_guard import RefuseNulInput
 from careplane.kernel.observability import RequestContextMiddleware
 from careplane.kernel.web import (
@@ -127,6 +128,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if wants_json(request):
             return problem(401, exc.title, exc.detail, type_slug=exc.type_slug)
         return RedirectResponse("/mfa", status_code=303)
+
+    @app.exception_handler(EmailUnconfirmed)
+    async def _unconfirmed(request: Request, exc: EmailUnconfirmed) -> Response:
+        if wants_json(request):
+            return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path)
+        return RedirectResponse(CONFIRM_PAGE, status_code=303)
 
     @app.exception_handler(CareplaneError)
     async def _domain(request: Request, exc: CareplaneError) -> Response:

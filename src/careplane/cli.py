@@ -121,7 +121,8 @@ def demo(
 
     url_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     settings = get_settings().model_copy(
-        update={"database_url": "", "environment": "development", "base_url": f"http://{url_host}:{port}"}
+        update={"database_url": "", "environment": "development", "base_url": f"http://{url_host}:{port}",
+                "demo_mailbox": True}
     )
     configure_logging(settings.log_level, json_logs=False)
     db = Database.configured(settings)

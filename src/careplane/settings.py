@@ -30,13 +30,17 @@ class Settings(BaseSettings):
     audit_signing_key_file: Path | None = None
     #: When set, the worker writes a signed checkpoint of the audit chain into this folder every 15 minutes.
     audit_checkpoint_dir: Path | None = None
-    #: ``development`` shows the local mailbox and demo hints; ``production`` does not.
+    #: ``development`` shows demo hints; ``production`` does not.
     environment: str = "development"
+    #: Show every e-mail in the outbox (reset links included) at /mailbox, to requests from this
+    #: computer (the loopback address) only. ``careplane demo`` turns it on; never set it anywhere
+    #: that holds real accounts: one reset link there takes over any account.
+    demo_mailbox: bool = False
     #: The address people use to reach the web app (links in e-mails).
     base_url: str = "http://127.0.0.1:8000"
     #: Run the background worker inside ``careplane serve`` (the embedded default).
     embedded_worker: bool = True
-    #: ``outbox`` keeps mail in the database only (readable at /mailbox in the embedded demo);
+    #: ``outbox`` keeps mail in the database only (readable at /mailbox in ``careplane demo``);
     #: ``smtp`` also sends it through the SMTP server below, from the worker.
     mail_backend: Literal["outbox", "smtp"] = "outbox"
     mail_from: str = "careplane <no-reply@careplane.local>"
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     #: Worker tuning.
     worker_poll_seconds: float = Field(1.0, gt=0)
     worker_max_attempts: int = 8
+    #: Longest an event handler may run; one that takes longer is stopped (its transaction rolled
+    #: back) and counts as a failed attempt. Above the SMTP timeout, so a slow mail server times out first.
+    worker_handler_timeout_seconds: float = Field(60.0, gt=0)
 
     @property
     def embedded(self) -> bool:

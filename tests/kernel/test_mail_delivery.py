@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from careplane.kernel import mail_delivery
 from careplane.kernel.events import PENDING, EventDelivery
@@ -95,3 +95,71 @@ def test_the_outbox_backend_keeps_mail_in_the_table_only(db, settings, smtp_serv
     with db.unit_of_work() as s:
         assert s.get(OutboxMail, mail_id).sent_at is None
         assert s.scalar(select(EventDelivery.status).where(EventDelivery.handler == HANDLER)) == "done"
+
+
+class _InboxThatWrites(_Inbox):
+    """An inbox that, while it receives, changes the message's row: which waits (on SQLite for the
+    write lock, on PostgreSQL for the row lock) if the worker talks SMTP inside a transaction."""
+
+    def __init__(self, db, mail_id) -> None:  # noqa: ANN001
+        super().__init__()
+        self.db, self.mail_id, self.waited = db, mail_id, None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+        import time
+
+        from sqlalchemy import update
+
+        began = time.monotonic()
+        with self.db.unit_of_work() as s:
+            s.execute(update(OutboxMail).where(OutboxMail.id == self.mail_id).values(subject="seen"))
+        self.waited = time.monotonic() - began
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_smtp_is_spoken_with_no_transaction_open(db, settings, monkeypatch):
+    monkeypatch.setattr(logging.getLogger("mail.log"), "disabled", True)
+    mail_id = _queue(db)
+    inbox = _InboxThatWrites(db, mail_id)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        config = _use(monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=controller.port,
+                      smtp_security="none", smtp_timeout_seconds=20)
+        Worker(db, config).run_once()
+    finally:
+        controller.stop()
+    assert len(inbox.received) == 1 and inbox.waited is not None and inbox.waited < 2
+    with db.unit_of_work() as s:
+        mail = s.get(OutboxMail, mail_id)
+        assert mail.subject == "seen" and mail.sent_at is not None
+
+
+def test_a_failure_between_sending_and_stamping_sends_once_more_then_never(db, settings, smtp_server, monkeypatch):
+    port, inbox = smtp_server
+    config = _use(monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
+                  smtp_security="none")
+    mail_id = _queue(db)
+    real_stamp = mail_delivery.stamp_sent
+    failures = iter([RuntimeError("the database went away after the send")])
+
+    def stamp_or_fail(database, stamped_id):  # noqa: ANN001, ANN202
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        real_stamp(database, stamped_id)
+
+    monkeypatch.setattr(mail_delivery, "stamp_sent", stamp_or_fail)
+    Worker(db, config).run_once()
+    with db.unit_of_work() as s:
+        delivery = s.scalar(select(EventDelivery).where(EventDelivery.handler == HANDLER))
+        assert (delivery.status, delivery.attempts) == (PENDING, 1) and "went away" in delivery.last_error
+        s.execute(update(EventDelivery).where(EventDelivery.id == delivery.id).values(next_attempt_at=delivery.next_attempt_at.replace(year=2000)))
+    Worker(db, config).run_once()
+    assert len(inbox.received) == 2  # sent again once, the same message
+    assert inbox.received[0]["Message-ID"] == inbox.received[1]["Message-ID"] == f"<{mail_id}@careplane.local>"
+    with db.unit_of_work() as s:
+        assert s.get(OutboxMail, mail_id).sent_at is not None
+        assert s.scalar(select(EventDelivery.status).where(EventDelivery.handler == HANDLER)) == "done"
+    Worker(db, config).run_once()
+    assert len(inbox.received) == 2

@@ -28,7 +28,7 @@ def data(db):  # noqa: ANN001, ANN201
     insert_synthetic_patients(db, 60, seed=3)
     with db.unit_of_work() as s:
         user = create_user(s, email="p@example.org", display_name="P", roles=[Role.BILLER])
-        create_api_token(s, user, "prepared")
+        create_api_token(s, user, "prepared", via="web")
         states = [state for (state,) in s.execute(select(Patient.state).distinct()) if state]
     return states
 

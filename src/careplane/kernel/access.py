@@ -136,8 +136,13 @@ class Actor:
         return not self.system and self.roles == {Role.PATIENT}
 
 
-def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None) -> str | None:
-    """``None`` when allowed, otherwise the reason for the refusal."""
+def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None, *,
+           staff_work: bool = False) -> str | None:
+    """``None`` when allowed, otherwise the reason for the refusal. ``staff_work``: the data is the
+    service's own work on a record (e.g. its possible duplicates), which a patient does not see even
+    of their own record: it names other people."""
+    if staff_work and actor.is_patient_only:
+        return "patients do not see the registry's work on their record"
     if not actor.can(permission):
         if permission in actor.role_permissions:
             return f"{permission.value} is not part of the work of unit {actor.unit or '(none)'}"
@@ -158,9 +163,10 @@ def authorize(
     resource_type: str | None = None,
     resource_id: str | None = None,
     reason: str | None = None,
+    staff_work: bool = False,
 ) -> None:
     """Allow and audit, or refuse (audited) with :class:`AccessDenied`."""
-    refusal = decide(actor, permission, patient_id)
+    refusal = decide(actor, permission, patient_id, staff_work=staff_work)
     row = entry_values(
         actor,
         permission.value,
@@ -173,6 +179,20 @@ def authorize(
     if refusal:
         raise AccessDenied("You do not have access to this.", keep_after_rollback=to_keep([row]))
     write(session, [row])
+
+
+def refuse_unless(
+    session: SessionOrReader,
+    actor: Actor,
+    permission: Permission,
+    *,
+    patient_id: uuid.UUID | None = None,
+    resource_type: str | None = None,
+) -> None:
+    """Refuse (audited) an actor who may not do this, recording nothing for one who may: for opening
+    a form whose saving the service authorizes, and audits, when it happens."""
+    if decide(actor, permission, patient_id) is not None:
+        authorize(session, actor, permission, patient_id=patient_id, resource_type=resource_type)
 
 
 def require(actor: Actor, permission: Permission) -> None:

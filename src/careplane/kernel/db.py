@@ -356,6 +356,33 @@ class Database:
         await on_loop.group_commit.write(deferred)
         return result
 
+    async def probe(self) -> dict[str, str]:
+        """``SELECT 1`` through every engine that serves requests, from the running event loop: the
+        one units of work use (psycopg on PostgreSQL; run on a worker thread), and this loop's read
+        engine and group-commit engine (asyncpg on PostgreSQL). Each name maps to "ok" or the error."""
+
+        def select_one(engine: Engine) -> None:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+
+        on_loop = self._on_loop()
+        engines = {"units_of_work": self.engine, "reads": on_loop.read_engine, "group_commit": on_loop.write_engine}
+        results: dict[str, str] = {}
+        for name, engine in engines.items():
+            if engine is None:
+                continue
+            try:
+                if engine is self.engine:
+                    await to_thread.run_sync(select_one, engine)
+                elif self._sqlite_writer is not None:
+                    select_one(engine)  # a local file, as Database.read does on the loop
+                else:
+                    await greenlet_spawn(select_one, engine)
+                results[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - any failure is the answer
+                results[name] = f"{engine.dialect.driver}: {str(exc)[:200]}"
+        return results
+
     def _on_loop(self) -> _OnLoop:
         loop = asyncio.get_running_loop()
         on_loop = self._loops.get(loop)

@@ -166,12 +166,22 @@ H = TypeVar("H", bound=Handler)
 _HANDLERS: dict[str, dict[str, Handler]] = {}
 
 
-def handles(event_cls: type[DomainEvent], name: str | None = None) -> Callable[[H], H]:
+#: (event name, handler name) of the handlers that run outside any transaction.
+_OUTSIDE_TRANSACTION: set[tuple[str, str]] = set()
+
+
+def handles(event_cls: type[DomainEvent], name: str | None = None, *, transaction: bool = True) -> Callable[[H], H]:
     """Register ``fn(session, event)`` to run (at least once, after commit) for every published ``event_cls``.
 
     The handler runs in the transaction that marks its delivery done: write only through that
-    session and the effect happens once. Anything outside the database (an e-mail, an HTTP call)
-    should itself be queued or made idempotent by the event id.
+    session and the effect happens once. It has ``Settings.worker_handler_timeout_seconds``: one that
+    takes longer is stopped (its transaction rolled back) and counts as a failed attempt.
+
+    A handler that waits on the world (an SMTP server, an HTTP call) must not hold a transaction,
+    and its locks, meanwhile: register it with ``transaction=False`` and it is called as
+    ``fn(db, event)`` with no transaction open, to open its own short units of work; its delivery is
+    marked done in a transaction after it returns. It must be idempotent by itself (a retry after a
+    crash runs it again), and it is leased for its time limit so no other worker runs it meanwhile.
     """
 
     def register(fn: H) -> H:
@@ -181,9 +191,17 @@ def handles(event_cls: type[DomainEvent], name: str | None = None) -> Callable[[
         if existing is not None and (existing.__module__, existing.__qualname__) != (fn.__module__, fn.__qualname__):
             raise ValueError(f"handler name {handler_name!r} is already taken for {event_cls.event_name()}")
         registered[handler_name] = fn
+        if not transaction:
+            _OUTSIDE_TRANSACTION.add((event_cls.event_name(), handler_name))
         return fn
 
     return register
+
+
+def runs_in_transaction(session: Session, delivery: EventDelivery) -> bool:
+    """Whether the delivery's handler runs in the transaction that marks it done (the default)."""
+    event_name = session.scalar(select(OutboxEvent.name).where(OutboxEvent.id == delivery.event_id))
+    return (event_name, delivery.handler) not in _OUTSIDE_TRANSACTION
 
 
 def handlers_for(event_name: str) -> dict[str, Handler]:
@@ -248,21 +266,22 @@ def claim_due_delivery(session: Session) -> EventDelivery | None:
     )
 
 
-def start_attempt(delivery: EventDelivery, worker: str, max_attempts: int) -> bool:
+def start_attempt(delivery: EventDelivery, worker: str, max_attempts: int, *, lease: timedelta | None = None) -> bool:
     """Count an attempt before its handler runs; the caller commits this on its own.
 
     A worker that dies mid-handler (killed, out of memory, a crashing extension) rolls back the
     handler's transaction, but the attempt stays counted and the delivery is leased until its
     backoff: so a handler that kills every worker is retried with backoff and then dead-lettered,
     instead of stopping every worker that picks it up. Returns False (and marks it dead) when the
-    attempts are used up.
+    attempts are used up. ``lease``: no other worker takes the delivery up for at least this long
+    (for a handler that holds no row lock while it runs, see ``handles(transaction=False)``).
     """
     now = clock.now()
     if delivery.attempts >= max_attempts:
         delivery.status = DEAD
         return False
     delivery.attempts += 1
-    delivery.next_attempt_at = now + backoff(delivery.attempts)
+    delivery.next_attempt_at = now + max(backoff(delivery.attempts), lease or timedelta(0))
     # Overwritten by the attempt's outcome; stays only if the worker never got to record one.
     delivery.last_error = (
         f"attempt {delivery.attempts} started by worker {worker} at {now:%Y-%m-%d %H:%M:%S} UTC did not finish "
@@ -284,16 +303,25 @@ def lock_started(session: Session, delivery_id: uuid.UUID, attempt: int) -> Even
     )
 
 
-def run_delivery(session: Session, delivery: EventDelivery) -> None:
-    """Run the delivery's handler in ``session`` and mark it done; raises what the handler raises."""
+def event_of(session: Session, delivery: EventDelivery) -> tuple[str, DomainEvent]:
+    """The name of the delivery's event, and the event."""
     row = session.get(OutboxEvent, delivery.event_id)
     if row is None:
         raise LookupError(f"event {delivery.event_id} of delivery {delivery.id} is missing")
-    event = event_type(row.name).from_payload(row.payload)
-    handler(row.name, delivery.handler)(session, event)
+    return row.name, event_type(row.name).from_payload(row.payload)
+
+
+def mark_done(delivery: EventDelivery) -> None:
     delivery.status = DONE
     delivery.completed_at = clock.now()
     delivery.last_error = None
+
+
+def run_delivery(session: Session, delivery: EventDelivery) -> None:
+    """Run the delivery's handler in ``session`` and mark it done; raises what the handler raises."""
+    name, event = event_of(session, delivery)
+    handler(name, delivery.handler)(session, event)
+    mark_done(delivery)
 
 
 def backoff(attempts: int) -> timedelta:

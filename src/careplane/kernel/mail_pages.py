@@ -1,7 +1,12 @@
-"""The development mailbox: every e-mail the local outbox holds, so a demo can follow links. 404 in production."""
+"""The demo's mailbox: every e-mail the local outbox holds, so a demo can follow its links.
+
+It holds everyone's reset links, so it is there only when ``careplane demo`` turned it on
+(``Settings.demo_mailbox``), on the embedded database, outside production, and only to a browser on
+the same computer (a request from the loopback address). Everyone else gets "no such page"."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 
@@ -13,20 +18,29 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel.errors import NotFound
 from careplane.kernel.mail import OutboxMail
-from careplane.kernel.web import db_session, optional_page_actor, render
-
-# The mailbox needs no login (reset links are read while logged out); a logged-in visitor still gets the nav.
-router = APIRouter(prefix="/mailbox", include_in_schema=False, dependencies=[Depends(optional_page_actor)])
+from careplane.kernel.web import client_ip, db_session, optional_page_actor, render
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-def development_only(request: Request) -> None:
-    """Only the embedded demo shows the mailbox: it holds everyone's reset links. A PostgreSQL
-    deployment never does, even if CAREPLANE_ENVIRONMENT was left at its development default."""
+def is_loopback(ip: str | None) -> bool:
+    try:
+        return ip is not None and ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_only(request: Request) -> None:
+    """Refuse, as a page that is not there, unless this is ``careplane demo`` asked from its own computer."""
     settings = request.app.state.settings
-    if settings.environment == "production" or not settings.embedded:
+    if (not settings.demo_mailbox or settings.environment == "production" or not settings.embedded
+            or not is_loopback(client_ip(request))):
         raise NotFound("There is no such page.")
+
+
+# The mailbox needs no login (reset links are read while logged out); a logged-in visitor still gets the nav.
+router = APIRouter(prefix="/mailbox", include_in_schema=False,
+                   dependencies=[Depends(demo_only), Depends(optional_page_actor)])
 
 
 def linkify(text: str) -> Markup:
@@ -35,13 +49,13 @@ def linkify(text: str) -> Markup:
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
 
 
-@router.get("", dependencies=[Depends(development_only)])
+@router.get("")
 def mailbox(request: Request, session: Session = Depends(db_session)) -> Response:
     mails = session.scalars(select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(200)).all()
     return render(request, "mail/mailbox.html", {"mails": mails})
 
 
-@router.get("/{mail_id}", dependencies=[Depends(development_only)])
+@router.get("/{mail_id}")
 def mail(request: Request, mail_id: uuid.UUID, session: Session = Depends(db_session)) -> Response:
     found = session.get(OutboxMail, mail_id)
     if found is None:

@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from careplane.kernel.web import new_request_id
@@ -104,14 +103,15 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", include_in_schema=False)
-def readyz(request: Request) -> JSONResponse:
-    """Readiness: the database answers."""
-    try:
-        with request.app.state.db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the database answers through every engine that serves requests (on PostgreSQL
+    psycopg for units of work, asyncpg for reads and group commits; see ``Database.probe``)."""
+    engines = await request.app.state.db.probe()
+    failed = {name: result for name, result in engines.items() if result != "ok"}
+    if failed:
+        return JSONResponse({"status": "unavailable", "database": "; ".join(f"{k}: {v}" for k, v in failed.items()),
+                             "engines": engines}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "engines": engines})
 
 
 @router.get("/metrics", include_in_schema=False)

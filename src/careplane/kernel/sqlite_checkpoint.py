@@ -31,8 +31,9 @@ class Checkpointer:
         self.every = every
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        #: Checkpoints run so far.
+        #: Checkpoints that ran (a failed one is counted in ``failures`` instead).
         self.runs = 0
+        self.failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -63,7 +64,9 @@ class Checkpointer:
                 self.checkpoint()
             except Exception:  # noqa: BLE001 - a failed checkpoint is tried again next time
                 log.exception("SQLite checkpoint failed")
-            self.runs += 1
+                self.failures += 1
+            else:
+                self.runs += 1
 
     def stop(self) -> None:
         self._stop.set()

@@ -268,6 +268,7 @@ def page_actor(request: Request, session: Session = Depends(db_session)) -> Acto
         raise LoginRequired("Please log in to continue.")
     if who.needs_mfa:
         raise MfaRequired("Enter the code from your authenticator app.")
+    who.refuse_unconfirmed()
     return actor_for(request, who, via="web")
 
 
@@ -275,6 +276,7 @@ def optional_page_actor(request: Request, session: Session = Depends(db_session)
     who = authenticate(request, session)
     if who is None or who.needs_mfa:
         return None
+    who.refuse_unconfirmed()
     return actor_for(request, who, via="web")
 
 
@@ -283,6 +285,7 @@ def api_actor(request: Request, session: SessionOrReader = Depends(db_session)) 
     who = authenticate(request, session)
     if who is None or who.needs_mfa:
         raise NotAuthenticated("Send 'Authorization: Bearer <api token>' or log in.")
+    who.refuse_unconfirmed()
     return actor_for(request, who, via="api" if who.api_token_id else "web")
 
 

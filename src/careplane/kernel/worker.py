@@ -4,7 +4,10 @@ Run as many as you like against PostgreSQL (``careplane worker`` on several mach
 is claimed with SKIP LOCKED so no two workers run it at once. Embedded mode runs one inside
 ``careplane serve``. Each item takes two transactions: a short one that claims it and counts the
 attempt (or moves the schedule on), then one that holds its row lock while the handler or job runs
-and records the outcome with the handler's own writes.
+and records the outcome with the handler's own writes. A handler has a time limit
+(``CAREPLANE_WORKER_HANDLER_TIMEOUT_SECONDS``, :mod:`careplane.kernel.handler_time_limit`): one that
+hangs is stopped, its transaction rolled back, and the attempt counted as failed, and the worker
+goes on with the next item.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import logging
 import threading
 import traceback
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 
 from careplane import wiring
-from careplane.kernel import events, jobs
+from careplane.kernel import events, handler_time_limit, jobs
 from careplane.kernel.db import Database
 from careplane.settings import Settings
 
@@ -58,11 +61,15 @@ class Worker:
     def deliver_one(self) -> bool:
         """Claim, run and settle one due delivery. False when none was due."""
         max_attempts = self.settings.worker_max_attempts
+        limit = self.settings.worker_handler_timeout_seconds
         with self.db.unit_of_work() as session:
             delivery = events.claim_due_delivery(session)
             if delivery is None:
                 return False
-            started = events.start_attempt(delivery, self.name, max_attempts)
+            in_transaction = events.runs_in_transaction(session, delivery)
+            # A handler that holds no row lock while it runs is leased for its whole time limit.
+            lease = None if in_transaction else timedelta(seconds=limit + 5)
+            started = events.start_attempt(delivery, self.name, max_attempts, lease=lease)
             delivery_id, attempt, handler_name = delivery.id, delivery.attempts, delivery.handler
         if not started:
             log.error(
@@ -71,25 +78,76 @@ class Worker:
             )
             DELIVERIES.labels("dead").inc()
             return True
+        if not in_transaction:
+            self._deliver_outside_transaction(delivery_id, attempt, handler_name)
+            return True
         try:
             with self.db.unit_of_work() as session:
                 delivery = events.lock_started(session, delivery_id, attempt)
                 if delivery is None:  # replayed or otherwise moved on since we started it
                     return True
+                event_name, event = events.event_of(session, delivery)
+                fn = events.handler(event_name, handler_name)
                 try:
-                    with session.begin_nested():
-                        events.run_delivery(session, delivery)
+                    handler_time_limit.run_in_transaction(self.db.engine, session, lambda s: fn(s, event), limit,
+                                                          handler_name)
+                except handler_time_limit.HandlerTimedOut:
+                    raise  # the transaction is gone: recorded below, in a fresh one
                 except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never fatal
                     events.record_failure(delivery, _error_text(exc), max_attempts)
                     self._log_failure(delivery_id, handler_name, attempt, delivery.status, exc)
                     DELIVERIES.labels("dead" if delivery.status == events.DEAD else "retry").inc()
                 else:
+                    events.mark_done(delivery)
                     DELIVERIES.labels("done").inc()
+        except handler_time_limit.HandlerTimedOut as exc:
+            self._settle_timeout(delivery_id, handler_name, attempt, exc)
         except Exception as exc:  # noqa: BLE001 - the transaction itself broke (lost connection, ...)
             log.exception("delivery transaction failed", extra={"fields": {"worker": self.name, "delivery_id": str(delivery_id)}})
             with self.db.unit_of_work() as session:
                 events.record_failure_by_id(session, delivery_id, attempt, _error_text(exc), max_attempts)
         return True
+
+    def _deliver_outside_transaction(self, delivery_id: uuid.UUID, attempt: int, handler_name: str) -> None:
+        """A ``transaction=False`` handler: called with the database and no transaction open, then
+        its outcome recorded in a short transaction of its own."""
+        max_attempts = self.settings.worker_max_attempts
+        with self.db.unit_of_work() as session:
+            delivery = events.lock_started(session, delivery_id, attempt)
+            if delivery is None:
+                return
+            event_name, event = events.event_of(session, delivery)
+        fn = events.handler(event_name, handler_name)
+        try:
+            handler_time_limit.run_alone(lambda: fn(self.db, event), self.settings.worker_handler_timeout_seconds,
+                                         handler_name)
+        except handler_time_limit.HandlerTimedOut as exc:
+            self._settle_timeout(delivery_id, handler_name, attempt, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never fatal
+            with self.db.unit_of_work() as session:
+                delivery = events.lock_started(session, delivery_id, attempt)
+                if delivery is not None:
+                    events.record_failure(delivery, _error_text(exc), max_attempts)
+                    self._log_failure(delivery_id, handler_name, attempt, delivery.status, exc)
+                    DELIVERIES.labels("dead" if delivery.status == events.DEAD else "retry").inc()
+            return
+        with self.db.unit_of_work() as session:
+            delivery = events.lock_started(session, delivery_id, attempt)
+            if delivery is not None:
+                events.mark_done(delivery)
+                DELIVERIES.labels("done").inc()
+
+    def _settle_timeout(self, delivery_id: uuid.UUID, handler_name: str, attempt: int,
+                        exc: handler_time_limit.HandlerTimedOut) -> None:
+        """A handler ran out of time: a failed attempt like any other (backoff, then the dead letters)."""
+        with self.db.unit_of_work() as session:
+            delivery = events.lock_started(session, delivery_id, attempt)
+            if delivery is None:
+                return
+            events.record_failure(delivery, _error_text(exc), self.settings.worker_max_attempts)
+            self._log_failure(delivery_id, handler_name, attempt, delivery.status, exc)
+            DELIVERIES.labels("dead" if delivery.status == events.DEAD else "timeout").inc()
 
     def _log_failure(self, delivery_id: uuid.UUID, handler: str, attempts: int, status: str, exc: BaseException) -> None:
         log.warning(

@@ -113,7 +113,7 @@ def test_deactivated_users_existing_session_and_tokens_are_refused_on_the_next_r
 
     target = make_user(db, "bill@example.org", Role.BILLER, mfa=True)
     with db.unit_of_work() as s:
-        raw, _ = create_api_token(s, s.get(User, target.id), "t")
+        raw, _ = create_api_token(s, s.get(User, target.id), "t", via="web")
     with TestClient(app) as victim:
         full_login(victim, db, "bill@example.org")
         _admin(db, client)

@@ -36,7 +36,7 @@ def test_reset_link_sets_password_unlocks_revokes_everything_and_works_once(db, 
     log_in(client, "pat@example.org")
     old_cookie = session_cookie(client)
     with db.unit_of_work() as s:
-        raw_token, _ = create_api_token(s, s.scalar(select(User)), "script")
+        raw_token, _ = create_api_token(s, s.scalar(select(User)), "script", via="web")
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw_token}"}).status_code == 200
     # And a locked account.
     for _ in range(3):

@@ -24,10 +24,11 @@ def test_profile_shows_the_account(db, client):
 
 
 def test_email_confirmation_from_the_profile(db, client, settings):
-    make_user(db, "pat@example.org")
-    full_login(client, db, "pat@example.org")
+    # staff accounts are not held while unconfirmed (identity.confirmation); they confirm from the profile
+    make_user(db, "doc@example.org", Role.CLINICIAN, mfa=True)
+    full_login(client, db, "doc@example.org")
     assert post(client, "/profile/verify-email").status_code == 303
-    link = link_in(mails_to(db, "pat@example.org")[-1], "/verify-email/")
+    link = link_in(mails_to(db, "doc@example.org")[-1], "/verify-email/")
     assert client.get(link).status_code == 200
     assert "badge ok\">confirmed" in client.get("/profile").text
 
@@ -97,11 +98,13 @@ def test_tokens_api(db, client):
     full_login(client, db, "pat@example.org")
     first = post(client, "/profile/tokens", {"name": "first"})
     raw = re.search(r'value="(cpt_[^"]+)"', first.text).group(1)
+    # the logged-in session may create tokens through the API too (with its CSRF token)
+    created = client.post("/api/v1/me/tokens", json={"name": "ci", "expires_days": 7},
+                          headers={"X-CSRF-Token": client.cookies.get(CSRF_COOKIE)})
+    assert created.status_code == 201
     client.cookies.delete(SESSION_COOKIE)
     api = _bearer(raw)
 
-    created = client.post("/api/v1/me/tokens", json={"name": "ci", "expires_days": 7}, headers=api)
-    assert created.status_code == 201
     body = created.json()
     assert body["token"].startswith("cpt_") and body["name"] == "ci" and body["expires_at"]
     listed = client.get("/api/v1/me/tokens", headers=api).json()
@@ -117,7 +120,7 @@ def test_tokens_api(db, client):
         from careplane.kernel.identity.service import create_api_token
         from careplane.kernel.identity.users import find_by_email
 
-        _, theirs = create_api_token(s, find_by_email(s, "other@example.org"), "theirs")
+        _, theirs = create_api_token(s, find_by_email(s, "other@example.org"), "theirs", via="web")
     assert client.delete(f"/api/v1/me/tokens/{theirs.id}", headers=api).status_code == 404
     assert client.delete(f"/api/v1/me/tokens/{uuid.uuid4()}", headers=api).status_code == 404
 
@@ -160,3 +163,21 @@ def test_names_outside_latin_1_survive_the_flash_message(db, client):
     revoked = post(client, f"/profile/tokens/{token_id}/revoke")
     assert revoked.status_code == 303
     assert "“Über-Bericht 📊” has been revoked" in client.get("/profile").text
+
+
+def test_a_token_cannot_create_another_so_none_outlives_its_parent(db, client):
+    make_user(db, "pat@example.org")
+    full_login(client, db, "pat@example.org")
+    parent = re.search(r'value="(cpt_[^"]+)"', post(client, "/profile/tokens", {"name": "parent"}).text).group(1)
+    client.cookies.delete(SESSION_COOKIE)
+    refused = client.post("/api/v1/me/tokens", json={"name": "child"}, headers=_bearer(parent))
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["type"].endswith("/token-needs-web-session") and "logged-in web session" in problem["detail"]
+    with db.unit_of_work() as s:
+        assert [t.name for t in s.scalars(select(ApiToken))] == ["parent"]
+    # a refused request with a session cookie beside the token is still the token's
+    full_login(client, db, "pat@example.org")
+    assert client.post("/api/v1/me/tokens", json={"name": "child"}, headers=_bearer(parent)).status_code == 403
+    spec = client.get("/api/v1/openapi.json").json()
+    assert "403" in spec["paths"]["/api/v1/me/tokens"]["post"]["responses"]

@@ -67,7 +67,7 @@ def test_a_missed_day_sends_only_the_most_urgent_warning_and_a_renewal_starts_af
     assert _run(db) == [("licence", 30)]  # no lead: only the person is told
     assert _mail(db) == [("doc@example.org", f"Your CA MD licence {added.number} expires in 25 days")]
     with db.unit_of_work() as s:
-        staff_service.renew_licence(s, OPS, added.id, {"expires_on": DAY0 + timedelta(days=55)})
+        staff_service.renew_licence(s, OPS, doc.id, added.id, {"expires_on": DAY0 + timedelta(days=55)})
     assert _run(db, 1) == [("licence", 60)]
 
 

@@ -183,13 +183,13 @@ def test_join_and_leave_team_with_dates(db):
             staff_service.join_team(s, OPS, staff.id, ids["Verification"], date(2024, 4, 1))
     with db.unit_of_work() as s:
         with pytest.raises(ValidationFailed, match="before they joined"):
-            staff_service.leave_team(s, OPS, membership.id, date(2024, 2, 1))
+            staff_service.leave_team(s, OPS, staff.id, membership.id, date(2024, 2, 1))
     with db.unit_of_work() as s:
-        staff_service.leave_team(s, OPS, membership.id, date(2024, 6, 30))
+        staff_service.leave_team(s, OPS, staff.id, membership.id, date(2024, 6, 30))
     with db.unit_of_work() as s:
         assert s.get(TeamMembership, membership.id).end_date == date(2024, 6, 30)
         with pytest.raises(ValidationFailed, match="already left"):
-            staff_service.leave_team(s, OPS, membership.id)
+            staff_service.leave_team(s, OPS, staff.id, membership.id)
         with pytest.raises(AccessDenied):
             staff_service.join_team(s, CLINICIAN, staff.id, ids["Verification"])
 
@@ -208,15 +208,15 @@ def test_add_and_renew_licence(db):
         assert "already on record" in caught.value.errors["number"]
     with db.unit_of_work() as s:
         with pytest.raises(ValidationFailed) as caught:
-            staff_service.renew_licence(s, OPS, added.id, {"expires_on": "2026-03-31"})
+            staff_service.renew_licence(s, OPS, staff.id, added.id, {"expires_on": "2026-03-31"})
         assert "after the current expiry" in caught.value.errors["expires_on"]
     with db.unit_of_work() as s:
-        staff_service.renew_licence(s, OPS, added.id, {"expires_on": "2028-03-31", "issued_on": "2026-03-01"})
+        staff_service.renew_licence(s, OPS, staff.id, added.id, {"expires_on": "2028-03-31", "issued_on": "2026-03-01"})
     with db.unit_of_work() as s:
         row = s.get(Licence, added.id)
         assert (row.expires_on, row.issued_on) == (date(2028, 3, 31), date(2026, 3, 1))
         with pytest.raises(AccessDenied):
-            staff_service.renew_licence(s, CLINICIAN, added.id, {"expires_on": "2029-01-01"})
+            staff_service.renew_licence(s, CLINICIAN, staff.id, added.id, {"expires_on": "2029-01-01"})
         with pytest.raises(NotFound):
             staff_service.add_licence(s, OPS, uuid.uuid4(), {})
 

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -51,7 +52,12 @@ def test_self_registration_creates_patient_user_consents_and_a_confirmation_mail
     assert mail.to_address == "rosa.diaz@example.org" and "/verify-email/" in mail.body
     login = client.post("/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"],
                                         "csrf_token": csrf(client)})
-    assert login.status_code == 200 and patient.mrn in login.text and "My record" in login.text
+    # until the address is confirmed the account sees only the page asking for it (identity.confirmation)
+    assert login.status_code == 200 and "Confirm your e-mail address" in login.text and patient.mrn not in login.text
+    confirmed = client.get(re.search(r"https?://[^/\s]+(/verify-email/\S+)", mail.body).group(1))
+    assert confirmed.status_code == 200
+    home = client.get("/")
+    assert home.status_code == 200 and patient.mrn in home.text and "My record" in home.text
 
 
 def test_signing_up_with_an_address_that_has_an_account_looks_the_same_and_mails_its_owner(client, db):

@@ -1,6 +1,7 @@
 """Administrators manage staff accounts: list, create (with an e-mailed set-password link), deactivate, reset MFA.
 
-Patient accounts are not listed: they belong to patients' records, which administrators do not see.
+Patient accounts are not listed, and one asked for by its id is refused (audited): they belong to
+patients' records, which administrators do not see (identity.service.reach_account).
 """
 
 from __future__ import annotations

@@ -109,10 +109,17 @@ def list_tokens(user: User = Depends(current_user), session: Session = Depends(d
     response_model=TokenCreated,
     status_code=201,
     summary="Create an API token",
-    responses={422: _problem("Invalid name or expiry.")},
+    responses={
+        403: _problem("The caller authenticated with an API token: tokens are made only from a logged-in web "
+                      "session (password and second factor)."),
+        422: _problem("Invalid name or expiry."),
+    },
 )
-def create_token(body: TokenCreate, user: User = Depends(current_user), session: Session = Depends(db_session)) -> TokenCreated:
-    raw, token = service.create_api_token(session, user, body.name, body.expires_days)
+def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: User = Depends(current_user),
+                 session: Session = Depends(db_session)) -> TokenCreated:
+    """Needs a logged-in web session (with its CSRF token); a call made with an API token is refused,
+    so that no token outlives the revocation of the one that made it."""
+    raw, token = service.create_api_token(session, user, body.name, body.expires_days, via=actor.via)
     return TokenCreated(token=raw, **TokenInfo.of(token).model_dump())
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
 from careplane.kernel.db import SessionOrReader, fetch, orm_session, write_soon
+from careplane.kernel.identity import confirmation
 from careplane.kernel.identity.models import ApiToken, User, UserRole, WebSession
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
@@ -38,6 +39,8 @@ class Principal:
     unit: str | None
     unit_function: str | None
     patient_id: uuid.UUID | None
+    #: When the account's e-mail address was confirmed (None: not yet; see identity.confirmation).
+    email_verified_at: datetime | None = None
 
 
 def _unit_function(unit: str | None, unit_status: str | None, function: str | None) -> str | None:
@@ -51,8 +54,8 @@ def _unit_function(unit: str | None, unit_status: str | None, function: str | No
 _TOKEN_LOOKUP = Prepared(
     select(
         ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-        User.id, User.email, User.unit, User.patient_id, User.is_active, OrgUnit.status, OrgUnit.function,
-        UserRole.role,
+        User.id, User.email, User.unit, User.patient_id, User.is_active, User.email_verified_at, OrgUnit.status,
+        OrgUnit.function, UserRole.role,
     )
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(OrgUnit, OrgUnit.code == User.unit)
@@ -80,6 +83,11 @@ class Authenticated:
             self._user = orm_session(self.session).get(User, self.principal.user_id)
             assert self._user is not None
         return self._user
+
+    def refuse_unconfirmed(self) -> None:
+        """Raise ``EmailUnconfirmed`` for a self-registered account whose address is not confirmed yet."""
+        p = self.principal
+        confirmation.refuse_unconfirmed(p.email, p.roles, p.email_verified_at)
 
     @property
     def needs_mfa(self) -> bool:
@@ -125,7 +133,8 @@ def from_session_cookie(target: SessionOrReader, raw: str, settings: Settings) -
     if now - web_session.last_seen_at >= TOUCH_EVERY:
         write_soon(session, _SESSION_TOUCH, [{"session_id": web_session.id, "now": now}])
     principal = Principal(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit,
-                          unit_function=_unit_function(user.unit, unit_status, function), patient_id=user.patient_id)
+                          unit_function=_unit_function(user.unit, unit_status, function), patient_id=user.patient_id,
+                          email_verified_at=user.email_verified_at)
     return Authenticated(principal=principal, session=session, web_session=web_session, _user=user)
 
 
@@ -135,8 +144,8 @@ def from_bearer_token(target: SessionOrReader, raw: str) -> Authenticated | None
     rows = fetch(target, _TOKEN_LOOKUP, token_hash=token_hash(raw))
     if not rows:
         return None
-    (token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, unit_status,
-     function, _) = rows[0]
+    (token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, email_verified_at,
+     unit_status, function, _) = rows[0]
     now = clock.now()
     if revoked_at or (expires_at and now >= expires_at) or not is_active:
         return None
@@ -144,7 +153,8 @@ def from_bearer_token(target: SessionOrReader, raw: str) -> Authenticated | None
         write_soon(target, _TOKEN_TOUCH, [{"token_id": token_id, "now": now}])
     roles = frozenset(Role(row[-1]) for row in rows if row[-1])
     principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit,
-                          unit_function=_unit_function(unit, unit_status, function), patient_id=patient_id)
+                          unit_function=_unit_function(unit, unit_status, function), patient_id=patient_id,
+                          email_verified_at=email_verified_at)
     return Authenticated(principal=principal, session=target, api_token_id=token_id)
 
 

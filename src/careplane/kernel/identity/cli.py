@@ -13,7 +13,6 @@ from careplane.kernel.errors import CareplaneError
 from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.identity.users import find_by_email
 from careplane.settings import get_settings
 
 users_app = typer.Typer(help="User accounts: create, list, deactivate, reset two-step verification.", no_args_is_help=True)
@@ -42,7 +41,7 @@ def _unit_of_work() -> Iterator[Session]:
 
 
 def _user(session: Session, email: str) -> User:
-    user = find_by_email(session, email)
+    user = service.find_user(session, CLI_ACTOR, email)  # a patient's own account: audited, as their record
     if user is None:
         typer.echo(f"error: no user with the e-mail {email}", err=True)
         raise typer.Exit(1)

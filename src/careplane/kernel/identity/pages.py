@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel.errors import TooManyRequests, ValidationFailed
 from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.authn import Authenticated
+from careplane.kernel.identity.confirmation import CONFIRM_PAGE, awaiting_confirmation
 from careplane.kernel.identity.passwords import RULE as PASSWORD_RULE
 from careplane.kernel.identity.service import UNITS
 from careplane.kernel.web import (
@@ -84,6 +85,7 @@ def logged_in(request: Request, session: Session = Depends(db_session)) -> Authe
     who = half_logged_in(request, session)
     if who.needs_mfa:
         raise MfaRequired("Enter the code from your authenticator app.")
+    who.refuse_unconfirmed()
     actor_for(request, who, via="web")
     return who
 
@@ -288,6 +290,25 @@ def verify_email(request: Request, token: str, session: Session = Depends(db_ses
     return render(request, "auth/email_verified.html", {"email": user.email})
 
 
+@router.get(CONFIRM_PAGE)
+def confirm_email_page(request: Request, who: Authenticated = Depends(half_logged_in)) -> Response:
+    """The one page a self-registered account sees until its address is confirmed."""
+    if not awaiting_confirmation(who.principal.roles, who.user.email_verified_at):
+        return redirect("/")
+    return render(request, "auth/confirm_email.html", {"email": who.user.email})
+
+
+@router.post(CONFIRM_PAGE)
+def resend_confirmation(request: Request, who: Authenticated = Depends(half_logged_in),
+                        session: Session = Depends(db_session)) -> Response:
+    if not awaiting_confirmation(who.principal.roles, who.user.email_verified_at):
+        return redirect("/")
+    if not service.resend_email_verification(session, who.user, _settings(request)):
+        return redirect(CONFIRM_PAGE, flash="We have sent several links in the last hour: use the newest one, "
+                                            "or try again later.")
+    return redirect(CONFIRM_PAGE, flash=f"We have sent a new confirmation link to {who.user.email}.")
+
+
 # ---------------------------------------------------------------- profile
 
 
@@ -364,7 +385,7 @@ def create_token(
 ) -> Response:
     try:
         days = service.parse_days(expires_days)
-        raw, token = service.create_api_token(session, who.user, name, days)
+        raw, token = service.create_api_token(session, who.user, name, days, via="web")
     except ValidationFailed as exc:
         return _profile(request, session, who, 422, token_errors=exc.errors, token_name=name, token_days=expires_days)
     return _profile(request, session, who, new_token=raw, new_token_name=token.name)

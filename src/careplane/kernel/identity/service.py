@@ -16,10 +16,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
-from careplane.kernel.access import Actor, Permission, require
+from careplane.kernel.access import Actor, Permission, authorize, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.errors import CareplaneError, Conflict, NotFound, TooManyRequests, ValidationFailed
 from careplane.kernel.identity.authn import API_TOKEN_PREFIX, revoke_all_credentials, start_web_session
+from careplane.kernel.identity.confirmation import RESENDS_PER_HOUR
 from careplane.kernel.identity.models import ApiToken, LoginAttempt, User, UserRole, WebSession
 from careplane.kernel.identity.one_time import (
     EMAIL_VERIFICATION,
@@ -355,6 +356,15 @@ def send_email_verification(session: Session, user: User, settings: Settings) ->
     )
 
 
+def resend_email_verification(session: Session, user: User, settings: Settings) -> bool:
+    """Send a new confirmation link unless this account has had ``RESENDS_PER_HOUR`` in the last
+    hour (each is an e-mail to an address nobody has confirmed); False when it was not sent."""
+    if recently_issued(session, user, EMAIL_VERIFICATION, timedelta(hours=1)) >= RESENDS_PER_HOUR:
+        return False
+    send_email_verification(session, user, settings)
+    return True
+
+
 def verify_email(session: Session, raw: str) -> User:
     user = consume_one_time_token(session, raw, EMAIL_VERIFICATION)
     if user.email_verified_at is None:
@@ -367,8 +377,25 @@ def verify_email(session: Session, raw: str) -> User:
 MAX_TOKEN_DAYS = 3650
 
 
-def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None) -> tuple[str, ApiToken]:
-    """Create a token; the raw value is returned once and only its hash is kept."""
+class TokenNeedsWebSession(CareplaneError):
+    status = 403
+    title = "Log in to create API tokens"
+    type_slug = "token-needs-web-session"
+
+
+def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None, *,
+                     via: str) -> tuple[str, ApiToken]:
+    """Create a token; the raw value is returned once and only its hash is kept.
+
+    ``via`` is how the caller proved who they are (``Actor.via``). A token is made only by a person
+    logged in to the web with their password and second factor (``web``, the profile page or the
+    API called with that session), never with another token (``api``):
+    a token made that way would outlive the revocation of the one that made it, so a stolen token
+    could keep itself alive."""
+    if via == "api":
+        raise TokenNeedsWebSession(
+            "API tokens are created only from a logged-in web session (password and second factor), not with "
+            "another API token: log in and use your profile page, or POST /api/v1/me/tokens with that session.")
     name = name.strip()
     if not name:
         raise ValidationFailed({"name": "Give the token a name, so you can tell it apart later."})
@@ -452,11 +479,31 @@ def list_users(session: Session, actor: Actor, *, role: Role | None = None, page
 
 
 def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
+    """One account to manage (see :func:`reach_account` for a patient's own)."""
     require(actor, Permission.USER_MANAGE)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
+    reach_account(session, actor, user)
     return user
+
+
+def find_user(session: Session, actor: Actor, email: str) -> User | None:
+    """The account with this login, to manage (see :func:`reach_account` for a patient's own)."""
+    require(actor, Permission.USER_MANAGE)
+    user = find_by_email(session, email)
+    if user is not None:
+        reach_account(session, actor, user)
+    return user
+
+
+def reach_account(session: Session, actor: Actor, user: User) -> None:
+    """A patient's own account (their name, e-mail, that they are a patient here) is part of their
+    record: it is reached as the record is, through kernel.access, and audited. Administrators, who
+    have no patient access, are refused (audited); an operator's CLI is allowed, and recorded."""
+    if user.roles == {Role.PATIENT}:
+        authorize(session, actor, Permission.PATIENT_READ, patient_id=user.patient_id,
+                  resource_type="patient.account", resource_id=str(user.id))
 
 
 def _staff_fields(email: str, display_name: str, roles: list[str], unit: str | None) -> tuple[str, str, list[Role], str | None]:

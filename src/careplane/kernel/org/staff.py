@@ -456,11 +456,13 @@ def join_team(session: Session, actor: Actor, staff_id: uuid.UUID, team_id: uuid
     return membership
 
 
-def leave_team(session: Session, actor: Actor, membership_id: uuid.UUID, end_date: date | None = None) -> TeamMembership:
+def leave_team(session: Session, actor: Actor, staff_id: uuid.UUID, membership_id: uuid.UUID,
+               end_date: date | None = None) -> TeamMembership:
+    """End one of this staff member's team memberships (another member's is "no such membership")."""
     require(actor, Permission.ORG_MANAGE)
     membership = session.get(TeamMembership, membership_id)
-    if membership is None:
-        raise NotFound("No such team membership.")
+    if membership is None or membership.staff_id != staff_id:
+        raise NotFound("This staff member has no such team membership.")
     if membership.end_date is not None:
         raise ValidationFailed({"end_date": "They have already left this team."})
     end = end_date or clock.today()
@@ -493,12 +495,14 @@ def new_licence(staff: StaffMember, data: LicenceData) -> Licence:
                    issued_on=data.issued_on, expires_on=data.expires_on)
 
 
-def renew_licence(session: Session, actor: Actor, licence_id: uuid.UUID, values: Mapping[str, Any]) -> Licence:
-    """Move a licence's expiry date on (a renewal keeps state, kind and number)."""
+def renew_licence(session: Session, actor: Actor, staff_id: uuid.UUID, licence_id: uuid.UUID,
+                  values: Mapping[str, Any]) -> Licence:
+    """Move one of this staff member's licences on to a later expiry date (a renewal keeps state,
+    kind and number). Another member's licence is refused as no licence of theirs."""
     require(actor, Permission.ORG_MANAGE)
     licence = session.get(Licence, licence_id)
-    if licence is None:
-        raise NotFound("No such licence.")
+    if licence is None or licence.staff_id != staff_id:
+        raise ValidationFailed({"licence_id": "This staff member has no such licence."})
     errors: dict[str, str] = {}
     expires_on, problem = parse_date(values.get("expires_on"), required=True, label="new expiry date")
     if problem:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.licensure import clinicians_licensed_in, may_verify_for_state
@@ -249,11 +249,7 @@ def join_team(staff_id: uuid.UUID, body: TeamJoin, actor: Actor = Depends(api_ac
              summary="End a staff member's team membership")
 def leave_team(staff_id: uuid.UUID, membership_id: uuid.UUID, body: TeamLeave, actor: Actor = Depends(api_actor),
                session: Session = Depends(db_session)) -> MembershipOut:
-    require(actor, Permission.ORG_MANAGE)
-    membership = session.get(TeamMembership, membership_id)
-    if membership is None or membership.staff_id != staff_id:
-        raise NotFound("This staff member has no such team membership.")
-    return MembershipOut.of(staff_service.leave_team(session, actor, membership_id, body.end_date))
+    return MembershipOut.of(staff_service.leave_team(session, actor, staff_id, membership_id, body.end_date))
 
 
 # ---------------------------------------------------------------- licences
@@ -282,11 +278,7 @@ def add_licence(staff_id: uuid.UUID, body: LicenceCreate, request: Request, acto
              summary="Renew a licence (a later expiry date)")
 def renew_licence(staff_id: uuid.UUID, licence_id: uuid.UUID, body: LicenceRenew,
                   actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> LicenceOut:
-    licence = session.get(Licence, licence_id)
-    if licence is None or licence.staff_id != staff_id:
-        require(actor, Permission.ORG_MANAGE)
-        raise ValidationFailed({"licence_id": "This staff member has no such licence."})
-    return LicenceOut.of(staff_service.renew_licence(session, actor, licence_id, body.model_dump()))
+    return LicenceOut.of(staff_service.renew_licence(session, actor, staff_id, licence_id, body.model_dump()))
 
 
 # ---------------------------------------------------------------- licensure

@@ -178,7 +178,7 @@ async def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.
                         actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     form = await request.form()
     values = {name: str(form.get(name, "")) for name in ("expires_on", "issued_on")}
-    licence, problem = attempt(session, lambda: staff_service.renew_licence(session, actor, licence_id, values))
+    licence, problem = attempt(session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
     if licence is not None:
         return redirect(f"/org/staff/{staff_id}#licences",
                         flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.")

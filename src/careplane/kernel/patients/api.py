@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.db import columns
+from careplane.kernel.iso_date import IsoDate
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDuplicate
 from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session, respond_once
@@ -90,7 +91,7 @@ class _Demographics(BaseModel):
 class PatientCreate(_Demographics):
     given_name: str = Field(max_length=200)
     family_name: str = Field(max_length=200)
-    birth_date: date
+    birth_date: IsoDate
     sex_at_birth: str = Field(description="female, male or unknown")
     emergency_contacts: list[EmergencyContactIn] = Field(default_factory=list, max_length=5)
     consents: list[ConsentKind] = Field(default_factory=list, description="Consents given at registration")
@@ -102,7 +103,7 @@ class PatientCreate(_Demographics):
 class PatientUpdate(_Demographics):
     given_name: str | None = Field(None, max_length=200)
     family_name: str | None = Field(None, max_length=200)
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     sex_at_birth: str | None = None
     emergency_contacts: list[EmergencyContactIn] | None = Field(None, max_length=5, description="Replaces the list")
 
@@ -195,7 +196,7 @@ def _contacts(items: list[EmergencyContactIn]) -> list[dict[str, Any]]:
 @router.get("", response_model=SearchResult, responses=_ERRORS, summary="Search patients")
 def search(
     q: str = Query("", max_length=200, description="Name ('family, given' or 'given family'), MRN or birth date"),
-    birth_date: date | None = None,
+    birth_date: IsoDate | None = Query(None, description="YYYY-MM-DD"),
     mrn: str | None = Query(None, max_length=20),
     limit: int = Query(25, ge=1, le=service.SEARCH_LIMIT_MAX),
     actor: Actor = Depends(api_actor),

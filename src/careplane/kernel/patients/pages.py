@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from careplane.kernel.access import Actor, Permission, authorize, require
+from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.db import apply_writes
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.patients import service
@@ -117,10 +117,8 @@ def search_results(request: Request, q: str = "", actor: Actor = Depends(page_ac
 
 
 @router.get("/patients/new")
-def new_patient(request: Request, actor: Actor = Depends(page_actor)) -> Response:
-    if not actor.can(Permission.PATIENT_REGISTER):
-        return render(request, "error.html", {"title": "Access denied", "detail": "You cannot register patients."},
-                      status_code=403)
+def new_patient(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    service.open_registration(session, actor)
     defaults = {"language": "en", "allow_email": True, "allow_phone": True, "allow_sms": False}
     return render(request, "patients/new.html", _form_context(defaults, auto_channel=True))
 
@@ -165,9 +163,7 @@ def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_a
     patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
     if not patient.active:
         return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient))
-    # Possible duplicates are for the staff who look after registrations; a patient viewing their
-    # own record must not be shown (or refused for) the other person's.
-    duplicates = [] if actor.is_patient_only else service.open_duplicates(session, actor, patient_id)
+    duplicates = service.chart_duplicates(session, actor, patient_id)
     return render(request, "patients/chart.html", {
         "patient": patient, "duplicates": duplicates, "consent_kinds": CONSENT_KINDS,
         "merged_records": service.merged_records(session, actor, patient_id),
@@ -219,9 +215,7 @@ async def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UU
 @router.get("/patients/{patient_id}/edit")
 def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
               session: Session = Depends(db_session)) -> Response:
-    if not actor.can(Permission.PATIENT_UPDATE):
-        # the form is for changing the record: refuse it (and audit the refusal) as the save would
-        authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient")
+    service.open_edit(session, actor, patient_id)
     patient = service.get_patient(session, actor, patient_id, include=("contacts",))
     if not patient.active:
         return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient) + " Change this one instead.")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
-from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
+from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize, decide, refuse_unless
 from careplane.kernel.audit.record import entry_values, to_keep
 from careplane.kernel.db import SessionOrReader, fetch
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -106,8 +106,21 @@ def register_patient(
     return patient
 
 
+def open_registration(session: Session, actor: Actor) -> None:
+    """May the actor open the form that registers a patient: refused (audited) if not."""
+    refuse_unless(session, actor, Permission.PATIENT_REGISTER, resource_type="patient")
+
+
+def open_edit(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
+    """May the actor open the form that changes this record: refused (audited) as the save would be."""
+    refuse_unless(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient")
+
+
 def possible_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[PossibleDuplicate]:
-    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient.duplicates")
+    """Every pair this record is in. Staff work: a patient is refused (audited) even for their own
+    record, whether or not it has any, since a pair names someone else."""
+    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient.duplicates",
+              staff_work=True)
     return list(session.scalars(
         select(PossibleDuplicate)
         .where(or_(PossibleDuplicate.patient_id == patient_id, PossibleDuplicate.other_patient_id == patient_id))
@@ -127,14 +140,28 @@ def open_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> li
     return result
 
 
+def chart_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[tuple[PossibleDuplicate, Patient]]:
+    """What a chart shows of :func:`open_duplicates`: nothing (and no refusal) to someone who may not
+    see them, such as a patient viewing their own chart."""
+    if decide(actor, Permission.PATIENT_READ, patient_id, staff_work=True) is not None:
+        return []
+    return open_duplicates(session, actor, patient_id)
+
+
 def dismiss_duplicate(session: Session, actor: Actor, patient_id: uuid.UUID, pair_id: uuid.UUID) -> PossibleDuplicate:
-    """A person decided the two records are different people: the pair leaves the review list."""
+    """A person decided the two records are different people: the pair leaves the review list.
+
+    The permission is decided before the pair is looked up, so someone who may not review pairs is
+    refused alike whether the pair exists or not: the answer does not tell which pairs exist."""
+    reason = "reviewed: not the same person"
+    authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=patient_id, resource_type="patient.duplicate",
+              resource_id=str(pair_id), reason=reason)
     pair = session.get(PossibleDuplicate, pair_id)
     if pair is None or patient_id not in (pair.patient_id, pair.other_patient_id):
         raise NotFound("There is no such possible duplicate for this patient.")
-    for pid in (pair.patient_id, pair.other_patient_id):
-        authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=pid, resource_type="patient.duplicate",
-                  resource_id=str(pair.id), reason="reviewed: not the same person")
+    other_id = pair.other_patient_id if pair.patient_id == patient_id else pair.patient_id
+    authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=other_id, resource_type="patient.duplicate",
+              resource_id=str(pair.id), reason=reason)
     if pair.status != "open":
         raise Conflict("This pair was already decided.")
     pair.status = "not_duplicate"
