@@ -109,8 +109,10 @@ class SQLiteWriter:
         @event.listens_for(engine, "commit")
         @event.listens_for(engine, "rollback")
         def _ending(conn: Any) -> None:
-            # Fired just before the COMMIT or ROLLBACK: the next statement starts afresh.
-            conn.info.pop(_IN_TRANSACTION, None)
+            # Fired just before the COMMIT or ROLLBACK: the next statement starts afresh. (An
+            # invalidated connection has no info to reach; the invalidate event below let go.)
+            if not conn.invalidated:
+                conn.info.pop(_IN_TRANSACTION, None)
 
         @event.listens_for(engine.pool, "checkin")
         def _checked_in(_dbapi_connection: Any, record: Any) -> None:

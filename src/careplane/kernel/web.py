@@ -20,6 +20,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, se
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission
@@ -187,6 +188,13 @@ async def csrf_protect(request: Request) -> None:
         sent = (await request.form()).get(CSRF_FIELD)  # type: ignore[assignment]
     if not cookie or not sent or not secrets.compare_digest(cookie, str(sent)):
         raise CsrfFailed("This form has expired or did not come from careplane. Reload the page and try again.")
+
+
+async def posted_form(request: Request) -> FormData:
+    """The submitted form, read on the event loop, so that the handler itself can be a plain
+    function: its database and CPU work (a password hash, a CSV import) runs on a thread, never
+    on the event loop where it would hold up every other request."""
+    return await request.form()
 
 
 # ---------------------------------------------------------------- database and actor

@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.org import chart, structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
 router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
@@ -49,9 +50,9 @@ def new_unit_form(request: Request, actor: Actor = Depends(page_actor),
 
 
 @router.post("/units/new")
-async def create_unit(request: Request, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
-    values = await _values(request)
+def create_unit(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                session: Session = Depends(db_session)) -> Response:
+    values = _values(form)
     unit, errors = _attempt(session, lambda: structure.create_unit(
         session, actor, code=values["code"], name=values["name"], function=values["function"],
         lead_staff_id=_uuid(values["lead_staff_id"]), effective_on=_date(values["effective_on"])))
@@ -99,13 +100,12 @@ def unit_action_form(request: Request, unit_id: uuid.UUID, action: str, actor: A
 
 
 @router.post("/units/{unit_id}/{action}")
-async def unit_action(request: Request, unit_id: uuid.UUID, action: str, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
+def unit_action(request: Request, unit_id: uuid.UUID, action: str, form: FormData = Depends(posted_form),
+                actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     template = _UNIT_FORMS.get(action)
     if template is None:
         return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
-    values = await _values(request)
-    form = await request.form()
+    values = _values(form)
 
     def act() -> tuple[str, str]:
         when = _date(values["effective_on"])
@@ -147,12 +147,12 @@ def team_action_form(request: Request, team_id: uuid.UUID, action: str, actor: A
 
 
 @router.post("/teams/{team_id}/{action}")
-async def team_action(request: Request, team_id: uuid.UUID, action: str, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
+def team_action(request: Request, team_id: uuid.UUID, action: str, form: FormData = Depends(posted_form),
+                actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     template = _TEAM_FORMS.get(action)
     if template is None:
         return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
-    values = await _values(request)
+    values = _values(form)
 
     def act() -> tuple[str, str]:
         if action == "queues":
@@ -183,8 +183,7 @@ _FIELDS = ("code", "name", "function", "lead_staff_id", "effective_on", "into_un
 # ---------------------------------------------------------------- helpers
 
 
-async def _values(request: Request) -> dict[str, Any]:
-    form = await request.form()
+def _values(form: FormData) -> dict[str, Any]:
     return {name: str(form.get(name, "")) for name in _FIELDS}
 
 

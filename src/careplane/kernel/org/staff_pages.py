@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
@@ -20,7 +21,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import csv_import, dea, structure
 from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.models import OrgUnit, UnitStatus
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
 router = APIRouter(prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
@@ -78,10 +79,9 @@ def new_staff(request: Request, actor: Actor = Depends(page_actor), session: Ses
 
 
 @router.post("/new")
-async def create_staff(request: Request, actor: Actor = Depends(page_actor),
-                       session: Session = Depends(db_session)) -> Response:
+def create_staff(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                 session: Session = Depends(db_session)) -> Response:
     require(actor, Permission.ORG_MANAGE)
-    form = await request.form()
     values: dict[str, Any] = {name: str(form.get(name, "")) for name in STAFF_FIELDS}
     values["roles"] = [str(v) for v in form.getlist("roles")]
     values["credentials"] = [str(v) for v in form.getlist("credentials")]
@@ -103,14 +103,13 @@ def import_form(request: Request, actor: Actor = Depends(page_actor)) -> Respons
 
 
 @router.post("/import")
-async def import_upload(request: Request, actor: Actor = Depends(page_actor),
-                        session: Session = Depends(db_session)) -> Response:
+def import_upload(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                  session: Session = Depends(db_session)) -> Response:
     require(actor, Permission.ORG_MANAGE)
-    form = await request.form()
     upload = form.get("file")
     dry_run = form.get("dry_run") == "1"
     context: dict[str, Any] = {"columns": csv_import.COLUMNS, "result": None, "problem": None, "dry_run": dry_run}
-    raw = await upload.read(csv_import.MAX_BYTES + 1) if hasattr(upload, "read") else b""  # type: ignore[union-attr]
+    raw = upload.file.read(csv_import.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
     if not raw:
         context["problem"] = "Choose a CSV file to upload."
     elif len(raw) > csv_import.MAX_BYTES:
@@ -160,9 +159,8 @@ def person(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_ac
 
 
 @router.post("/{staff_id}/licences")
-async def add_licence(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
-    form = await request.form()
+def add_licence(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
+                actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     values = {name: str(form.get(name, "")) for name in LICENCE_FIELDS}
     licence, problem = attempt(session, lambda: staff_service.add_licence(session, actor, staff_id, values))
     if licence is not None:
@@ -174,9 +172,9 @@ async def add_licence(request: Request, staff_id: uuid.UUID, actor: Actor = Depe
 
 
 @router.post("/{staff_id}/licences/{licence_id}/renew")
-async def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
-                        actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
-    form = await request.form()
+def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
+                  form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                  session: Session = Depends(db_session)) -> Response:
     values = {name: str(form.get(name, "")) for name in ("expires_on", "issued_on")}
     licence, problem = attempt(session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
     if licence is not None:
@@ -188,9 +186,8 @@ async def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.
 
 
 @router.post("/{staff_id}/move")
-async def move(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
-               session: Session = Depends(db_session)) -> Response:
-    form = await request.form()
+def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
+         actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     values = {name: str(form.get(name, "")).strip() for name in ("unit", "effective_on")}
 
     def act() -> Any:

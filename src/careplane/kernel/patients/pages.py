@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.db import apply_writes
@@ -20,7 +21,7 @@ from careplane.kernel.patients.merge import labels as field_labels
 from careplane.kernel.patients.models import ConsentKind, ContactChannel, SexAtBirth
 from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 from careplane.kernel.patients.validation import LANGUAGES, PATIENT_FIELDS, US_STATES
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Patients", "/patients", permission=Permission.PATIENT_SEARCH, order=10)
@@ -64,8 +65,7 @@ def merged_notice(patient: Any) -> str:
     return f"MRN {patient.mrn} was merged into this record on {when}: this is the record that replaced it."
 
 
-async def form_data(request: Request) -> dict[str, Any]:
-    form = await request.form()
+def form_data(form: FormData) -> dict[str, Any]:
     data: dict[str, Any] = {name: str(form.get(name, "")) for name in PATIENT_FIELDS if name in form}
     for flag in FLAGS:
         data[flag] = flag in form
@@ -124,10 +124,9 @@ def new_patient(request: Request, actor: Actor = Depends(page_actor), session: S
 
 
 @router.post("/patients/new")
-async def register_patient(request: Request, actor: Actor = Depends(page_actor),
-                           session: Session = Depends(db_session)) -> Response:
-    form = await request.form()
-    data = await form_data(request)
+def register_patient(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                     session: Session = Depends(db_session)) -> Response:
+    data = form_data(form)
     confirm = form.get("confirm_not_duplicate") == "1"
     consents = [k for k in CONSENT_KINDS if f"consent_{k.value}" in form]
     contacts = contacts_from(form)
@@ -195,9 +194,9 @@ def merge_form(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, acto
 
 
 @router.post("/patients/{patient_id}/duplicates/{pair_id}/merge")
-async def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID,
-                       actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
-    chosen = str((await request.form()).get("survivor", ""))
+def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, form: FormData = Depends(posted_form),
+                 actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    chosen = str(form.get("survivor", ""))
     preview = service.merge_preview(session, actor, patient_id, pair_id)
     ids = {str(preview.patient.id): preview.patient, str(preview.other.id): preview.other}
     if chosen not in ids:
@@ -226,10 +225,9 @@ def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(pa
 
 
 @router.post("/patients/{patient_id}/edit")
-async def edit_submit(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
-    form = await request.form()
-    data = await form_data(request)
+def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depends(posted_form),
+                actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    data = form_data(form)
     contacts = contacts_from(form)
 
     def act():  # noqa: ANN202
@@ -250,9 +248,9 @@ async def edit_submit(request: Request, patient_id: uuid.UUID, actor: Actor = De
 
 
 @router.post("/patients/{patient_id}/consents")
-async def grant_consent(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
-                        session: Session = Depends(db_session)) -> Response:
-    kind = str((await request.form()).get("kind", ""))
+def grant_consent(request: Request, patient_id: uuid.UUID, form: FormData = Depends(posted_form),
+                  actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    kind = str(form.get("kind", ""))
     consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind))
     if problem:
         return redirect(f"/patients/{patient_id}", flash=problem.detail)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import NotFound, ValidationFailed
@@ -41,6 +42,7 @@ from careplane.kernel.web import (
     nav_item,
     optional_page_actor,
     page_actor,
+    posted_form,
     redirect,
     render,
 )
@@ -86,10 +88,9 @@ def my_record(request: Request, actor: Actor = Depends(page_actor), session: Ses
 
 
 @router.post("/my")
-async def update_my_record(request: Request, actor: Actor = Depends(page_actor),
-                           session: Session = Depends(db_session)) -> Response:
-    form = await request.form()
-    data = {k: v for k, v in (await form_data(request)).items() if k in SELF_SERVICE_FIELDS}
+def update_my_record(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                     session: Session = Depends(db_session)) -> Response:
+    data = {k: v for k, v in (form_data(form)).items() if k in SELF_SERVICE_FIELDS}
     contacts = contacts_from(form)
     patient_id = _own_patient_id(actor)
 
@@ -106,9 +107,9 @@ async def update_my_record(request: Request, actor: Actor = Depends(page_actor),
 
 
 @router.post("/my/consents")
-async def grant_my_consent(request: Request, actor: Actor = Depends(page_actor),
-                           session: Session = Depends(db_session)) -> Response:
-    kind = str((await request.form()).get("kind", ""))
+def grant_my_consent(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                     session: Session = Depends(db_session)) -> Response:
+    kind = str(form.get("kind", ""))
     consent, problem = attempt(session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind))
     if problem:
         return redirect("/my", flash=problem.detail)
@@ -142,14 +143,13 @@ def register_form(request: Request, actor: Actor | None = Depends(optional_page_
 
 
 @router.post("/register")
-async def register(request: Request, actor: Actor | None = Depends(optional_page_actor),
-                   session: Session = Depends(db_session)) -> Response:
+def register(request: Request, form: FormData = Depends(posted_form),
+             actor: Actor | None = Depends(optional_page_actor), session: Session = Depends(db_session)) -> Response:
     """Every valid sign-up ends on the same "check your e-mail" page, whether or not the address
     already has an account (its owner is mailed instead), so the form does not tell which
     addresses belong to patients of the service: the login page keeps the same secret."""
     if actor is not None:
         return redirect("/")
-    form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in REGISTRATION_FIELDS}
     password = str(form.get("password", ""))
     consents = [k.value for k in CONSENT_KINDS if f"consent_{k.value}" in form]
