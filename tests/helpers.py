@@ -23,12 +23,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection
 
 from careplane.demo import ROLE_UNITS
+from careplane.kernel import units
 from careplane.kernel.db import Database
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.models import ApiToken, User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.secrets import new_token, token_hash
 from careplane.kernel.identity.users import create_user
+from careplane.kernel.units import Unit
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.settings import Settings
 
@@ -123,6 +125,17 @@ def triggers_off(db: Database) -> Iterator[Connection]:
         yield connection
         for _, sql in triggers:
             connection.exec_driver_sql(sql)
+
+
+@contextmanager
+def units_installed(*extra: Unit) -> Iterator[tuple[Unit, ...]]:
+    """The installed units plus ``extra`` (declarations a test makes), as if they were installed."""
+    before = units.installed()
+    units.install([*before, *extra])
+    try:
+        yield units.installed()
+    finally:
+        units.install(None)
 
 
 def free_port() -> int:

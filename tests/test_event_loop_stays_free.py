@@ -13,7 +13,7 @@ import inspect
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from careplane.app import ROUTER_MODULES
+from careplane.app import router_modules
 from careplane.kernel.web import db_session
 
 
@@ -25,7 +25,7 @@ def _calls(dependant: Dependant) -> set[object]:
 
 
 def _routes() -> list[APIRoute]:
-    return [route for name in ROUTER_MODULES for route in importlib.import_module(name).router.routes
+    return [route for name in router_modules() for route in importlib.import_module(name).router.routes
             if isinstance(route, APIRoute)]
 
 

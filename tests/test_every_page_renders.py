@@ -1,7 +1,7 @@
 """Every GET route, as every demo role: nothing crashes, and a role is refused (403) what it must not see.
 
 The demo is seeded (``careplane.demo.seed_demo``), each demo login gets a fully verified web session,
-and every GET route of every router in ``ROUTER_MODULES`` is requested, path parameters filled from
+and every GET route of every router in ``router_modules()`` is requested, path parameters filled from
 the demo data. ``ROUTES`` says what each demo role gets from each route, as a row of marks written
 out by hand (never derived from the production ``ROLE_PERMISSIONS``, which this test checks); a
 route added to the app without an entry here fails ``test_every_get_route_is_listed``, so the table
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from careplane.app import ROUTER_MODULES
+from careplane.app import router_modules
 from careplane.demo import demo_email, seed_demo
 from careplane.kernel.access import Actor
 from careplane.kernel.identity.roles import Role
@@ -173,7 +173,7 @@ def test_the_table_has_a_column_for_every_role_and_a_mark_for_every_column():
 
 def _get_routes() -> set[str]:
     found = {"/", "/api/docs", "/api/v1/openapi.json", "/docs/oauth2-redirect"}
-    for name in ROUTER_MODULES:
+    for name in router_modules():
         for route in importlib.import_module(name).router.routes:
             if "GET" in (getattr(route, "methods", None) or ()):
                 found.add(route.path)
@@ -269,7 +269,7 @@ def test_the_accessibility_check_finds_what_it_looks_for():
 
 def _unsafe_routes() -> list[tuple[str, str]]:
     found = []
-    for name in ROUTER_MODULES:
+    for name in router_modules():
         for route in importlib.import_module(name).router.routes:
             for method in sorted(set(getattr(route, "methods", None) or ()) & {"POST", "PATCH", "PUT", "DELETE"}):
                 found.append((method, route.path))

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from careplane import __version__
+from careplane.kernel import units
 from careplane.kernel.admission import Admission
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
@@ -38,15 +39,19 @@ from careplane.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-#: Modules that expose a ``router``. Routes are matched in this order, one by one, so the JSON
-#: API (integrations call it at high rates) comes first, the patient read at its head.
-ROUTER_MODULES = [
+#: Kernel modules that expose a ``router``. Routes are matched in order, one by one, so the JSON
+#: API (integrations call it at high rates) comes first, the patient read at its head; the
+#: installed units' routers (:mod:`careplane.kernel.units`) come after the kernel's API and
+#: before its pages.
+KERNEL_API_MODULES = [
     "careplane.kernel.patients.api",
     "careplane.kernel.identity.api",
     "careplane.kernel.org.offboarding_api",
     "careplane.kernel.org.api",
     "careplane.kernel.org.staff_api",
     "careplane.kernel.observability",
+]
+KERNEL_PAGE_MODULES = [
     "careplane.kernel.home",
     "careplane.kernel.identity.pages",
     "careplane.kernel.identity.admin_pages",
@@ -59,6 +64,11 @@ ROUTER_MODULES = [
     "careplane.kernel.org.pages",
     "careplane.kernel.org.staff_pages",
 ]
+
+
+def router_modules() -> list[str]:
+    """Every module whose ``router`` the app serves, in the order routes are matched."""
+    return KERNEL_API_MODULES + units.modules("routers") + KERNEL_PAGE_MODULES
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None, *, run_worker: bool = False) -> FastAPI:
@@ -98,7 +108,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     app.add_middleware(RefuseNulInput)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
-    for module_name in ROUTER_MODULES:
+    for module_name in router_modules():
         app.include_router(importlib.import_module(module_name).router)
     _install_error_handlers(app)
     return app

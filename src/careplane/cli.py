@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from careplane.kernel import units
 from careplane.kernel.audit.cli import audit_app
 from careplane.kernel.events_cli import events_app, worker_command
 from careplane.kernel.identity.cli import users_app
@@ -25,6 +26,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(events_app, name="events")
 app.command("worker")(worker_command)
 app.command("seed")(seed_command)
+for _unit in units.installed():
+    if _unit.cli:
+        app.add_typer(units.load(_unit.cli), name=_unit.code.replace("_", "-"))
 
 
 def _database():
@@ -61,13 +65,13 @@ app.add_typer(org_app, name="org")
 
 @org_app.command("seed")
 def org_seed() -> None:
-    """Create the six business units, each with a first team and queue, where missing (safe to re-run)."""
-    from careplane.kernel.org.structure import ensure_six_units
+    """Create a business unit for each installed unit, with its first team and queues, where missing (safe to re-run)."""
+    from careplane.kernel.org.structure import ensure_units
 
     with _database().unit_of_work() as session:
-        units = ensure_six_units(session)
-        lines = [f"  {u.code:<14} {u.name} ({u.status})" for u in units]
-    typer.echo("The six units:\n" + "\n".join(lines))
+        seeded = ensure_units(session)
+        lines = [f"  {u.code:<14} {u.name} ({u.status})" for u in seeded]
+    typer.echo("The business units:\n" + "\n".join(lines))
 
 
 @app.command()

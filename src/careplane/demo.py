@@ -13,7 +13,7 @@ import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careplane.kernel import clock
+from careplane.kernel import clock, units
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
@@ -21,7 +21,7 @@ from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.org.dea import generate_dea, last_name_of
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
 from careplane.kernel.org.npi import generate_npi
-from careplane.kernel.org.structure import ensure_six_units
+from careplane.kernel.org.structure import ensure_units
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
@@ -74,7 +74,7 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
     actor = Actor.for_system("demo-seed", via="cli")
     logins: list[DemoLogin] = []
     with db.unit_of_work() as session:
-        ensure_six_units(session)
+        ensure_units(session)
         for role in Role:
             email = demo_email(role)
             existing = find_by_email(session, email)
@@ -94,6 +94,9 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
                             email_verified=True)
             logins.append(DemoLogin(role, email, DEMO_PASSWORD, mfa=True, created=existing is None))
         ensure_demo_staff(session)
+        for unit in units.installed():
+            if unit.demo:
+                units.load(unit.demo)(session, settings, random.Random(f"{seed}-{unit.code}"))
         already = session.scalar(select(func.count()).select_from(Patient)) or 0
     # the demo patient is not part of the synthetic population
     missing = max(0, patients - max(0, already - 1))

@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAREPLANE_", env_file=".env", extra="ignore")
 
+    #: The business units to run (comma-separated ``module`` or ``module:attribute`` of a
+    #: ``careplane.kernel.units.Unit``); empty means every installed ``careplane.business_units`` entry point.
+    units: str = ""
     #: SQLAlchemy URL. Empty means the embedded SQLite file under ``data_dir``.
     database_url: str = ""
     #: Where embedded mode keeps its database and generated secret.

@@ -1,24 +1,25 @@
-"""Imports every module that registers event handlers or scheduled jobs, so the worker knows them."""
+"""Imports every module that registers event handlers or scheduled jobs, so the worker knows them:
+the kernel's own, and those each installed unit declares (:mod:`careplane.kernel.units`)."""
 
 from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: list[str] = [
+from careplane.kernel import units
+
+KERNEL_HANDLER_MODULES: list[str] = [
     "careplane.kernel.audit.chain",
     "careplane.kernel.audit.checkpoints",
     "careplane.kernel.mail_delivery",
     "careplane.kernel.org.licence_expiry",
     "careplane.kernel.org.patient_merges",
-    "careplane.units.virtual_care.events",
-    "careplane.units.primary_care.events",
-    "careplane.units.pharmacy.events",
-    "careplane.units.revenue_cycle.events",
-    "careplane.units.benefits.events",
-    "careplane.units.health_tech.events",
 ]
 
 
+def handler_modules() -> list[str]:
+    return KERNEL_HANDLER_MODULES + units.modules("handlers")
+
+
 def load_all() -> None:
-    for module_name in HANDLER_MODULES:
+    for module_name in handler_modules():
         importlib.import_module(module_name)

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from careplane.kernel import units
 from careplane.kernel.audit.record import entry_values, to_keep, write
 from careplane.kernel.db import SessionOrReader
 from careplane.kernel.errors import AccessDenied
@@ -41,7 +42,8 @@ PATIENT_SCOPED = frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE})
 #: What every employee of the service may do (employer admins are customers, not employees).
 _EMPLOYEE = frozenset({Permission.ORG_READ})
 
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+#: What each role may do, of the kernel's own permissions (units add theirs: ``role_permissions``).
+_KERNEL_ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.PATIENT: frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE}),
     Role.CLINICIAN: _EMPLOYEE
     | {Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER},
@@ -66,7 +68,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     | {Permission.USER_MANAGE, Permission.AUDIT_READ, Permission.OPERATIONS, Permission.ORG_MANAGE},
 }
 
-
 #: Patient permissions a staff member holds only in a unit whose business function does that
 #: work: the role says what a person may do, the unit where. A pharmacist moved to Health
 #: Technology keeps the role but opens no patient record there.
@@ -75,18 +76,69 @@ UNIT_SCOPED = frozenset({
     Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE,
 })
 
-#: What each business function's work needs of patient records (careplane.kernel.units).
-FUNCTION_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "virtual_care": UNIT_SCOPED,
-    "primary_care": UNIT_SCOPED,
-    # Dispensing and billing find and read the patient, and correct an address or phone.
-    "pharmacy": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
-    "revenue_cycle": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
-    # Enrolment (X12 834) registers members and checks who is already registered.
-    "benefits": frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER}),
-    # The platform and its interfaces reach patient data only as audited system processes.
-    "health_tech": frozenset(),
+_KERNEL_DESCRIPTIONS: dict[str, str] = {
+    Permission.PATIENT_READ: "Read a patient's record",
+    Permission.PATIENT_UPDATE: "Change a patient's record",
+    Permission.PATIENT_SEARCH: "Search the patient registry",
+    Permission.PATIENT_REGISTER: "Register a new patient",
+    Permission.PATIENT_MERGE: "Merge duplicate patient records",
+    Permission.AUDIT_READ: "Search the audit log",
+    Permission.USER_MANAGE: "Manage staff accounts",
+    Permission.OPERATIONS: "Operate the platform (events, jobs, dead letters)",
+    Permission.ORG_READ: "See the organisation",
+    Permission.ORG_MANAGE: "Restructure the organisation, move and offboard staff",
 }
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every permission of the kernel and the installed units: who holds it, and where."""
+
+    descriptions: dict[str, str]
+    role_permissions: dict[Role, frozenset[str]]
+    #: business function -> what its staff may do that is limited to units of some function
+    function_permissions: dict[str, frozenset[str]]
+    #: Permissions held only in a unit whose business function grants them.
+    unit_scoped: frozenset[str]
+
+    @classmethod
+    def build(cls) -> Registry:
+        descriptions = dict(_KERNEL_DESCRIPTIONS)
+        roles: dict[Role, set[str]] = {role: set(granted) for role, granted in _KERNEL_ROLE_PERMISSIONS.items()}
+        functions: dict[str, set[str]] = {}
+        unit_scoped = set(UNIT_SCOPED)
+        for unit in units.installed():
+            functions.setdefault(unit.code, set()).update(unit.patient_permissions)
+            for spec in unit.permissions:
+                if spec.name in descriptions:
+                    raise ValueError(f"unit {unit.code} declares permission {spec.name}, which exists already")
+                descriptions[spec.name] = spec.description
+                for role in spec.roles:
+                    roles.setdefault(role, set()).add(spec.name)
+                if spec.functions:
+                    unit_scoped.add(spec.name)
+                    for function in spec.functions:
+                        functions.setdefault(function, set()).add(spec.name)
+        return cls(descriptions, {role: frozenset(p) for role, p in roles.items()},
+                   {code: frozenset(p) for code, p in functions.items()}, frozenset(unit_scoped))
+
+
+_registry: Registry | None = None
+
+
+def registry() -> Registry:
+    global _registry
+    if _registry is None:
+        _registry = Registry.build()
+    return _registry
+
+
+def _forget_registry() -> None:
+    global _registry
+    _registry = None
+
+
+units.on_change(_forget_registry)
 
 
 @dataclass(frozen=True)
@@ -111,24 +163,25 @@ class Actor:
         return cls(user_id=None, label=f"system:{name}", via=via, system=True)
 
     @property
-    def role_permissions(self) -> frozenset[Permission]:
+    def role_permissions(self) -> frozenset[str]:
         """What the roles grant, wherever the person works."""
-        granted: set[Permission] = set()
+        granted: set[str] = set()
         for role in self.roles:
-            granted |= ROLE_PERMISSIONS.get(role, frozenset())
+            granted |= registry().role_permissions.get(role, frozenset())
         return frozenset(granted)
 
     @property
-    def permissions(self) -> frozenset[Permission]:
+    def permissions(self) -> frozenset[str]:
+        known = registry()
         if self.system:
-            return frozenset(Permission)
+            return frozenset(known.descriptions)
         granted = self.role_permissions
         if self.is_patient_only:
             return granted
-        in_unit = FUNCTION_PERMISSIONS.get(self.unit_function or "", frozenset())
-        return frozenset(p for p in granted if p not in UNIT_SCOPED or p in in_unit)
+        in_unit = known.function_permissions.get(self.unit_function or "", frozenset())
+        return frozenset(p for p in granted if p not in known.unit_scoped or p in in_unit)
 
-    def can(self, permission: Permission) -> bool:
+    def can(self, permission: str) -> bool:
         return permission in self.permissions
 
     @property
@@ -136,7 +189,7 @@ class Actor:
         return not self.system and self.roles == {Role.PATIENT}
 
 
-def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None, *,
+def decide(actor: Actor, permission: str, patient_id: uuid.UUID | None, *,
            staff_work: bool = False) -> str | None:
     """``None`` when allowed, otherwise the reason for the refusal. ``staff_work``: the data is the
     service's own work on a record (e.g. its possible duplicates), which a patient does not see even
@@ -145,8 +198,8 @@ def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None, *
         return "patients do not see the registry's work on their record"
     if not actor.can(permission):
         if permission in actor.role_permissions:
-            return f"{permission.value} is not part of the work of unit {actor.unit or '(none)'}"
-        return f"role(s) {', '.join(sorted(actor.roles)) or 'none'} lack {permission.value}"
+            return f"{permission} is not part of the work of unit {actor.unit or '(none)'}"
+        return f"role(s) {', '.join(sorted(actor.roles)) or 'none'} lack {permission}"
     if permission in PATIENT_SCOPED and actor.is_patient_only and (
         patient_id is None or patient_id != actor.patient_id
     ):
@@ -157,7 +210,7 @@ def decide(actor: Actor, permission: Permission, patient_id: uuid.UUID | None, *
 def authorize(
     session: SessionOrReader,
     actor: Actor,
-    permission: Permission,
+    permission: str,
     *,
     patient_id: uuid.UUID | None = None,
     resource_type: str | None = None,
@@ -169,7 +222,7 @@ def authorize(
     refusal = decide(actor, permission, patient_id, staff_work=staff_work)
     row = entry_values(
         actor,
-        permission.value,
+        str(permission),
         outcome="denied" if refusal else "allowed",
         patient_id=patient_id,
         resource_type=resource_type,
@@ -184,7 +237,7 @@ def authorize(
 def refuse_unless(
     session: SessionOrReader,
     actor: Actor,
-    permission: Permission,
+    permission: str,
     *,
     patient_id: uuid.UUID | None = None,
     resource_type: str | None = None,
@@ -195,20 +248,20 @@ def refuse_unless(
         authorize(session, actor, permission, patient_id=patient_id, resource_type=resource_type)
 
 
-def require(actor: Actor, permission: Permission) -> None:
+def require(actor: Actor, permission: str) -> None:
     """Refuse an action that touches no patient data (no audit row), e.g. opening the user list."""
     if not actor.can(permission):
         raise AccessDenied("You do not have access to this.")
 
 
 def audit_disclosures(
-    session: Session, actor: Actor, permission: Permission, patient_ids: Iterable[uuid.UUID], *, resource_type: str
+    session: Session, actor: Actor, permission: str, patient_ids: Iterable[uuid.UUID], *, resource_type: str
 ) -> None:
     """Record that a list (search results, an export) showed these patients to the actor."""
     write(
         session,
         (
-            entry_values(actor, permission.value, outcome="allowed", patient_id=pid, resource_type=resource_type)
+            entry_values(actor, str(permission), outcome="allowed", patient_id=pid, resource_type=resource_type)
             for pid in patient_ids
         ),
     )

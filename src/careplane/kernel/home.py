@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from careplane.kernel import panels
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.dashboard import figures_for
 from careplane.kernel.web import db_session, optional_page_actor, redirect, render
@@ -24,5 +25,6 @@ def home(
     return render(
         request,
         "home.html",
-        {"figures": figures_for(session, actor), "can_search_patients": actor.can(Permission.PATIENT_SEARCH)},
+        {"figures": figures_for(session, actor), "can_search_patients": actor.can(Permission.PATIENT_SEARCH),
+         "panels": panels.rendered("home_panels", request, session, actor)},
     )

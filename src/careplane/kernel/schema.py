@@ -11,9 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from careplane.kernel import units
 from careplane.kernel.db import Database
 
-#: Every module that defines tables. Units add theirs here.
+#: Every kernel module that defines tables (units declare theirs: ``Unit.models``).
 MODEL_MODULES = [
     "careplane.kernel.identity.models",
     "careplane.kernel.patients.models",
@@ -33,7 +34,7 @@ _MIGRATION_LOCK = 7_302_118_401
 
 
 def load_models() -> None:
-    for module_name in MODEL_MODULES:
+    for module_name in MODEL_MODULES + units.modules("models"):
         importlib.import_module(module_name)
 
 

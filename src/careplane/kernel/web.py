@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import BaseLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from careplane.kernel import clock, idempotency
+from careplane.kernel import clock, idempotency, units
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.db import Database, Reader, SessionOrReader
 from careplane.kernel.errors import CareplaneError, NotAuthenticated
@@ -42,14 +42,23 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # ---------------------------------------------------------------- templates
 
 
-def _template_dirs() -> list[Path]:
-    dirs = [PACKAGE_DIR / "templates"]
-    dirs += sorted(p for p in (PACKAGE_DIR / "units").glob("*/templates") if p.is_dir())
-    return dirs
+class _TemplateFolders(BaseLoader):
+    """The kernel's templates, then each installed unit's (looked up afresh when the units change)."""
+
+    def __init__(self) -> None:
+        self._for: tuple[object, ...] | None = None
+        self._loader = FileSystemLoader([])
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        current = units.installed()
+        if self._for is not current:
+            folders = [PACKAGE_DIR / "templates", *units.template_folders()]
+            self._loader, self._for = FileSystemLoader([str(f) for f in folders]), current
+        return self._loader.get_source(environment, template)
 
 
 templates = Environment(
-    loader=ChoiceLoader([FileSystemLoader(str(d)) for d in _template_dirs()]),
+    loader=_TemplateFolders(),
     autoescape=select_autoescape(["html", "xml"]),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -88,15 +97,25 @@ class NavItem:
 NAV: list[NavItem] = []
 
 
-def nav_item(label: str, href: str, *, permission: Permission | None = None, role: Role | None = None, order: int = 50) -> None:
-    """Add an entry to the layout's navigation, shown to actors with the permission or role."""
-
+def _nav(label: str, href: str, permission: str | None, role: Role | None, order: int) -> NavItem:
     def visible(actor: Actor) -> bool:
         if permission is not None and not actor.can(permission):
             return False
         return role is None or role in actor.roles
 
-    NAV.append(NavItem(label, href, visible, order))
+    return NavItem(label, href, visible, order)
+
+
+def nav_item(label: str, href: str, *, permission: str | None = None, role: Role | None = None, order: int = 50) -> None:
+    """Add a kernel page to the layout's navigation, shown to actors with the permission and role
+    (units declare theirs: ``Unit.nav``)."""
+    NAV.append(_nav(label, href, permission, role, order))
+
+
+def navigation_for(actor: Actor) -> list[NavItem]:
+    """The kernel's entries and the installed units', those ``actor`` may see, in order."""
+    unit_entries = [_nav(e.label, e.href, e.permission, e.role, e.order) for unit in units.installed() for e in unit.nav]
+    return sorted((n for n in [*NAV, *unit_entries] if n.visible(actor)), key=lambda n: (n.order, n.label))
 
 
 def _current_user(request: Request) -> Any:
@@ -120,7 +139,7 @@ def _current_href(path: str, nav: list[NavItem]) -> str | None:
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     actor: Actor | None = getattr(request.state, "actor", None)
     settings: Settings = request.app.state.settings
-    nav = sorted((n for n in NAV if n.visible(actor)), key=lambda n: (n.order, n.label)) if actor else []
+    nav = navigation_for(actor) if actor else []
     ctx = {
         "request": request,
         "actor": actor,

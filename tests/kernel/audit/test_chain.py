@@ -215,7 +215,7 @@ def test_the_worker_seals_every_five_seconds(db, settings):
     from careplane.kernel import clock, jobs
     from careplane.kernel.worker import Worker
 
-    worker = Worker(db, settings, name="test")  # loads wiring.HANDLER_MODULES
+    worker = Worker(db, settings, name="test")  # loads wiring.handler_modules()
     job = jobs.registered()["audit.seal"]
     assert job.every == timedelta(seconds=5)
     add_entries(db, 3)

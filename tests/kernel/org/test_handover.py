@@ -11,8 +11,10 @@ from careplane.kernel.db import Database
 from careplane.kernel.org import departures, handover, structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, WorkItem
+from careplane.kernel.units import Unit
 from careplane.kernel.worker import Worker
 from careplane.settings import Settings
+from tests.helpers import units_installed
 from tests.kernel.org.test_departures import UNITS, add_items, lead_actor, make_org, make_staff, offboard
 
 
@@ -122,21 +124,20 @@ def test_a_unit_that_has_not_reported_keeps_the_hand_over_incomplete(db: Databas
     assert {i.assignee_staff_id for i in items(db, checks)} == {successor.id}
 
 
-def test_an_extra_registered_participant_is_waited_for(db: Database, settings: Settings, monkeypatch):
+def test_an_extra_installed_unit_is_waited_for(db: Database, settings: Settings):
     make_org(db)
     actor = lead_actor(db)
     _, leaver = make_staff(db)
     _, successor = make_staff(db)
-    handover.registered_units()  # load every unit first, so the extra one is added to the full list
-    monkeypatch.setitem(handover._PARTICIPANTS, "lab_partners", "Lab Partners")
-    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
-    drain(db, settings)
+    with units_installed(Unit(code="lab_partners", name="Lab Partners")):
+        departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+        drain(db, settings)
+        waiting = status(db, departure)
+        with db.unit_of_work() as s:
+            handover.report(s, departure.id, "lab_partners", {"lab_orders": 4}, "sent to the partner lab")
+        done = status(db, departure)
 
-    waiting = status(db, departure)
     assert waiting.missing == {"lab_partners": "Lab Partners"} and len(waiting.reports) == len(UNITS)
-    with db.unit_of_work() as s:
-        handover.report(s, departure.id, "lab_partners", {"lab_orders": 4}, "sent to the partner lab")
-    done = status(db, departure)
     assert done.complete and done.reports["lab_partners"].moved == {"lab_orders": 4}
 
 

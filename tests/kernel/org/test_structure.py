@@ -39,7 +39,7 @@ CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset
 def seed(db: Database) -> dict[str, uuid.UUID]:
     """The six units; returns code -> unit id."""
     with db.unit_of_work() as s:
-        return {u.code: u.id for u in structure.ensure_six_units(s)}
+        return {u.code: u.id for u in structure.ensure_units(s)}
 
 
 def staff_member(db: Database, *, role: Role = Role.CLINICIAN, team_id: uuid.UUID | None = None,

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from careplane.kernel import clock
-from careplane.kernel.access import FUNCTION_PERMISSIONS, Actor, Permission, decide
+from careplane.kernel.access import Actor, Permission, decide, registry
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
@@ -49,7 +49,7 @@ def test_patient_permissions_are_what_the_role_grants_within_the_units_work(role
 
 
 def test_every_business_function_says_what_patient_work_it_does():
-    assert set(FUNCTION_PERMISSIONS) == set(BUSINESS_FUNCTIONS)
+    assert set(registry().function_permissions) == set(BUSINESS_FUNCTIONS)
 
 
 def test_permissions_that_touch_no_patient_follow_the_role_wherever_the_person_works():

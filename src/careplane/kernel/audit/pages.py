@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from careplane.kernel.access import Actor, Permission
+from careplane.kernel.access import Actor, Permission, registry
 from careplane.kernel.audit.search import OUTCOMES, PAGE_SIZE, AuditFilters, AuditRow, search
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.web import api_actor, db_session, nav_item, page_actor, render
@@ -40,7 +40,7 @@ def audit_log_page(
 ) -> Response:
     context: dict[str, Any] = {
         "filters": filters,
-        "actions": sorted(p.value for p in Permission),
+        "actions": sorted(registry().descriptions),
         "outcomes": [("", "Any")] + [(o, o.capitalize()) for o in OUTCOMES],
         "errors": {},
         "page": None,

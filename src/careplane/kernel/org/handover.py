@@ -1,8 +1,8 @@
 """Hand-over of a departed person's open work, unit by unit.
 
-Every unit that holds work registers here as a participant (its events module calls
-:func:`participant` at import). Its ``StaffDeparted`` handler moves the person's open work and
-calls :func:`report`; a departure is complete once every registered unit has reported.
+Every installed unit (:mod:`careplane.kernel.units`) takes part. Its ``StaffDeparted`` handler
+moves the person's open work and calls :func:`report`; a departure is complete once every
+installed unit has reported.
 """
 
 from __future__ import annotations
@@ -14,29 +14,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careplane import wiring
-from careplane.kernel import clock
+from careplane.kernel import clock, units
 from careplane.kernel.org import work
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, StaffMember, StaffStatus
-
-#: unit code -> the unit's name as registered (the org table's current name wins when shown).
-_PARTICIPANTS: dict[str, str] = {}
 
 #: How many departures in a row to follow when a successor has left too.
 MAX_SUCCESSION = 20
 
 
-def participant(unit_code: str, name: str) -> str:
-    """Register a unit whose report every departure waits for; returns the code."""
-    _PARTICIPANTS[unit_code] = name
-    return unit_code
-
-
 def registered_units() -> dict[str, str]:
     """unit code -> name of every unit that must report, in code order."""
-    wiring.load_all()  # a web process must know every unit, not only those its routes imported
-    return dict(sorted(_PARTICIPANTS.items()))
+    return dict(sorted((unit.code, unit.name) for unit in units.installed()))
 
 
 def unit_names(session: Session) -> dict[str, str]:

@@ -29,7 +29,8 @@ EFFECTIVE_HINT = ("YYYY-MM-DD; today if left empty. A future date is recorded an
                   "which applies at once.")
 FUNCTION_HINT = ("Decides which patient records the unit's staff may open. It stays with the unit: "
                  "a unit split off from it later does the same kind of work.")
-FUNCTION_OPTIONS = [("", "Choose the kind of work…"), *BUSINESS_FUNCTIONS.items()]
+def function_options() -> list[tuple[str, str]]:
+    return [("", "Choose the kind of work…"), *BUSINESS_FUNCTIONS.items()]
 
 
 # ---------------------------------------------------------------- reading
@@ -204,7 +205,7 @@ def _form(request: Request, session: Session, template: str, context: dict[str, 
         "errors": errors or {},
         "effective_hint": EFFECTIVE_HINT,
         "function_hint": FUNCTION_HINT,
-        "function_options": FUNCTION_OPTIONS,
+        "function_options": function_options(),
         "unit_options": [("", "Choose a unit…")] + [(str(u.id), u.name) for u in units],
         "unit_work_options": [("", "Choose a unit…")] + [
             (str(u.id), f"{u.name} ({structure.function_label(u.function)})") for u in units],

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
+from careplane.kernel import units
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
@@ -36,41 +37,31 @@ from careplane.kernel.units import BUSINESS_FUNCTIONS
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 NAME_MAX = 120
 
-#: Each seeded unit's first team and that team's queue.
-FIRST_TEAMS: dict[str, tuple[str, str]] = {
-    "virtual_care": ("Async visits", "Visit queue"),
-    "primary_care": ("Care teams", "Panel queue"),
-    "pharmacy": ("Verification", "Verification queue"),
-    "revenue_cycle": ("Claims and denials", "Denials queue"),
-    "benefits": ("Enrolment", "Enrolment queue"),
-    "health_tech": ("Interfaces", "Interface errors"),
-}
-
-
 # ---------------------------------------------------------------- seeding
 
 
-def ensure_six_units(session: Session) -> list[OrgUnit]:
-    """The six business units, each with a first team and queue, each doing the work of its own code.
-
-    Adds only what is missing."""
-    existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(BUSINESS_FUNCTIONS)))}
+def ensure_units(session: Session) -> list[OrgUnit]:
+    """A business unit for each installed unit (:mod:`careplane.kernel.units`), with the first team
+    and queues it declares, each doing the work of its own code. Adds only what is missing."""
+    declared = units.installed()
+    existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_([d.code for d in declared])))}
     today = clock.today()
     label = "system:org-seed"
-    for code, name in BUSINESS_FUNCTIONS.items():
+    for declaration in declared:
+        code, name = declaration.code, declaration.name
         if code in existing:
             continue
         unit = OrgUnit(code=code, name=name, function=code, effective_from=today)
-        team_name, queue_name = FIRST_TEAMS[code]
-        team = Team(name=team_name, unit=unit, effective_from=today)
-        session.add_all([unit, team, WorkQueue(name=queue_name, team=team)])
+        team = Team(name=declaration.first_team, unit=unit, effective_from=today)
+        queues = [WorkQueue(name=queue.name, team=team) for queue in declaration.queues]
+        session.add_all([unit, team, *queues])
         session.flush()
-        _record(session, label, "unit.created", today, f"Unit {name} ({code}) created with team {team_name}",
-                {"code": code, "name": name, "function": code, "team_id": str(team.id), "team": team_name,
-                 "queue": queue_name},
+        _record(session, label, "unit.created", today, f"Unit {name} ({code}) created with team {team.name}",
+                {"code": code, "name": name, "function": code, "team_id": str(team.id), "team": team.name,
+                 "queue": ", ".join(q.name for q in queues)},
                 unit_id=unit.id)
         existing[code] = unit
-    return [existing[code] for code in BUSINESS_FUNCTIONS]
+    return [existing[d.code] for d in declared]
 
 
 # ---------------------------------------------------------------- reading

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from careplane.kernel import panels
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.db import apply_writes
 from careplane.kernel.errors import ValidationFailed
@@ -168,6 +169,7 @@ def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_a
         "merged_records": service.merged_records(session, actor, patient_id),
         "can_update": actor.can(Permission.PATIENT_UPDATE), "can_review": actor.can(Permission.PATIENT_REGISTER),
         "can_merge": actor.can(Permission.PATIENT_MERGE), **RECORD_HELPERS,
+        "sections": panels.rendered("chart_sections", request, session, actor, patient=patient),
     })
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from careplane.kernel import panels
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.passwords import RULE as PASSWORD_RULE
@@ -78,6 +79,7 @@ def _my_page(request: Request, session: Session, actor: Actor, *, values: dict[s
         "patient": patient, "values": values, "errors": errors or {}, "contacts": contacts, "choices": CHOICES,
         "consent_kinds": CONSENT_KINDS, "can_update": True, "consent_base": "/my/consents",
         "verified": getattr(request.state, "user", None) is not None and request.state.user.email_verified_at,
+        "sections": panels.rendered("portal_sections", request, session, actor, patient=patient),
         **RECORD_HELPERS,
     }, status_code=status_code)
 

@@ -1,10 +1,25 @@
 """Revenue Cycle: charges, coding, claims out, remittances in, denials, patient statements.
 
-The unit's public face: what other code may use of it. Today that is its code and name, and its
-``StaffDeparted`` handler in :mod:`careplane.units.revenue_cycle.events` (loaded through ``wiring``).
+The unit's public face: its declaration (``UNIT``, how it plugs into the platform: see
+:mod:`careplane.kernel.units`) and, as it grows, the few read-only queries other units may call.
 """
+
+from careplane.kernel.access import Permission
+from careplane.kernel.units import QueueSpec, Unit
 
 CODE = "revenue_cycle"
 NAME = "Revenue Cycle"
 
-__all__ = ["CODE", "NAME"]
+UNIT = Unit(
+    code=CODE,
+    name=NAME,
+    package=__name__,
+    order=40,
+    # Billing finds and reads the patient, and corrects an address or phone.
+    patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
+    handlers=("careplane.units.revenue_cycle.events",),
+    first_team="Claims and denials",
+    queues=(QueueSpec("Denials queue"),),
+)
+
+__all__ = ["CODE", "NAME", "UNIT"]

@@ -7,9 +7,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel.events import handles
 from careplane.kernel.org import handover
 from careplane.kernel.org.events import StaffDeparted
-from careplane.units.virtual_care import CODE, NAME
-
-handover.participant(CODE, NAME)
+from careplane.units.virtual_care import CODE
 
 
 @handles(StaffDeparted)

@@ -1,0 +1,29 @@
+"""The pieces of kernel pages that installed units fill: home panels, chart sections, portal
+sections (:class:`careplane.kernel.units.Panel`). The kernel decides who sees each one."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import Request
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from careplane.kernel import units
+from careplane.kernel.access import Actor
+from careplane.kernel.units import Panel
+
+Kind = Literal["home_panels", "chart_sections", "portal_sections"]
+
+
+def shown_to(actor: Actor, kind: Kind) -> list[Panel]:
+    """The installed units' panels of one kind that ``actor`` may see, in order."""
+    panels = [panel for unit in units.installed() for panel in getattr(unit, kind)
+              if panel.permission is None or actor.can(panel.permission)]
+    return sorted(panels, key=lambda p: (p.order, p.title))
+
+
+def rendered(kind: Kind, request: Request, session: Session, actor: Actor, **context: Any) -> list[tuple[Panel, Markup]]:
+    """Each panel ``actor`` may see, with its HTML (the unit's ``render`` function makes it)."""
+    return [(panel, Markup(units.load(panel.render)(request=request, session=session, actor=actor, **context)))
+            for panel in shown_to(actor, kind)]
