@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from careplane import __version__
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
-from careplane.kernel.input_guard import RefuseNulInput
+from careplane.kernel.guarded_route import Refused, assert_guarded
 from careplane.kernel.observability import RequestContextMiddleware
 from careplane.kernel.web import (
     PACKAGE_DIR,
@@ -90,11 +90,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     )
     app.state.settings = settings
     app.state.db = db
-    app.add_middleware(RefuseNulInput)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     for module_name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(module_name).router)
+        router = importlib.import_module(module_name).router
+        assert_guarded(router.routes, module_name)
+        app.include_router(router)
     _install_error_handlers(app)
     return app
 
@@ -134,6 +135,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path, **extensions)
         return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status)
 
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        if wants_json(request):
+            errors = [{"field": k, "message": v} for k, v in exc.errors.items()]
+            return problem(exc.status_code, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
+                           **({"errors": errors} if errors else {}), **exc.extensions)
+        return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status_code)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
@@ -145,13 +154,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if wants_json(request):
-            return problem(exc.status_code, str(exc.detail), str(exc.detail))
-        if getattr(request.state, "actor", None) is None:
+            answer: Response = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        elif getattr(request.state, "actor", None) is None:
             # No route ran (e.g. an unknown address), so nobody looked up who is asking: do it
             # here so the error page keeps the person's navigation and log-out button.
             with request.app.state.db.unit_of_work() as session:
                 who = authenticate(request, session)
                 if who is not None and not who.needs_mfa:
                     actor_for(request, who, via="web")
-                return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
-        return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+                answer = render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+        else:
+            answer = render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+        answer.headers.update(exc.headers or {})  # e.g. a 405's Allow
+        return answer

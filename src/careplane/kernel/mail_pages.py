@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careplane.kernel.errors import NotFound
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.mail import OutboxMail
 from careplane.kernel.web import db_session, optional_page_actor, render
 
 # The mailbox needs no login (reset links are read while logged out); a logged-in visitor still gets the nav.
-router = APIRouter(prefix="/mailbox", include_in_schema=False, dependencies=[Depends(optional_page_actor)])
+router = APIRouter(route_class=GuardedRoute, prefix="/mailbox", include_in_schema=False, dependencies=[Depends(optional_page_actor)])
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.audit.search import OUTCOMES, PAGE_SIZE, AuditFilters, AuditRow, search
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.web import api_actor, db_session, nav_item, page_actor, render
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)
 
 nav_item("Audit log", "/ops/audit", permission=Permission.AUDIT_READ, order=80)
 
