@@ -21,6 +21,7 @@ from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.guarded_route import Refused, assert_guarded
 from careplane.kernel.observability import RequestContextMiddleware
+from careplane.kernel.security_headers import SecurityHeaders
 from careplane.kernel.web import (
     PACKAGE_DIR,
     LoginRequired,
@@ -44,6 +45,7 @@ ROUTER_MODULES = [
     "careplane.kernel.org.api",
     "careplane.kernel.org.staff_api",
     "careplane.kernel.observability",
+    "careplane.kernel.api_docs",
     "careplane.kernel.home",
     "careplane.kernel.identity.pages",
     "careplane.kernel.identity.admin_pages",
@@ -83,13 +85,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         title="careplane API",
         version=__version__,
         description="careplane's JSON API. Errors are RFC 9457 problem+json.",
-        docs_url="/api/docs",
+        docs_url=None,  # careplane.kernel.api_docs serves /api/docs, with its own Content-Security-Policy
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = db
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     for module_name in ROUTER_MODULES:
