@@ -15,12 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from careplane import __version__
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.guarded_route import Refused, assert_guarded
 from careplane.kernel.observability import RequestContextMiddleware
+from careplane.kernel.problem_docs import problem_answers_everywhere
 from careplane.kernel.security_headers import SecurityHeaders
 from careplane.kernel.web import (
     PACKAGE_DIR,
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
+    app.openapi = lambda: app.openapi_schema or _documented(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.db = db
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
@@ -101,6 +104,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         app.include_router(router)
     _install_error_handlers(app)
     return app
+
+
+def _documented(app: FastAPI) -> dict[str, Any]:
+    app.openapi_schema = problem_answers_everywhere(FastAPI.openapi(app))
+    return app.openapi_schema
 
 
 def create_served_app(settings: Settings | None = None, db: Database | None = None, *,
@@ -168,5 +176,18 @@ def _install_error_handlers(app: FastAPI) -> None:
                 answer = render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
         else:
             answer = render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
-        answer.headers.update(exc.headers or {})  # e.g. a 405's Allow
+        answer.headers.update(exc.headers or {})
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            answer.headers["Allow"] = ", ".join(allowed)  # a mounted app (static files) says its own
         return answer
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this address (Starlette's 405 names only the first
+    route that matched the path, e.g. GET but not the POST beside it)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed

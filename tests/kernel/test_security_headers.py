@@ -55,8 +55,12 @@ def test_the_api_docs_page_gets_a_policy_that_lets_swagger_ui_run(client):
     assert "frame-ancestors 'none'" in csp and page.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/api/v1/me", "/api/v1/patients", "/static/app.css"])
-def test_trace_is_refused_with_allow(client, path):
-    answer = client.request("TRACE", path)
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/", "GET"), ("/login", "GET, POST"), ("/api/v1/me", "GET"), ("/api/v1/patients", "GET, POST"),
+    ("/api/v1/patients/5b0f8c3e-0000-4000-8000-000000000000", "GET, PATCH"), ("/static/app.css", "GET, HEAD"),
+])
+@pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "PUT"])
+def test_an_unknown_method_is_refused_with_every_method_the_address_allows(client, path, allowed, method):
+    answer = client.request(method, path)
     assert answer.status_code == 405
-    assert "GET" in answer.headers["allow"] and "TRACE" not in answer.headers["allow"]
+    assert answer.headers["allow"] == allowed

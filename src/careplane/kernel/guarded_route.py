@@ -36,6 +36,7 @@ from starlette.types import Message, Receive
 
 from careplane.kernel import control_characters
 from careplane.kernel.errors import NotAuthenticated
+from careplane.kernel.problem_docs import problem_answer
 from careplane.kernel.web import SESSION_COOKIE, LoginRequired, api_actor, page_actor
 from careplane.settings import Settings
 
@@ -221,15 +222,14 @@ class GuardedRoute(APIRoute):
 
 def documented_refusals(route: GuardedRoute) -> dict[int | str, dict[str, Any]]:
     """The answers of this module that the route really gives, for its OpenAPI operation."""
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     answers: dict[int | str, dict[str, Any]] = {
-        400: {"description": "A field holds a control character (or the body cannot be parsed).", "content": problem},
+        400: problem_answer("A field, the path or the query holds a control character (`errors` names the "
+                            "field), or the body cannot be parsed."),
     }
     if route.methods - {"GET", "HEAD", "OPTIONS"}:
-        answers[413] = {"description": "The body is larger than the route accepts.", "content": problem}
+        answers[413] = problem_answer("The body is larger than the route accepts (`max_bytes`).")
     if route.anonymous_refusal is not None:
-        answers[401] = {"description": "Not logged in, or an Authorization header that is not a valid bearer token.",
-                        "content": problem}
+        answers[401] = problem_answer("Not logged in, or an Authorization header that is not a valid bearer token.")
     return answers
 
 
