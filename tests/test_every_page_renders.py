@@ -54,7 +54,6 @@ ROUTES: list[Case] = [
     Case("/metrics", "/metrics"),
     Case("/api/docs", "/api/docs"),
     Case("/api/v1/openapi.json", "/api/v1/openapi.json"),
-    Case("/docs/oauth2-redirect", "/docs/oauth2-redirect"),
     # identity: a logged-in visitor of the login pages is sent on, never shown an error
     Case("/login", "/login"),
     Case("/mfa", "/mfa"),
@@ -154,7 +153,7 @@ def _may(case: Case, role: Role) -> bool:
 
 
 def _get_routes() -> set[str]:
-    found = {"/", "/api/docs", "/api/v1/openapi.json", "/docs/oauth2-redirect"}
+    found = {"/", "/api/docs", "/api/v1/openapi.json"}
     for name in ROUTER_MODULES:
         for route in importlib.import_module(name).router.routes:
             if "GET" in (getattr(route, "methods", None) or ()):
@@ -222,7 +221,7 @@ def test_every_page_and_api_read_as_every_demo_role(client, db, settings):
 def test_every_page_redirects_or_refuses_an_anonymous_visitor(client, db, settings):
     seed_demo(db, settings, patients=1, seed=7)
     ids = _demo_ids(db)
-    open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/v1/openapi.json", "/docs/oauth2-redirect",
+    open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/v1/openapi.json",
                    "/login", "/password/forgot", "/password/reset/{token}", "/verify-email/{token}", "/register",
                    "/mailbox", "/mailbox/{mail_id}"}
     problems = []

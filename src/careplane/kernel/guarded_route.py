@@ -211,7 +211,7 @@ class GuardedRoute(APIRoute):
             checked = CheckedRequest(request.scope, _limited(request.receive, limit))
             for name, value in checked.path_params.items():
                 refuse_control_characters(value, name)
-            refuse_control_characters(checked.url.path, "path")
+            refuse_control_characters(request.scope["path"], "path")
             for name, value in checked.query_params.multi_items():
                 refuse_control_characters(name, "query parameter name")
                 refuse_control_characters(value, name)
