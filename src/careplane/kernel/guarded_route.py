@@ -4,9 +4,10 @@ Every router is an ``APIRouter(route_class=GuardedRoute)``; ``create_app`` refus
 a route that is not (:func:`assert_guarded`), so no route can forget these:
 
 1. **Anonymous bodies are not read.** A request that carries a body but neither a session cookie
-   nor an ``Authorization`` header, to a route that needs a login (one that depends on
-   ``page_actor`` or ``api_actor``), is refused as that route would refuse it (401 problem+json,
-   or to the login page), before its body is read. The public forms (log in, sign up, password
+   nor an ``Authorization`` header, to a route that needs a login (one that depends, however
+   deeply, on ``page_actor``, ``api_actor`` or another dependency marked :func:`needs_login`), is
+   refused as that route would refuse it (401 problem+json, or to the login page), before its
+   body is read. The public forms (log in, sign up, password
    reset) have no such dependency and keep working, within the small limit.
 2. **Bodies are bounded.** ``settings.max_body_bytes`` for JSON and forms, or
    ``settings.max_upload_bytes`` for a route marked :func:`accepts_upload`. A ``Content-Length``
