@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from careplane import __version__
 from careplane.kernel import units
@@ -23,8 +24,10 @@ from careplane.kernel.admission import Admission
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.identity.confirmation import CONFIRM_PAGE, EmailUnconfirmed
-from careplane.kernel.input_guard import RefuseNulInput
+from careplane.kernel.guarded_route import Refused, assert_guarded
 from careplane.kernel.observability import RequestContextMiddleware
+from careplane.kernel.problem_docs import problem_answers_everywhere
+from careplane.kernel.security_headers import SecurityHeaders
 from careplane.kernel.web import (
     PACKAGE_DIR,
     LoginRequired,
@@ -50,6 +53,7 @@ KERNEL_API_MODULES = [
     "careplane.kernel.org.api",
     "careplane.kernel.org.staff_api",
     "careplane.kernel.observability",
+    "careplane.kernel.api_docs",
 ]
 KERNEL_PAGE_MODULES = [
     "careplane.kernel.home",
@@ -97,21 +101,29 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         title="careplane API",
         version=__version__,
         description="careplane's JSON API. Errors are RFC 9457 problem+json.",
-        docs_url="/api/docs",
+        docs_url=None,  # careplane.kernel.api_docs serves /api/docs, with its own Content-Security-Policy
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
+    app.openapi = lambda: app.openapi_schema or _documented(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.db = db
     app.state.admission = Admission(settings.admission_wait_seconds)
-    app.add_middleware(RefuseNulInput)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     for module_name in router_modules():
-        app.include_router(importlib.import_module(module_name).router)
+        router = importlib.import_module(module_name).router
+        assert_guarded(router.routes, module_name)
+        app.include_router(router)
     _install_error_handlers(app)
     return app
+
+
+def _documented(app: FastAPI) -> dict[str, Any]:
+    app.openapi_schema = problem_answers_everywhere(FastAPI.openapi(app))
+    return app.openapi_schema
 
 
 def create_served_app(settings: Settings | None = None, db: Database | None = None, *,
@@ -159,6 +171,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         response.headers.update(exc.headers)
         return response
 
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        if wants_json(request):
+            errors = [{"field": k, "message": v} for k, v in exc.errors.items()]
+            return problem(exc.status_code, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
+                           **({"errors": errors} if errors else {}), **exc.extensions)
+        return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status_code)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
@@ -170,14 +190,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if wants_json(request):
-            return problem(exc.status_code, str(exc.detail), str(exc.detail))
-        if getattr(request.state, "actor", None) is None:
+            answer: Response = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        elif getattr(request.state, "actor", None) is None:
             # No route ran (e.g. an unknown address), so nobody looked up who is asking: do it
             # here so the error page keeps the person's navigation and log-out button. On a
             # thread: a database wait never holds up the event loop.
             async with request.app.state.admission.admitted():
-                return await run_in_threadpool(_error_page_for_whoever_asks, request, exc)
-        return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+                answer = await run_in_threadpool(_error_page_for_whoever_asks, request, exc)
+        else:
+            answer = render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+        answer.headers.update(exc.headers or {})
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            answer.headers["Allow"] = ", ".join(allowed)  # a mounted app (static files) says its own
+        return answer
 
 
 def _error_page_for_whoever_asks(request: Request, exc: StarletteHTTPException) -> Response:
@@ -186,3 +211,14 @@ def _error_page_for_whoever_asks(request: Request, exc: StarletteHTTPException) 
         if who is not None and not who.needs_mfa:
             actor_for(request, who, via="web")
         return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this address (Starlette's 405 names only the first
+    route that matched the path, e.g. GET but not the POST beside it)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed

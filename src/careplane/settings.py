@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     #: Self-registrations accepted from one address in the window (each one sends an e-mail).
     signup_limit: int = 10
     signup_window_minutes: int = 60
-    #: Send cookies only over HTTPS (turn on behind TLS).
+    #: Send cookies only over HTTPS (turn on behind TLS); also turns on Strict-Transport-Security.
     secure_cookies: bool = False
+    #: The largest request body a route accepts (JSON, forms), and a route that takes file
+    #: uploads (the staff CSV import): larger bodies are refused with 413 before they are read.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     #: Threads that run blocking request work. Few threads contend less for Python's GIL; the
     #: JSON API is fastest with a handful (see docs/benchmarks.md).
     web_threads: int = Field(4, ge=1, le=200)

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from careplane.kernel import panels
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.dashboard import figures_for
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.web import db_session, optional_page_actor, redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False)
 
 
 @router.get("/")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careplane.kernel.errors import NotFound
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.mail import OutboxMail
 from careplane.kernel.web import client_ip, db_session, optional_page_actor, render
 
@@ -39,7 +40,7 @@ def demo_only(request: Request) -> None:
 
 
 # The mailbox needs no login (reset links are read while logged out); a logged-in visitor still gets the nav.
-router = APIRouter(prefix="/mailbox", include_in_schema=False,
+router = APIRouter(route_class=GuardedRoute, prefix="/mailbox", include_in_schema=False,
                    dependencies=[Depends(demo_only), Depends(optional_page_actor)])
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.web import new_request_id
 
 REQUESTS = Counter("careplane_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -93,7 +94,7 @@ class RequestContextMiddleware:
                 )
 
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=GuardedRoute, tags=["operations"])
 
 
 @router.get("/healthz", include_in_schema=False)

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import events, jobs
 from careplane.kernel.access import Actor, Permission, require
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 nav_item("Events & jobs", "/ops/events", permission=Permission.OPERATIONS, order=80)
 

@@ -196,8 +196,10 @@ class CsrfFailed(CareplaneError):
 
 
 async def csrf_protect(request: Request) -> None:
-    """Unsafe requests made with a session cookie must echo the CSRF cookie (form field or header)."""
-    if request.method not in UNSAFE_METHODS or request.headers.get("authorization"):
+    """Unsafe requests must echo the CSRF cookie (form field or header), unless they carry a bearer
+    token: then only that token can authenticate them (:func:`authenticate`), never the session
+    cookie a browser sends by itself. Any other ``Authorization`` header is refused (401)."""
+    if request.method not in UNSAFE_METHODS or bearer_token(request) is not None:
         return
     cookie = request.cookies.get(CSRF_COOKIE)
     sent = request.headers.get(CSRF_HEADER)
@@ -279,11 +281,29 @@ def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
     return actor
 
 
+def bearer_token(request: Request) -> str | None:
+    """The API token of an ``Authorization: Bearer <token>`` header, or None without the header.
+    Any other ``Authorization`` (``Basic``, an empty ``Bearer``) is refused with 401."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("The Authorization header is not 'Bearer <api token>'. Send an API token, "
+                               "or no Authorization header and log in.")
+    return token.strip()
+
+
 def authenticate(request: Request, session: SessionOrReader) -> authn.Authenticated | None:
+    """Who is asking: the bearer token when the request has an ``Authorization`` header (nobody,
+    when that is not a valid bearer token: never its session cookie), else the session cookie."""
     settings: Settings = request.app.state.settings
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return authn.from_bearer_token(session, header[7:].strip())
+    if "authorization" in request.headers:
+        try:
+            token = bearer_token(request)
+        except NotAuthenticated:
+            return None
+        return authn.from_bearer_token(session, token) if token else None
     raw = request.cookies.get(SESSION_COOKIE)
     return authn.from_session_cookie(session, raw, settings) if raw else None
 

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.roles import STAFF_ROLES, Role
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
-router = APIRouter(prefix="/admin/users", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/admin/users", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Users", "/admin/users", permission=Permission.USER_MANAGE, order=90)
 
 STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]

@@ -13,29 +13,17 @@ from sqlalchemy.orm import Session
 from careplane.kernel.access import Actor
 from careplane.kernel.identity import service
 from careplane.kernel.identity.models import ApiToken, User
+from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.problem_docs import problem_answer
 from careplane.kernel.web import api_actor, csrf_protect, db_session
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details (``application/problem+json``)."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    errors: list[dict[str, str]] | None = Field(None, description="Field-level messages for validation failures.")
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description, "content": {"application/problem+json": {}}}
-
-
 router = APIRouter(
+    route_class=GuardedRoute,
     prefix="/api/v1/me",
     tags=["me"],
     dependencies=[Depends(csrf_protect)],
-    responses={401: _problem("No valid API token or session.")},
+    responses={401: problem_answer("No valid API token or session.")},
 )
 
 
@@ -110,9 +98,9 @@ def list_tokens(user: User = Depends(current_user), session: Session = Depends(d
     status_code=201,
     summary="Create an API token",
     responses={
-        403: _problem("The caller authenticated with an API token: tokens are made only from a logged-in web "
+        403: problem_answer("The caller authenticated with an API token: tokens are made only from a logged-in web "
                       "session (password and second factor)."),
-        422: _problem("Invalid name or expiry."),
+        422: problem_answer("Invalid name or expiry."),
     },
 )
 def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: User = Depends(current_user),
@@ -127,7 +115,7 @@ def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: Use
     "/tokens/{token_id}",
     status_code=204,
     summary="Revoke an API token",
-    responses={404: _problem("No such token of the caller.")},
+    responses={404: problem_answer("No such token of the caller.")},
 )
 def revoke_token(token_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(db_session)) -> Response:
     service.revoke_api_token(session, user, token_id)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from careplane.kernel.errors import TooManyRequests, ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute, needs_login
 from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.authn import Authenticated
 from careplane.kernel.identity.confirmation import CONFIRM_PAGE, awaiting_confirmation
@@ -29,7 +30,7 @@ from careplane.kernel.web import (
 )
 from careplane.settings import Settings
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
 
 # ---------------------------------------------------------------- helpers
@@ -71,6 +72,7 @@ def _log_out_response(url: str, flash: str) -> Response:
     return response
 
 
+@needs_login()
 def half_logged_in(request: Request, session: Session = Depends(db_session)) -> Authenticated:
     """A web session, whether or not its second factor has been given yet."""
     who = authenticate(request, session)
@@ -80,6 +82,7 @@ def half_logged_in(request: Request, session: Session = Depends(db_session)) -> 
     return who
 
 
+@needs_login()
 def logged_in(request: Request, session: Session = Depends(db_session)) -> Authenticated:
     """Like ``page_actor`` but also gives the web session (profile actions need it)."""
     who = half_logged_in(request, session)

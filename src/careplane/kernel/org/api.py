@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org import chart, structure
 from careplane.kernel.org.models import OrgChange
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
-router = APIRouter(prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
 _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {

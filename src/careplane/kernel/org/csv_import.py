@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careplane.kernel import control_characters
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.identity.users import find_by_email
@@ -244,8 +245,13 @@ def import_staff(session: Session, actor: Actor, text: str, *, dry_run: bool = F
 
 
 def decode(raw: bytes) -> str:
-    """File bytes as text (UTF-8, with or without a byte-order mark)."""
+    """File bytes as text (UTF-8, with or without a byte-order mark), without control characters."""
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"The file is not UTF-8 text (byte {exc.start}). Save it as 'CSV UTF-8'.") from None
+    found = control_characters.first_in_text(text)
+    if found is not None:
+        line, char = found
+        raise ValueError(f"Line {line} contains {control_characters.describe(char)}, which no field accepts.")
+    return text

@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org import departures
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
-router = APIRouter(prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
 _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org import departures, structure
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
-router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Departures", "/org/departures", permission=Permission.ORG_MANAGE, order=61)
 
 #: How often the report page asks for news while a hand-over is incomplete.

@@ -15,11 +15,12 @@ from starlette.datastructures import FormData
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org import chart, structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
-router = APIRouter(prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
 
 T = TypeVar("T")

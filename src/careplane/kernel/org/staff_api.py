@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.licensure import clinicians_licensed_in, may_verify_for_state
@@ -22,7 +23,7 @@ from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
 from careplane.kernel.patients.validation import check_state
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
-router = APIRouter(prefix="/api/v1/org", tags=["staff"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["staff"], dependencies=[Depends(csrf_protect)])
 
 _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {

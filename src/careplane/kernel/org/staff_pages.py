@@ -16,6 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute, accepts_upload
 from careplane.kernel.org.pages import EFFECTIVE_HINT
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import csv_import, dea, structure
@@ -23,7 +24,7 @@ from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.models import OrgUnit, UnitStatus
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
-router = APIRouter(prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
 
 T = TypeVar("T")
@@ -103,6 +104,7 @@ def import_form(request: Request, actor: Actor = Depends(page_actor)) -> Respons
 
 
 @router.post("/import")
+@accepts_upload
 def import_upload(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
                   session: Session = Depends(db_session)) -> Response:
     require(actor, Permission.ORG_MANAGE)

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.db import columns
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.iso_date import IsoDate
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDuplicate
 from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session, respond_once
 
-router = APIRouter(prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
 _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -17,6 +17,7 @@ from careplane.kernel import panels
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.db import apply_writes
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service
 from careplane.kernel.patients.merge import labels as field_labels
 from careplane.kernel.patients.models import ConsentKind, ContactChannel, SexAtBirth
@@ -24,7 +25,7 @@ from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 from careplane.kernel.patients.validation import LANGUAGES, PATIENT_FIELDS, US_STATES
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Patients", "/patients", permission=Permission.PATIENT_SEARCH, order=10)
 
 T = TypeVar("T")

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from careplane.kernel import panels
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity.passwords import RULE as PASSWORD_RULE
 from careplane.kernel.identity.passwords import hash_password, password_problem
 from careplane.kernel.identity.roles import Role
@@ -48,7 +49,7 @@ from careplane.kernel.web import (
     render,
 )
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("My record", "/my", role=Role.PATIENT, order=5)
 
 REGISTRATION_FIELDS = ("given_name", "family_name", "birth_date", "sex_at_birth", "email", "state", "phone")

@@ -1,0 +1,51 @@
+"""The OpenAPI document lists the answers routes really give, and no route escapes the edge rules."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import APIRouter
+
+from careplane.kernel.guarded_route import GuardedRoute, assert_guarded
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+@pytest.fixture
+def spec(client) -> dict:  # noqa: ANN001
+    return client.get("/api/v1/openapi.json").json()
+
+
+def operations(spec: dict):  # noqa: ANN201
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            yield f"{method.upper()} {path}", method, op
+
+
+def test_every_operation_documents_the_edge_refusals_as_problems(spec):
+    assert "Problem" in spec["components"]["schemas"] and "HTTPValidationError" not in spec["components"]["schemas"]
+    for label, method, op in operations(spec):
+        answers = op["responses"]
+        assert "400" in answers, label
+        assert ("413" in answers) == (method not in ("get", "head")), label
+        for status, answer in answers.items():
+            if status[0] in "45":
+                assert answer["content"] == PROBLEM, f"{label} {status}"
+
+
+def test_the_audit_api_documents_its_problems(spec):
+    answers = spec["paths"]["/api/v1/audit"]["get"]["responses"]
+    assert {"400", "401", "403", "422"} <= set(answers)
+    assert all(answers[s]["content"] == PROBLEM for s in ("400", "401", "403", "422"))
+
+
+def test_an_app_with_an_unguarded_route_does_not_start():
+    plain = APIRouter()
+
+    @plain.post("/sneaky")
+    def sneaky() -> None: ...
+
+    with pytest.raises(TypeError, match="/sneaky is not a GuardedRoute"):
+        assert_guarded(plain.routes, "a module")
+    guarded = APIRouter(route_class=GuardedRoute)
+    guarded.post("/fine")(sneaky)
+    assert_guarded(guarded.routes, "a module")
