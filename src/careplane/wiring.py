@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 from careplane.kernel import units
+from careplane.kernel.org import handover
 
 KERNEL_HANDLER_MODULES: list[str] = [
     "careplane.kernel.audit.chain",
@@ -23,3 +24,4 @@ def handler_modules() -> list[str]:
 def load_all() -> None:
     for module_name in handler_modules():
         importlib.import_module(module_name)
+    handover.register_handlers()

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, delete, exists, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from careplane.kernel import clock
+from careplane.kernel import clock, units
 from careplane.kernel.db import Base, IdMixin
 from careplane.kernel.errors import Conflict, NotFound
 from careplane.kernel.jobs import scheduled
@@ -216,6 +216,14 @@ def handler(event_name: str, handler_name: str) -> Handler:
 
 
 _wiring_loaded = False
+
+
+def _forget_wiring() -> None:
+    global _wiring_loaded
+    _wiring_loaded = False
+
+
+units.on_change(_forget_wiring)  # newly installed units' handlers are loaded at the next publish
 
 
 def _load_wiring() -> None:

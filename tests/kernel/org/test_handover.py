@@ -94,7 +94,7 @@ def test_a_unit_that_has_not_reported_keeps_the_hand_over_incomplete(db: Databas
     visits = add_items(db, queues["virtual_care"], leaver, 1)
     settings.worker_max_attempts = 1
     name = StaffDeparted.event_name()
-    pharmacy = "careplane.units.pharmacy.events.hand_over_departed_staff_work"
+    pharmacy = handover.handler_name("pharmacy")
     assert pharmacy in events.handlers_for(name)
 
     def broken(session, event):  # noqa: ANN001, ANN202
@@ -124,21 +124,24 @@ def test_a_unit_that_has_not_reported_keeps_the_hand_over_incomplete(db: Databas
     assert {i.assignee_staff_id for i in items(db, checks)} == {successor.id}
 
 
-def test_an_extra_installed_unit_is_waited_for(db: Database, settings: Settings):
+def _lab_hand_over(session, event: StaffDeparted) -> dict[str, int]:  # noqa: ANN001
+    """An installed unit's own hand-over: what it moved of its own records."""
+    return {"lab_orders": 4}
+
+
+def test_an_installed_unit_hands_over_its_own_records_and_is_waited_for(db: Database, settings: Settings):
     make_org(db)
     actor = lead_actor(db)
     _, leaver = make_staff(db)
     _, successor = make_staff(db)
-    with units_installed(Unit(code="lab_partners", name="Lab Partners")):
+    lab = Unit(code="lab_partners", name="Lab Partners", hand_over=f"{__name__}:_lab_hand_over")
+    with units_installed(lab):
         departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+        assert status(db, departure).missing.get("lab_partners") == "Lab Partners"
         drain(db, settings)
-        waiting = status(db, departure)
-        with db.unit_of_work() as s:
-            handover.report(s, departure.id, "lab_partners", {"lab_orders": 4}, "sent to the partner lab")
         done = status(db, departure)
-
-    assert waiting.missing == {"lab_partners": "Lab Partners"} and len(waiting.reports) == len(UNITS)
-    assert done.complete and done.reports["lab_partners"].moved == {"lab_orders": 4}
+    assert done.complete and len(done.reports) == len(UNITS) + 1
+    assert done.reports["lab_partners"].moved == {"lab_orders": 4}
 
 
 def test_redelivery_neither_moves_twice_nor_reports_twice(db: Database, settings: Settings):

@@ -1,20 +1,24 @@
 """Hand-over of a departed person's open work, unit by unit.
 
-Every installed unit (:mod:`careplane.kernel.units`) takes part. Its ``StaffDeparted`` handler
-moves the person's open work and calls :func:`report`; a departure is complete once every
-installed unit has reported.
+Every installed unit (:mod:`careplane.kernel.units`) takes part, through a ``StaffDeparted``
+handler of its own (:func:`register_handlers`): the unit's own hand-over (``Unit.hand_over``)
+moves its records of the person, or, for a unit that declares none, the kernel moves the person's
+work items in the unit's queues; then the unit's :func:`report` is recorded. A departure is complete once every installed unit has
+reported.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, units
+from careplane.kernel.events import handlers_for, handles
 from careplane.kernel.org import work
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, StaffMember, StaffStatus
@@ -84,8 +88,40 @@ def move_open_work(
     return moved
 
 
+def handler_name(unit_code: str) -> str:
+    """The name of a unit's ``StaffDeparted`` handler (its deliveries are named so)."""
+    return f"careplane.handover.{unit_code}"
+
+
+def register_handlers() -> None:
+    """A ``StaffDeparted`` handler for each installed unit, so that each unit's hand-over is
+    delivered, retried and dead-lettered on its own: one unit's failure holds up no other."""
+    registered = handlers_for(StaffDeparted.event_name())
+    for unit in units.installed():
+        if handler_name(unit.code) not in registered:
+            handles(StaffDeparted, name=handler_name(unit.code))(_hand_over_in(unit.code))
+
+
+def _hand_over_in(unit_code: str) -> Callable[[Session, StaffDeparted], None]:
+    def hand_over_in_unit(session: Session, event: StaffDeparted) -> None:
+        """The unit's own hand-over (``Unit.hand_over``) moves its records of the departed person,
+        or the kernel moves the person's work items in its queues; then the unit reports. A
+        redelivered event moves nothing twice (the work is no longer the person's)."""
+        unit = units.by_code(unit_code)
+        if unit is None:
+            return  # no longer installed: nothing of it to hand over
+        if unit.hand_over:
+            moved = units.load(unit.hand_over)(session, event)
+            report(session, event.departure_id, unit.code, dict(moved))
+        else:
+            hand_over_unit_work(session, event, unit.code)
+
+    return hand_over_in_unit
+
+
 def hand_over_unit_work(session: Session, event: StaffDeparted, unit_code: str, notes: str | None = None) -> HandoverReport:
-    """What most units' ``StaffDeparted`` handlers do: move the open work items, then report."""
+    """What the kernel does for a unit without a hand-over of its own: move the person's open work
+    items in the unit's queues, then report."""
     departure = session.get(Departure, event.departure_id)
     if departure is None:
         raise LookupError(f"departure {event.departure_id} is missing")

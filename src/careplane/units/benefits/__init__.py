@@ -17,7 +17,6 @@ UNIT = Unit(
     order=50,
     # Enrolment (X12 834) registers members and checks who is already registered.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER}),
-    handlers=("careplane.units.benefits.events",),
     first_team="Enrolment",
     queues=(QueueSpec("Enrolment queue"),),
 )

@@ -17,7 +17,6 @@ UNIT = Unit(
     order=60,
     # The platform and its interfaces reach patient data only as audited system processes.
     patient_permissions=frozenset(),
-    handlers=("careplane.units.health_tech.events",),
     first_team="Interfaces",
     queues=(QueueSpec("Interface errors"),),
 )

@@ -17,7 +17,6 @@ UNIT = Unit(
     order=30,
     # Dispensing finds and reads the patient, and corrects an address or phone.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
-    handlers=("careplane.units.pharmacy.events",),
     first_team="Verification",
     queues=(QueueSpec("Verification queue"),),
 )

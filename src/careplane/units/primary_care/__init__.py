@@ -17,7 +17,6 @@ UNIT = Unit(
     order=20,
     # Patient records: the care teams find, register, correct and merge them.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE}),
-    handlers=("careplane.units.primary_care.events",),
     first_team="Care teams",
     queues=(QueueSpec("Panel queue"),),
 )

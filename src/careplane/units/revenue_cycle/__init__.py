@@ -17,7 +17,6 @@ UNIT = Unit(
     order=40,
     # Billing finds and reads the patient, and corrects an address or phone.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
-    handlers=("careplane.units.revenue_cycle.events",),
     first_team="Claims and denials",
     queues=(QueueSpec("Denials queue"),),
 )

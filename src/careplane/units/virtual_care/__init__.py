@@ -17,7 +17,6 @@ UNIT = Unit(
     order=10,
     # Patient records: the clinicians who treat them find, register, correct and merge them.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE}),
-    handlers=("careplane.units.virtual_care.events",),
     first_team="Async visits",
     queues=(QueueSpec("Visit queue"),),
 )
