@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from careplane.kernel import units
@@ -57,6 +59,24 @@ def db_revision(message: str = typer.Option(..., "-m", "--message", help="What t
     from careplane.kernel import schema
 
     schema.make_revision(_database(), message)
+
+
+access_app = typer.Typer(help="Who may do what: the permission registry.", no_args_is_help=True)
+app.add_typer(access_app, name="access")
+
+
+@access_app.command("table")
+def access_table(
+    write: Path = typer.Option(None, help="Rewrite the tables between the markers in this Markdown file "
+                                          "(e.g. docs/access.md) instead of printing them."),
+) -> None:
+    """Print the access tables (permissions by role, and by business function) from the registry."""
+    from careplane.kernel import access_table as tables
+
+    if write is None:
+        typer.echo(tables.markdown(), nl=False)
+        return
+    typer.echo(f"{write}: {'updated' if tables.write(write) else 'already up to date'}")
 
 
 org_app = typer.Typer(help="Organisation structure: units, teams and work queues.", no_args_is_help=True)
