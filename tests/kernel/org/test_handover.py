@@ -10,12 +10,12 @@ from careplane.kernel import events
 from careplane.kernel.db import Database
 from careplane.kernel.org import departures, handover, structure
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, WorkItem
+from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, Team, WorkItem, WorkQueue
 from careplane.kernel.units import Unit
 from careplane.kernel.worker import Worker
 from careplane.settings import Settings
 from tests.helpers import units_installed
-from tests.kernel.org.test_departures import UNITS, add_items, lead_actor, make_org, make_staff, offboard
+from tests.kernel.org.test_departures import START, UNITS, add_items, lead_actor, make_org, make_staff, offboard
 
 
 def drain(db: Database, settings: Settings) -> None:
@@ -205,3 +205,33 @@ def test_move_open_work_needs_exactly_one_target(db: Database):
     _, leaver = make_staff(db)
     with db.unit_of_work() as s, pytest.raises(ValueError):
         handover.move_open_work(s, leaver.id, "pharmacy")
+
+
+def test_work_in_a_unit_made_by_a_split_is_handed_over_by_its_business_function(db: Database, settings: Settings):
+    """A unit split off at run time (video_consults from virtual_care) does Virtual Care's work:
+    its queues are handed over with Virtual Care's, and the departure is complete only once the
+    person holds no open item anywhere."""
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    with db.unit_of_work() as s:
+        split = OrgUnit(code="video_consults", name="Video consults", function="virtual_care", effective_from=START)
+        team = Team(name="Video team", unit=split, effective_from=START)
+        queue = WorkQueue(name="Video queue", team=team)
+        stray_unit = OrgUnit(code="old_desk", name="Old desk", function=None, effective_from=START)
+        stray_team = Team(name="Old team", unit=stray_unit, effective_from=START)
+        stray_queue = WorkQueue(name="Old queue", team=stray_team)
+        s.add_all([split, team, queue, stray_unit, stray_team, stray_queue])
+    visits = add_items(db, queue, leaver, 3)
+    stray = add_items(db, stray_queue, leaver, 1, kind="note")
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    drain(db, settings)
+
+    waiting = status(db, departure)
+    assert {i.assignee_staff_id for i in items(db, visits)} == {successor.id}
+    assert waiting.reports["virtual_care"].moved == {"visit": 3}
+    assert not waiting.missing and waiting.still_held == 1 and not waiting.complete
+    with db.unit_of_work() as s:
+        s.get(WorkItem, stray[0]).assignee_staff_id = successor.id
+    assert status(db, departure).complete

@@ -14,14 +14,23 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, units
 from careplane.kernel.events import handlers_for, handles
-from careplane.kernel.org import work
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, StaffMember, StaffStatus
+from careplane.kernel.org.models import (
+    Departure,
+    HandoverReport,
+    OrgUnit,
+    StaffMember,
+    StaffStatus,
+    Team,
+    WorkItem,
+    WorkItemStatus,
+    WorkQueue,
+)
 
 #: How many departures in a row to follow when a successor has left too.
 MAX_SUCCESSION = 20
@@ -64,6 +73,21 @@ def successor_of(session: Session, departure: Departure) -> Successor:
     raise RuntimeError(f"the succession from departure {departure.id} does not end")
 
 
+def _open_items_in_units_doing(session: Session, staff_id: uuid.UUID, function: str) -> list[WorkItem]:
+    """The person's open items in the queues of every unit doing ``function``'s work: the unit of
+    that code, and the units made later by splitting it or created to do its work."""
+    return list(session.scalars(
+        select(WorkItem)
+        .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
+        .join(Team, Team.id == WorkQueue.team_id)
+        .join(OrgUnit, OrgUnit.id == Team.unit_id)
+        .where(WorkItem.assignee_staff_id == staff_id, WorkItem.status == WorkItemStatus.OPEN.value,
+               or_(OrgUnit.function == function, OrgUnit.code == function))
+        .order_by(WorkItem.created_at, WorkItem.id)
+        .with_for_update(of=WorkItem)
+    ))
+
+
 def move_open_work(
     session: Session,
     staff_id: uuid.UUID,
@@ -72,13 +96,13 @@ def move_open_work(
     to_staff_id: uuid.UUID | None = None,
     to_queue_id: uuid.UUID | None = None,
 ) -> Counter[str]:
-    """Reassign the person's open items in the queues of ``unit_code``'s teams to ``to_staff_id``,
+    """Reassign the person's open items in the queues of the units doing ``unit_code``'s work to ``to_staff_id``,
     or move them into ``to_queue_id`` unassigned. Returns how many moved, by kind."""
     if (to_staff_id is None) == (to_queue_id is None):
         raise ValueError("move open work to exactly one of a person or a queue")
     moved: Counter[str] = Counter()
     now = clock.now()
-    for item in work.open_items_of(session, staff_id, unit_code, lock=True):
+    for item in _open_items_in_units_doing(session, staff_id, unit_code):
         item.assignee_staff_id = to_staff_id
         if to_queue_id is not None:
             item.queue_id = to_queue_id
@@ -170,6 +194,8 @@ class HandoverStatus:
     reports: dict[str, HandoverReport] = field(default_factory=dict)
     #: unit code -> name of the registered units that have not reported yet.
     missing: dict[str, str] = field(default_factory=dict)
+    #: Open work items the person still holds anywhere (in a unit no hand-over covers, say).
+    still_held: int = 0
 
 
 def status(session: Session, departure: Departure) -> HandoverStatus:
@@ -179,4 +205,6 @@ def status(session: Session, departure: Departure) -> HandoverStatus:
     }
     names = unit_names(session)
     missing = {code: names.get(code, code) for code in registered_units() if code not in reports}
-    return HandoverStatus(complete=not missing, reports=reports, missing=missing)
+    held = session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.assignee_staff_id == departure.staff_id, WorkItem.status == WorkItemStatus.OPEN.value)) or 0
+    return HandoverStatus(complete=not missing and not held, reports=reports, missing=missing, still_held=held)
