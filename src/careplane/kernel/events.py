@@ -372,10 +372,15 @@ def oldest_pending_at(session: Session) -> datetime | None:
 
 
 def dead_deliveries(session: Session, limit: int = 200) -> list[tuple[EventDelivery, OutboxEvent]]:
+    return deliveries_in(session, DEAD, limit=limit)
+
+
+def deliveries_in(session: Session, status: str, limit: int = 200) -> list[tuple[EventDelivery, OutboxEvent]]:
+    """Deliveries with ``status`` (e.g. PENDING: not yet done, retries included), newest event first."""
     rows = session.execute(
         select(EventDelivery, OutboxEvent)
         .join(OutboxEvent, OutboxEvent.id == EventDelivery.event_id)
-        .where(EventDelivery.status == DEAD)
+        .where(EventDelivery.status == status)
         .order_by(OutboxEvent.occurred_at.desc())
         .limit(limit)
     )

@@ -10,7 +10,7 @@ import uuid
 
 import typer
 
-events_app = typer.Typer(help="The event outbox: dead letters and replay.", no_args_is_help=True)
+events_app = typer.Typer(help="The event outbox: pending deliveries, dead letters and replay.", no_args_is_help=True)
 
 
 def _database():
@@ -51,6 +51,20 @@ def worker_command(
 @events_app.command("dead")
 def dead_command(limit: int = typer.Option(100, min=1, help="Most rows shown.")) -> None:
     """List deliveries that failed every attempt."""
+    from careplane.kernel import events
+
+    _list_deliveries(events.DEAD, limit, "No dead deliveries.")
+
+
+@events_app.command("pending")
+def pending_command(limit: int = typer.Option(100, min=1, help="Most rows shown.")) -> None:
+    """List deliveries still waiting for a worker: new ones, and failed ones waiting for their next attempt."""
+    from careplane.kernel import events
+
+    _list_deliveries(events.PENDING, limit, "No pending deliveries.")
+
+
+def _list_deliveries(status: str, limit: int, none: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -59,20 +73,21 @@ def dead_command(limit: int = typer.Option(100, min=1, help="Most rows shown."))
     db = _database()
     try:
         with db.unit_of_work() as session:
-            rows = events.dead_deliveries(session, limit=limit)
+            rows = events.deliveries_in(session, status, limit=limit)
     finally:
         db.dispose()
     if not rows:
-        typer.echo("No dead deliveries.")
+        typer.echo(none)
         return
-    table = Table("delivery", "event", "handler", "occurred (UTC)", "attempts", "last error")
+    table = Table("delivery", "event", "handler", "occurred (UTC)", "attempts", "next attempt (UTC)", "last error")
     for delivery, event in rows:
         error = (delivery.last_error or "").splitlines()[-1:] or [""]
         table.add_row(
             str(delivery.id), event.name, delivery.handler, event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(delivery.attempts), error[0][:120],
+            str(delivery.attempts), delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if status == events.PENDING
+            else "", error[0][:120],
         )
-    Console(width=220).print(table)
+    Console(width=240).print(table)
 
 
 @events_app.command("replay")

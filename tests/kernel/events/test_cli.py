@@ -63,11 +63,14 @@ def test_dead_lists_and_replay_requeues(cli, effects, settings):
     assert str(one.id) in listing.output and str(two.id) in listing.output
     assert "downstream refused cli-dead-1" in listing.output
 
+    assert "No pending deliveries" in cli("events", "pending").output
     result = cli("events", "replay", str(one.id))
     assert result.exit_code == 0 and "1 delivery sent back" in result.output
     with effects.unit_of_work() as s:
         assert s.get(EventDelivery, one.id).status == PENDING
         assert s.get(EventDelivery, two.id).status == DEAD
+    pending = cli("events", "pending")
+    assert pending.exit_code == 0 and str(one.id) in pending.output and str(two.id) not in pending.output
 
     again = cli("events", "replay", str(one.id))
     assert again.exit_code == 1 and "Only dead deliveries" in again.output
