@@ -13,6 +13,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 #: A request: (kind, method, path, JSON body or None).
@@ -103,5 +104,7 @@ def run(url: str, *, groups: list[tuple[int, Callable[[], Request]]], headers: d
             for connections, pick in groups for _ in range(connections)
         ))
 
-    asyncio.run(main())
+    # On a thread of its own: the caller may have an event loop running (a test after browser tests).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
     return stats
