@@ -10,7 +10,8 @@ from careplane.kernel import events
 from careplane.kernel.db import Database
 from careplane.kernel.org import departures, handover, structure
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, WorkItem
+from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit
+from careplane.kernel.work.models import WorkItem
 from careplane.kernel.worker import Worker
 from careplane.settings import Settings
 from tests.kernel.org.test_departures import UNITS, add_items, lead_actor, make_org, make_staff, offboard

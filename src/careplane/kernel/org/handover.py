@@ -15,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careplane import wiring
-from careplane.kernel import clock
-from careplane.kernel.org import work
+from careplane.kernel import clock, work
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, StaffMember, StaffStatus
 

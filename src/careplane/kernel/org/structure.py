@@ -30,8 +30,9 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
-from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, UnitStatus, WorkQueue
+from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, UnitStatus
 from careplane.kernel.units import BUSINESS_FUNCTIONS
+from careplane.kernel.work.models import WorkQueue
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 NAME_MAX = 120
