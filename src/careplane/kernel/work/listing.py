@@ -157,9 +157,11 @@ def rows_for(session: Session, actor: Actor, items: list[WorkItem]) -> list[Item
     if shows_patients and patients:
         audit_disclosures(session, actor, Permission.PATIENT_READ, sorted(patients), resource_type=policy.RESOURCE)
     holders = {i.assignee_staff_id for i in items if i.assignee_staff_id is not None}
-    names = dict(session.execute(
-        select(StaffMember.id, User.display_name).join(User, User.id == StaffMember.user_id)
-        .where(StaffMember.id.in_(holders)))) if holders else {}
+    names: dict[uuid.UUID, str] = {}
+    if holders:
+        names = {staff_id: name for staff_id, name in session.execute(
+            select(StaffMember.id, User.display_name).join(User, User.id == StaffMember.user_id)
+            .where(StaffMember.id.in_(holders)))}
     now = clock.now()
     return [ItemRow(item=i, patient_id=i.patient_id if shows_patients else None,
                     assignee_name=names.get(i.assignee_staff_id) if i.assignee_staff_id else None,
