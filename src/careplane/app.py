@@ -46,6 +46,7 @@ ROUTER_MODULES = [
     "careplane.kernel.org.offboarding_api",
     "careplane.kernel.org.api",
     "careplane.kernel.org.staff_api",
+    "careplane.kernel.work.api",
     "careplane.kernel.observability",
     "careplane.kernel.home",
     "careplane.kernel.identity.pages",
@@ -58,6 +59,7 @@ ROUTER_MODULES = [
     "careplane.kernel.org.offboarding_pages",
     "careplane.kernel.org.pages",
     "careplane.kernel.org.staff_pages",
+    "careplane.kernel.work.pages",
 ]
 
 

@@ -182,6 +182,8 @@ def visible_queues(session: Session, actor: Actor) -> list[QueueSummary]:
             .where(open_).group_by(WorkItem.queue_id))
     }
     who = policy.acting_worker(session, actor)
+    if who is None and not (actor.system or actor.can(Permission.OPERATIONS)):
+        raise AccessDenied("Only staff work queues, and you have no staff record.")
     return [
         QueueSummary(place, *counts.get(place.queue.id, (0, 0, 0, None)))
         for place in policy.places(session)
