@@ -113,5 +113,11 @@ def test_who_sees_which_queue_and_which_patient(db: Database):
             AuditEntry.patient_id == pid, AuditEntry.resource_type == "work.item", AuditEntry.outcome == "allowed")))
         assert disclosed == {clinician.label, lead.label}
         assert work.get_item(s, clinician, visit).item.id == visit
-    with db.unit_of_work() as s, pytest.raises(AccessDenied):
+    with pytest.raises(AccessDenied), db.unit_of_work() as s:
         work.list_items(s, admin, ids[VISITS.key], ItemFilter(patient_id=pid))
+    with db.unit_of_work() as s:
+        refused = s.scalar(select(AuditEntry).where(AuditEntry.actor_label == admin.label, AuditEntry.patient_id == pid))
+        assert (refused.action, refused.outcome) == ("patient.read", "denied"), "looking for a patient's work is audited"
+        assert [r.item.id for r in work.list_items(s, clinician, ids[VISITS.key], ItemFilter(patient_id=pid)).rows] == [visit]
+        assert work.list_items(s, lead, ids[VISITS.key], ItemFilter(assignee="me")).rows == []
+        assert work.list_items(s, admin, ids[VISITS.key], ItemFilter(assignee="me")).total == 0, "no staff record: none is theirs"

@@ -22,7 +22,7 @@ from careplane.kernel.work.listing import MAX_LIMIT, ItemRow, QueueSummary
 
 router = APIRouter(prefix="/api/v1/work", tags=["work queues"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **_PROBLEM},
     403: {"description": "Access denied: `detail` says why (not your unit or team, role, licence, patient)", **_PROBLEM},

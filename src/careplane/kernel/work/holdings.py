@@ -44,7 +44,7 @@ def open_counts_by_unit(session: Session, staff_id: uuid.UUID) -> dict[str, Coun
     return counts
 
 
-def _unit_queue_ids(unit_code: str) -> Select[tuple[uuid.UUID]]:
+def _unit_queue_ids(unit_code: str) -> Select[uuid.UUID]:
     return (
         select(WorkQueue.id)
         .join(Team, Team.id == WorkQueue.team_id)

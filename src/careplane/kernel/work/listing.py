@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, false, func, select
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
-from careplane.kernel.access import Actor, Permission, audit_disclosures, decide
+from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
 from careplane.kernel.errors import AccessDenied, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.org import licensure
@@ -83,7 +83,7 @@ class QueueSummary:
     next_due_at: datetime | None = field(default=None)
 
 
-def _ordered(query: Select[tuple[WorkItem]]) -> Select[tuple[WorkItem]]:
+def _ordered(query: Select[WorkItem]) -> Select[WorkItem]:
     """Soonest deadline first (overdue first of all), items without a deadline last, then oldest first;
     the id makes the order total, so offset paging neither skips nor repeats an item."""
     return query.order_by(case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at, WorkItem.created_at,
@@ -91,7 +91,7 @@ def _ordered(query: Select[tuple[WorkItem]]) -> Select[tuple[WorkItem]]:
 
 
 def _filtered(session: Session, actor: Actor, who: policy.Worker | None, place: policy.Place,
-              wanted: ItemFilter) -> Select[tuple[WorkItem]]:
+              wanted: ItemFilter) -> Select[WorkItem]:
     errors: dict[str, str] = {}
     query = select(WorkItem).where(WorkItem.queue_id == place.queue.id)
     if wanted.status not in STATUSES:
@@ -103,15 +103,15 @@ def _filtered(session: Session, actor: Actor, who: policy.Worker | None, place: 
     if wanted.assignee == "unassigned":
         query = query.where(WorkItem.assignee_staff_id.is_(None))
     elif wanted.assignee == "me":
-        query = query.where(WorkItem.assignee_staff_id == (who.staff_id if who else None))
+        query = query.where(WorkItem.assignee_staff_id == who.staff_id if who else false())
     elif wanted.assignee:
         try:
             query = query.where(WorkItem.assignee_staff_id == uuid.UUID(wanted.assignee))
         except ValueError:
             errors["assignee"] = "me, unassigned, or a staff id."
     if wanted.patient_id is not None:
-        if decide(actor, Permission.PATIENT_READ, wanted.patient_id):
-            raise AccessDenied("You may not look for a patient's work: you may not open patient records.")
+        authorize(session, actor, Permission.PATIENT_READ, patient_id=wanted.patient_id, resource_type=policy.RESOURCE,
+                  reason="work items of the patient")
         query = query.where(WorkItem.patient_id == wanted.patient_id)
     if wanted.state:
         query = query.where(WorkItem.state == wanted.state.strip().upper())

@@ -33,7 +33,7 @@ from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import licensure
-from careplane.kernel.org.models import OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
+from careplane.kernel.org.models import OrgUnit, StaffMember, StaffStatus, Team, TeamMembership, UnitStatus
 from careplane.kernel.units import function_of
 from careplane.kernel.work.models import OpenTo, WorkItem, WorkQueue
 
@@ -122,7 +122,7 @@ def worker(session: Session, *, staff_id: uuid.UUID | None = None, user_id: uuid
     unit_row = session.execute(select(OrgUnit.status, OrgUnit.function).where(OrgUnit.code == user.unit)).first() \
         if user.unit else None
     unit_function = function_of(user.unit, unit_found=unit_row is not None,
-                                active=unit_row is not None and unit_row[0] == "active",
+                                active=unit_row is not None and unit_row[0] == UnitStatus.ACTIVE.value,
                                 function=unit_row[1] if unit_row else None)
     active = staff.status == StaffStatus.ACTIVE.value and user.is_active
     return Worker(staff_id=staff.id, user_id=user.id, name=user.display_name, roles=frozenset(user.roles),
