@@ -14,12 +14,14 @@ from __future__ import annotations
 import importlib
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from careplane.app import router_modules
 from careplane.demo import demo_email, seed_demo
+from careplane.kernel import clock, work
 from careplane.kernel.access import Actor
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import find_by_email
@@ -28,6 +30,7 @@ from careplane.kernel.org import staff as staff_service
 from careplane.kernel.org.models import OrgUnit, StaffMember, Team
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
+from careplane.kernel.work.models import WorkQueue
 from tests import a11y
 from tests.helpers import session_cookie
 
@@ -54,6 +57,8 @@ USERS =          "-------x"  # manage staff accounts
 ORG_READ =       "-xxxx-xx"  # the organisation: every employee (employer admins are customers)
 ORG_MANAGE =     "------xx"  # change the organisation, hire, hand over
 MINE =           "x4444444"  # the portal: staff have no record of their own
+WORK =           "-xxxx-xx"  # work queues: staff see the queues they work, operations every queue
+VISIT_QUEUE =    "-x----xx"  # Virtual Care's visit queue: its clinicians, and operations
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,8 @@ class Case:
 
 
 # Path parameters: {own} the demo patient, {other} a synthetic patient, {staff} the demo clinician's
-# staff record, {unit} Virtual Care, {team} one of its teams, {nope} an id that does not exist.
+# staff record, {unit} Virtual Care, {team} one of its teams, {queue} its visit queue, {item} an item in
+# it, {nope} an id that does not exist.
 ROUTES: list[Case] = [
     Case("/", "/"),
     Case("/healthz", "/healthz"),
@@ -162,6 +168,17 @@ ROUTES: list[Case] = [
     Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{departure}", ORG_MANAGE),
     Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{nope}", ORG_MANAGE,
          allowed=404),
+    # work queues
+    Case("/work", "/work", WORK),
+    Case("/work/queues/{queue_id}", "/work/queues/{queue}", VISIT_QUEUE),
+    Case("/work/queues/{queue_id}", "/work/queues/{queue}?view=overdue&offset=-3", VISIT_QUEUE),
+    Case("/work/queues/{queue_id}", "/work/queues/{nope}", allowed=404),
+    Case("/api/v1/work/queues", "/api/v1/work/queues", WORK),
+    Case("/api/v1/work/queues/{queue_id}/items", "/api/v1/work/queues/{queue}/items", VISIT_QUEUE),
+    Case("/api/v1/work/queues/{queue_id}/items", "/api/v1/work/queues/{queue}/items?assignee=me&overdue=true",
+         VISIT_QUEUE),
+    Case("/api/v1/work/items/{item_id}", "/api/v1/work/items/{item}", VISIT_QUEUE),
+    Case("/api/v1/work/items/{item_id}", "/api/v1/work/items/{nope}", allowed=404),
 ]
 
 
@@ -197,8 +214,12 @@ def _demo_ids(db) -> dict[str, str]:  # noqa: ANN001
         leaver = staff_service.hire(s, system, {"email": "leaver@example.org", "display_name": "Lee Leaver",
                                                 "roles": ["biller"], "start_date": "2024-01-02"}).id
         departure = departures.offboard(s, system, leaver, successor_staff_id=staff).id
+        # one visit waiting in Virtual Care's queue, for the demo patient
+        queue = s.scalar(select(WorkQueue.id).where(WorkQueue.team_id == team).order_by(WorkQueue.name).limit(1))
+        item = work.create_item(s, queue, kind="async_visit", title="Sore throat", patient_id=own,
+                                due_at=clock.now() + timedelta(hours=2)).id
     ids = {"own": own, "other": other, "staff": staff, "unit": unit, "team": team, "departure": departure,
-           "leaver": leaver, "nope": uuid.uuid4()}
+           "leaver": leaver, "queue": queue, "item": item, "nope": uuid.uuid4()}
     assert all(ids.values()), ids
     return {k: str(v) for k, v in ids.items()}
 
@@ -284,7 +305,8 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
     params = {"patient_id": ids["other"], "staff_id": ids["staff"], "unit_id": ids["unit"], "team_id": ids["team"],
               "departure_id": ids["departure"], "consent_id": ids["nope"], "licence_id": ids["nope"],
               "membership_id": ids["nope"], "token_id": ids["nope"], "user_id": ids["nope"],
-              "delivery_id": ids["nope"], "pair_id": ids["nope"], "token": "not-a-real-token"}
+              "delivery_id": ids["nope"], "pair_id": ids["nope"], "token": "not-a-real-token",
+              "queue_id": ids["queue"], "item_id": ids["item"]}
     problems = []
     for role in (Role.OPERATIONS_LEAD, Role.ADMINISTRATOR, Role.CLINICIAN, Role.PATIENT):
         with db.unit_of_work() as s:

@@ -25,7 +25,8 @@ from careplane.kernel.access import Permission, registry
 from careplane.kernel.events import publish
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import structure
-from careplane.kernel.org.models import OrgUnit, Team, WorkItem, WorkQueue
+from careplane.kernel.org.models import OrgUnit, Team
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from careplane.kernel.patients import service
 from careplane.kernel.access import Actor
 from careplane.kernel.worker import Worker
@@ -154,7 +155,7 @@ def test_the_demo_seeds_its_data(installed, db, settings):
 def test_a_departing_persons_work_in_it_is_handed_over(installed, db, settings):
     with db.unit_of_work() as s:
         structure.ensure_units(s)
-        queue = s.scalar(select(WorkQueue).where(WorkQueue.name == "Lab orders"))
+        queue = s.scalar(select(WorkQueue).where(WorkQueue.key == "fake_lab.orders"))
     _, leaver = make_staff(db)
     _, successor = make_staff(db)
     orders = add_items(db, queue, leaver, 2, kind="lab_order")

@@ -52,6 +52,7 @@ KERNEL_API_MODULES = [
     "careplane.kernel.org.offboarding_api",
     "careplane.kernel.org.api",
     "careplane.kernel.org.staff_api",
+    "careplane.kernel.work.api",
     "careplane.kernel.observability",
     "careplane.kernel.api_docs",
 ]
@@ -67,6 +68,7 @@ KERNEL_PAGE_MODULES = [
     "careplane.kernel.org.offboarding_pages",
     "careplane.kernel.org.pages",
     "careplane.kernel.org.staff_pages",
+    "careplane.kernel.work.pages",
 ]
 
 

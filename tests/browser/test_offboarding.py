@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import handover
-from careplane.kernel.org.models import Departure, WorkItem
+from careplane.kernel.org.models import Departure
 from careplane.kernel.web import SESSION_COOKIE
+from careplane.kernel.work.models import WorkItem
 from tests.helpers import make_user, session_cookie
 from tests.kernel.org.test_departures import add_items, make_org, make_staff
 from tests.kernel.org.test_handover import drain

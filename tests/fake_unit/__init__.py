@@ -19,7 +19,7 @@ UNIT = Unit(
     routers=("tests.fake_unit.routes",),
     handlers=("tests.fake_unit.jobs",),
     first_team="Lab desk",
-    queues=(QueueSpec("Lab orders"),),
+    queues=(QueueSpec("fake_lab.orders", "Lab orders"),),
     nav=(NavEntry("Lab", "/fake-lab", permission=ORDER, order=30),),
     home_panels=(Panel("fake-lab-waiting", "Lab orders waiting", "tests.fake_unit.panels:home", permission=ORDER),),
     chart_sections=(Panel("fake-lab-results", "Lab results", "tests.fake_unit.panels:chart", permission=ORDER),),

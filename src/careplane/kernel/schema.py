@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "careplane.kernel.events",
     "careplane.kernel.jobs",
     "careplane.kernel.org.models",
+    "careplane.kernel.work.models",
 ]
 
 # Alembic narrates every step at INFO; the commands report the outcome themselves.

@@ -73,10 +73,14 @@ class Panel:
 
 @dataclass(frozen=True)
 class QueueSpec:
-    """A work queue the unit keeps its open work in, made with the unit's first team."""
+    """A work queue the unit keeps its open work in, in its first team, found again by ``key``
+    (``<unit>.<queue>``; see docs/work-queues.md): who may work it (``roles``; none: any role of
+    the unit) and the licence kinds an item's state asks of whoever takes it."""
 
+    key: str
     name: str
-    description: str = ""
+    roles: tuple[str, ...] = ()
+    licence_kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from careplane.kernel import clock
+from careplane.kernel import clock, work
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, Conflict, NotFound, ValidationFailed
@@ -19,18 +19,11 @@ from careplane.kernel.events import EventDelivery, OutboxEvent
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.models import ApiToken, User, WebSession
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import departures, work
+from careplane.kernel.org import departures
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import (
-    Departure,
-    OrgChange,
-    OrgUnit,
-    StaffMember,
-    Team,
-    TeamMembership,
-    WorkQueue,
-)
+from careplane.kernel.org.models import Departure, OrgChange, OrgUnit, StaffMember, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS
+from careplane.kernel.work.models import WorkQueue
 from careplane.settings import Settings
 from tests.helpers import api_token, make_user, session_cookie
 
@@ -178,7 +171,7 @@ def test_preview_counts_open_work_per_unit_and_lists_led_units(db: Database):
     add_items(db, queues["pharmacy"], None, 5, kind="verification")  # unassigned: not theirs
     done = add_items(db, queues["revenue_cycle"], leaver, 1, kind="denial")
     with db.unit_of_work() as s:
-        work.complete(s, done[0])
+        work.complete(s, Actor.for_system("tests"), done[0])
         s.scalar(select(OrgUnit).where(OrgUnit.code == "pharmacy")).lead_staff_id = leaver.id
     try:
         with db.unit_of_work() as s:

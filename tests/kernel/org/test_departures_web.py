@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.models import Departure, StaffMember, WorkItem
+from careplane.kernel.org.models import Departure, StaffMember
 from careplane.kernel.web import CSRF_COOKIE
+from careplane.kernel.work.models import WorkItem
 from careplane.settings import Settings
 from tests.helpers import api_token, bearer, login, make_user
 from tests.kernel.org.test_departures import START, UNITS, add_items, lead_actor, make_org, make_staff, offboard

@@ -10,8 +10,9 @@ from careplane.kernel import events
 from careplane.kernel.db import Database
 from careplane.kernel.org import departures, handover, structure
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, Team, WorkItem, WorkQueue
+from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, Team
 from careplane.kernel.units import Unit
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from careplane.kernel.worker import Worker
 from careplane.settings import Settings
 from tests.helpers import units_installed

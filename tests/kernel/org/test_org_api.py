@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.models import OrgChange, OrgUnit, Team, WorkItem, WorkQueue
+from careplane.kernel.org.models import OrgChange, OrgUnit, Team
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from tests.helpers import api_token, bearer, make_user
 from tests.kernel.org.test_structure import add_items, count, first_team, seed, staff_member
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from careplane.kernel import clock
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.models import OrgChange, OrgUnit, Team, WorkItem, WorkQueue
+from careplane.kernel.org.models import OrgChange, OrgUnit, Team
 from careplane.kernel.web import CSRF_COOKIE
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from tests.helpers import login
 from tests.kernel.org.test_structure import add_items, count, first_team, seed, staff_member
 

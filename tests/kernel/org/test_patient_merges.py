@@ -8,15 +8,14 @@ import uuid
 from sqlalchemy import select, update
 
 from careplane import wiring
-from careplane.kernel import clock, events
+from careplane.kernel import clock, events, work
 from careplane.kernel.access import Actor
 from careplane.kernel.audit.models import AuditEntry
 from careplane.kernel.db import Database
 from careplane.kernel.events import EventDelivery
-from careplane.kernel.org import work
-from careplane.kernel.org.models import WorkItem
 from careplane.kernel.patients import service as patients
 from careplane.kernel.patients.events import PatientsMerged
+from careplane.kernel.work.models import WorkItem
 from careplane.settings import Settings
 from tests.kernel.org.test_departures import make_org
 from tests.kernel.org.test_handover import drain
@@ -42,7 +41,7 @@ def items_for(db: Database, queue_id: uuid.UUID, patient_id: uuid.UUID, count: i
         ids = [work.create_item(s, queue_id, kind="visit", title=f"Visit {n}", patient_id=patient_id).id
                for n in range(count)]
         for item_id in ids[:done]:
-            work.complete(s, item_id)
+            work.complete(s, Actor.for_system("tests"), item_id)
         return ids
 
 

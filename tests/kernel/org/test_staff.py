@@ -18,7 +18,8 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
 from careplane.kernel.mail import OutboxMail
 from careplane.kernel.org import staff as staff_service
-from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership, WorkItem, WorkQueue
+from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
+from careplane.kernel.work.models import WorkItem, WorkQueue
 
 OPS = Actor(user_id=uuid.uuid4(), label="ops@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
 ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")

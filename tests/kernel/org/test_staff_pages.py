@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from careplane.kernel import clock
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.models import Licence, StaffMember, WorkItem, WorkQueue
+from careplane.kernel.org.models import Licence, StaffMember
 from careplane.kernel.web import CSRF_COOKIE
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from tests.helpers import api_token, bearer, login, make_user
 from tests.kernel.org.test_staff import NPI_A, NPI_B, hire, licence, units_and_teams
 

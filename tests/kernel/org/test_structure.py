@@ -15,18 +15,9 @@ from careplane.kernel.errors import AccessDenied, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import chart, structure
-from careplane.kernel.org.models import (
-    OrgChange,
-    OrgUnit,
-    StaffMember,
-    StaffStatus,
-    Team,
-    TeamMembership,
-    WorkItem,
-    WorkItemStatus,
-    WorkQueue,
-)
+from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS
+from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from tests.helpers import make_user
 
 ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")

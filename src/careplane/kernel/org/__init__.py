@@ -2,4 +2,7 @@
 
 from careplane.kernel.org.licensure import clinicians_licensed_in, may_verify_for_state
 
+# A team's queues (``Team.queues``) are the work package's table: loaded with the organisation's.
+from careplane.kernel.work import models as _work_models  # noqa: E402, F401, I001
+
 __all__ = ["clinicians_licensed_in", "may_verify_for_state"]

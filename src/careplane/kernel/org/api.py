@@ -31,9 +31,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _KEY_DOC = "Retries with the same key and body replay the first response instead of acting twice"
 _EFFECTIVE_DOC = "Defaults to today. A future date is recorded and shown; the change applies at once."
-_FUNCTIONS = ", ".join(f"`{code}` ({label})" for code, label in BUSINESS_FUNCTIONS.items())
-_FUNCTION_DOC = (f"The kind of work the unit does, one of {_FUNCTIONS}. It decides which patient records the "
-                 "unit's staff may open, and is kept for the unit's life (a unit split off inherits it).")
+
+
+def _function_schema(schema: dict[str, Any]) -> None:
+    """The business functions of the units installed when the document is made."""
+    functions = ", ".join(f"`{code}` ({label})" for code, label in BUSINESS_FUNCTIONS.items())
+    schema["enum"] = list(BUSINESS_FUNCTIONS)
+    schema["description"] = (f"The kind of work the unit does, one of {functions}. It decides which patient records "
+                             "the unit's staff may open, and is kept for the unit's life (a unit split off inherits it).")
 
 
 # ---------------------------------------------------------------- models
@@ -76,7 +81,8 @@ class UnitOut(BaseModel):
     lead_staff_id: uuid.UUID | None
     lead_name: str | None
     merged_into_id: uuid.UUID | None
-    function: str | None = Field(description=_FUNCTION_DOC + " Null only for a unit made before units had one "
+    function: str | None = Field(description="The kind of work the unit does (a business function: see the "
+                                 "unit's `function` on creating one). Null only for a unit made before units had one "
                                  "(its staff open no patient records).", examples=["pharmacy"])
     teams: list[TeamOut]
 
@@ -118,8 +124,7 @@ class _In(BaseModel):
 class UnitCreate(_In):
     code: str = Field(max_length=40, examples=["care_navigation"], description="Stable, never reused")
     name: str = Field(max_length=200, examples=["Care Navigation"])
-    function: str = Field(max_length=40, description=_FUNCTION_DOC, examples=["primary_care"],
-                          json_schema_extra={"enum": list(BUSINESS_FUNCTIONS)})
+    function: str = Field(max_length=40, examples=["primary_care"], json_schema_extra=_function_schema)
     lead_staff_id: uuid.UUID | None = None
     effective_on: date | None = Field(None, description=_EFFECTIVE_DOC)
 

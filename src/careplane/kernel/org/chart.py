@@ -20,11 +20,9 @@ from careplane.kernel.org.models import (
     Team,
     TeamMembership,
     UnitStatus,
-    WorkItem,
-    WorkItemStatus,
-    WorkQueue,
 )
 from careplane.kernel.org.structure import function_label, get_unit, staff_names
+from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 
 
 @dataclass(frozen=True)

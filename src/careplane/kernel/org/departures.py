@@ -15,7 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careplane.kernel import clock
+from careplane.kernel import clock, work
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -23,7 +23,7 @@ from careplane.kernel.events import publish
 from careplane.kernel.identity.authn import revoke_all_credentials
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.service import lock_user
-from careplane.kernel.org import handover, structure, work
+from careplane.kernel.org import handover, structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import (
     Departure,
@@ -35,8 +35,9 @@ from careplane.kernel.org.models import (
     Team,
     TeamMembership,
     UnitStatus,
-    WorkQueue,
 )
+from careplane.kernel.work.models import WorkQueue
+
 
 def get_staff(session: Session, staff_id: uuid.UUID, *, lock: bool = False) -> StaffMember:
     staff = session.get(StaffMember, staff_id, with_for_update=lock or None)

@@ -20,17 +20,8 @@ from sqlalchemy.orm import Session
 from careplane.kernel import clock, units
 from careplane.kernel.events import handlers_for, handles
 from careplane.kernel.org.events import StaffDeparted
-from careplane.kernel.org.models import (
-    Departure,
-    HandoverReport,
-    OrgUnit,
-    StaffMember,
-    StaffStatus,
-    Team,
-    WorkItem,
-    WorkItemStatus,
-    WorkQueue,
-)
+from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, StaffMember, StaffStatus, Team
+from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 
 #: How many departures in a row to follow when a successor has left too.
 MAX_SUCCESSION = 20

@@ -36,14 +36,14 @@ def _has_role(role: Role) -> ColumnElement[bool]:
     return exists().where(UserRole.user_id == StaffMember.user_id, UserRole.role == role.value)
 
 
+def _valid(on: date, kinds: Sequence[str]) -> list[ColumnElement[bool]]:
+    """A licence valid on ``on``, of one of ``kinds`` (any kind when empty)."""
+    valid = [Licence.expires_on >= on, or_(Licence.issued_on.is_(None), Licence.issued_on <= on)]
+    return valid + ([Licence.kind.in_(kinds)] if kinds else [])
+
+
 def _licensed(state: str, kinds: Sequence[str], on: date) -> ColumnElement[bool]:
-    return exists().where(
-        Licence.staff_id == StaffMember.id,
-        Licence.state == state,
-        Licence.kind.in_(kinds),
-        Licence.expires_on >= on,
-        or_(Licence.issued_on.is_(None), Licence.issued_on <= on),
-    )
+    return exists().where(Licence.staff_id == StaffMember.id, Licence.state == state, *_valid(on, kinds))
 
 
 def clinicians_licensed_in(session: Session, state: str, on: date | None = None) -> list[StaffMember]:
@@ -73,3 +73,11 @@ def may_verify_for_state(session: Session, pharmacist_staff_id: uuid.UUID, state
         )
     )
     return session.scalar(query) is not None
+
+
+def licensed_states(session: Session, staff_id: uuid.UUID, kinds: Sequence[str] = (), on: date | None = None) -> set[str]:
+    """The states where this person holds a licence valid on ``on`` (today), of one of ``kinds``
+    (any kind when empty). Whether they still work here is the caller's question."""
+    on = on or clock.today()
+    query = select(Licence.state).where(Licence.staff_id == staff_id, *_valid(on, kinds)).distinct()
+    return set(session.scalars(query))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +17,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from careplane.kernel import clock
 from careplane.kernel.db import Base, IdMixin, TimestampMixin
 from careplane.kernel.identity.models import User
+
+if TYPE_CHECKING:
+    from careplane.kernel.work.models import WorkQueue
 
 
 class UnitStatus(StrEnum):
@@ -132,49 +135,6 @@ class LicenceWarning(IdMixin, Base):
     recipients: Mapped[str] = mapped_column(Text)
 
 
-class WorkQueue(IdMixin, Base):
-    """A team's queue of work (e.g. "Async visits - West"). Moving a team moves its queues with it."""
-
-    __tablename__ = "org_work_queues"
-
-    name: Mapped[str] = mapped_column(String(120))
-    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_teams.id"), index=True)
-
-    team: Mapped[Team] = relationship(back_populates="queues")
-
-
-class WorkItemStatus(StrEnum):
-    OPEN = "open"
-    DONE = "done"
-    CANCELLED = "cancelled"
-
-
-class WorkItem(IdMixin, TimestampMixin, Base):
-    """One piece of work waiting in a team's queue, perhaps claimed by a person.
-
-    Units put their work here (a visit to answer, a prescription to verify, a denial to work)
-    with ``kind`` naming it and ``subject_*`` pointing at the unit's own record.
-    """
-
-    __tablename__ = "org_work_items"
-    __table_args__ = (
-        Index("ix_org_work_items_assignee_status", "assignee_staff_id", "status"),
-        Index("ix_org_work_items_queue_status", "queue_id", "status"),
-    )
-
-    queue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("org_work_queues.id"))
-    kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(200))
-    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"))
-    subject_type: Mapped[str | None] = mapped_column(String(60))
-    subject_id: Mapped[str | None] = mapped_column(String(80))
-    assignee_staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_members.id"))
-    status: Mapped[str] = mapped_column(String(10), default=WorkItemStatus.OPEN.value)
-    due_at: Mapped[datetime | None]
-
-    queue: Mapped[WorkQueue] = relationship()
-
-
 class OrgChange(IdMixin, Base):
     """One entry of the restructuring history: who changed what, when, effective from which day."""
 
@@ -224,3 +184,4 @@ class HandoverReport(IdMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     departure: Mapped[Departure] = relationship(back_populates="reports")
+

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, authorize
 from careplane.kernel.events import handles
-from careplane.kernel.org.models import WorkItem
 from careplane.kernel.patients.events import PatientsMerged
 from careplane.kernel.patients.models import Patient
+from careplane.kernel.work.models import WorkItem
 
 #: How many merges in a row to follow from the survivor to the record that is active now.
 MAX_CHAIN = 20

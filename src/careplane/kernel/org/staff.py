@@ -34,13 +34,11 @@ from careplane.kernel.org.models import (
     Team,
     TeamMembership,
     UnitStatus,
-    WorkItem,
-    WorkItemStatus,
-    WorkQueue,
 )
 from careplane.kernel.org.npi import npi_problem
 from careplane.kernel.patients.validation import US_STATES, check_email, check_state
 from careplane.kernel.units import BUSINESS_FUNCTIONS
+from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from careplane.settings import Settings
 
 #: Professional credentials we record, in their usual spelling.

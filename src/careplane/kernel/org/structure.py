@@ -26,13 +26,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careplane.kernel import clock
-from careplane.kernel import units
+from careplane.kernel import clock, units
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
-from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, UnitStatus, WorkQueue
+from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, UnitStatus
 from careplane.kernel.units import BUSINESS_FUNCTIONS
+from careplane.kernel.work.models import WorkQueue
 
 CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 NAME_MAX = 120
@@ -42,25 +42,30 @@ NAME_MAX = 120
 
 def ensure_units(session: Session) -> list[OrgUnit]:
     """A business unit for each installed unit (:mod:`careplane.kernel.units`), with the first team
-    and queues it declares, each doing the work of its own code. Adds only what is missing."""
+    and the queues it declares, each doing the work of its own code. Adds only what is missing."""
+    from careplane.kernel.work.queues import QueueDeclaration, ensure_queue  # it builds on this module
+
     declared = units.installed()
     existing = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_([d.code for d in declared])))}
     today = clock.today()
-    label = "system:org-seed"
     for declaration in declared:
         code, name = declaration.code, declaration.name
-        if code in existing:
+        if code not in existing:
+            unit = OrgUnit(code=code, name=name, function=code, effective_from=today)
+            team = Team(name=declaration.first_team, unit=unit, effective_from=today)
+            queues = [WorkQueue(name=q.name, key=q.key, team=team, roles=sorted(q.roles),
+                                licence_kinds=sorted(q.licence_kinds)) for q in declaration.queues]
+            session.add_all([unit, team, *queues])
+            session.flush()
+            _record(session, "system:org-seed", "unit.created", today, f"Unit {name} ({code}) created with team {team.name}",
+                    {"code": code, "name": name, "function": code, "team_id": str(team.id), "team": team.name,
+                     "queue": ", ".join(q.name for q in queues)},
+                    unit_id=unit.id)
+            existing[code] = unit
             continue
-        unit = OrgUnit(code=code, name=name, function=code, effective_from=today)
-        team = Team(name=declaration.first_team, unit=unit, effective_from=today)
-        queues = [WorkQueue(name=queue.name, team=team) for queue in declaration.queues]
-        session.add_all([unit, team, *queues])
-        session.flush()
-        _record(session, label, "unit.created", today, f"Unit {name} ({code}) created with team {team.name}",
-                {"code": code, "name": name, "function": code, "team_id": str(team.id), "team": team.name,
-                 "queue": ", ".join(q.name for q in queues)},
-                unit_id=unit.id)
-        existing[code] = unit
+        for queue in declaration.queues:  # a unit seeded before: its queues found by key, or adopted or made
+            ensure_queue(session, QueueDeclaration(key=queue.key, name=queue.name, unit=code, team=declaration.first_team,
+                                                   roles=queue.roles, licence_kinds=queue.licence_kinds))
     return [existing[d.code] for d in declared]
 
 

@@ -18,7 +18,7 @@ UNIT = Unit(
     # Enrolment (X12 834) registers members and checks who is already registered.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER}),
     first_team="Enrolment",
-    queues=(QueueSpec("Enrolment queue"),),
+    queues=(QueueSpec("benefits.enrolment", "Enrolment queue"),),
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

@@ -18,7 +18,7 @@ UNIT = Unit(
     # The platform and its interfaces reach patient data only as audited system processes.
     patient_permissions=frozenset(),
     first_team="Interfaces",
-    queues=(QueueSpec("Interface errors"),),
+    queues=(QueueSpec("health_tech.interface_errors", "Interface errors"),),
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

@@ -18,7 +18,7 @@ UNIT = Unit(
     # Dispensing finds and reads the patient, and corrects an address or phone.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
     first_team="Verification",
-    queues=(QueueSpec("Verification queue"),),
+    queues=(QueueSpec("pharmacy.verify", "Verification queue"),),
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

@@ -18,7 +18,7 @@ UNIT = Unit(
     # Patient records: the care teams find, register, correct and merge them.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE}),
     first_team="Care teams",
-    queues=(QueueSpec("Panel queue"),),
+    queues=(QueueSpec("primary_care.panel", "Panel queue"),),
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

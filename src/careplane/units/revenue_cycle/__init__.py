@@ -18,7 +18,7 @@ UNIT = Unit(
     # Billing finds and reads the patient, and corrects an address or phone.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_SEARCH, Permission.PATIENT_UPDATE}),
     first_team="Claims and denials",
-    queues=(QueueSpec("Denials queue"),),
+    queues=(QueueSpec("revenue_cycle.denials", "Denials queue"),),
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

@@ -18,7 +18,7 @@ UNIT = Unit(
     # Patient records: the clinicians who treat them find, register, correct and merge them.
     patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE}),
     first_team="Async visits",
-    queues=(QueueSpec("Visit queue"),),
+    queues=(QueueSpec("virtual_care.visits", "Visit queue"),),
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]
