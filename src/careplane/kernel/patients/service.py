@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
@@ -76,8 +76,46 @@ def register_patient(
     confirm_not_duplicate: bool = False,
     consents: Iterable[ConsentKind | str] = (),
 ) -> Patient:
+    """Add a patient (:func:`register_patient_data`) and return it as an entity."""
+    registered = register_patient_data(session, actor, data, confirm_not_duplicate=confirm_not_duplicate,
+                                       consents=consents)
+    patient = session.get(Patient, registered.patient["id"])
+    assert patient is not None
+    return patient
+
+
+_PATIENTS, _CONSENTS = Patient.__table__, Consent.__table__
+_PATIENT_INSERT = insert(_PATIENTS)
+_CONSENT_INSERT = insert(_CONSENTS)
+_DUPLICATE_INSERT = insert(PossibleDuplicate.__table__)
+
+
+def _as_inserted(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """A row of ``table`` as the ORM would insert ``values``: a column left out or None takes its
+    Python-side default (called, if it is a function)."""
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        value = values.get(column.key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        row[column.key] = value
+    return row
+
+
+def register_patient_data(
+    session: Session,
+    actor: Actor,
+    data: dict[str, Any],
+    *,
+    confirm_not_duplicate: bool = False,
+    consents: Iterable[ConsentKind | str] = (),
+) -> PatientData:
     """Add a patient. A likely duplicate raises :class:`DuplicateSuspected` unless the actor confirmed
-    it is a different person; then each candidate pair is kept as a :class:`PossibleDuplicate` to review."""
+    it is a different person; then each candidate pair is kept as a :class:`PossibleDuplicate` to review.
+
+    Returns the rows as inserted (the patient with its consents), as :func:`read_patient` would read
+    them back: the inserts are Core statements on the session's connection, and nothing is reloaded
+    (registration is the busiest write, bench/mixed_load.py)."""
     patient_id = uuid.uuid4()
     authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=patient_id, resource_type="patient",
               resource_id=str(patient_id))
@@ -92,18 +130,21 @@ def register_patient(
     ) if c.patient.active]  # a merged record is the same person as its survivor, never a second candidate
     if candidates and not confirm_not_duplicate:
         raise DuplicateSuspected(candidates, actor)
-    patient = Patient(
-        id=patient_id, mrn=mrn.new_mrn(session), given_name_norm=given_norm, family_name_norm=family_norm, **fields
-    )
-    session.add(patient)
-    session.flush()
-    for candidate in candidates:
-        session.add(PossibleDuplicate(patient_id=patient.id, other_patient_id=candidate.patient.id,
-                                      score=candidate.score, reasons="; ".join(candidate.reasons)))
-    for kind in consents:
-        session.add(Consent(patient_id=patient.id, kind=ConsentKind(kind).value, recorded_by_user_id=actor.user_id))
-    session.flush()
-    return patient
+    now = clock.now()
+    row = _as_inserted(_PATIENTS, {**fields, "id": patient_id, "mrn": mrn.new_mrn(session), "created_at": now,
+                                   "updated_at": now, "given_name_norm": given_norm, "family_name_norm": family_norm})
+    connection = session.connection()
+    connection.execute(_PATIENT_INSERT, row)
+    if candidates:
+        connection.execute(_DUPLICATE_INSERT, [_as_inserted(PossibleDuplicate.__table__, {
+            "patient_id": patient_id, "other_patient_id": c.patient.id, "score": c.score,
+            "reasons": "; ".join(c.reasons), "found_at": now}) for c in candidates])
+    consent_rows = [_as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": ConsentKind(kind).value,
+                                             "granted_at": now, "recorded_by_user_id": actor.user_id})
+                    for kind in consents]
+    if consent_rows:
+        connection.execute(_CONSENT_INSERT, consent_rows)
+    return PatientData(row, consents=consent_rows)
 
 
 def possible_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[PossibleDuplicate]:
