@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.concurrency import run_in_threadpool
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
@@ -316,12 +315,7 @@ async def api_write(request: Request, work: Callable[[Session], T]) -> T:
     about as much as a small query."""
     db: Database = request.app.state.db
     async with request.app.state.admission.admitted():
-        return await run_in_threadpool(_in_unit_of_work, db, work)
-
-
-def _in_unit_of_work(db: Database, work: Callable[[Session], T]) -> T:
-    with db.unit_of_work() as session:
-        return work(session)
+        return await db.write(work)
 
 
 def respond_once(request: Request, session: Session, actor: Actor, key: str | None, payload: Any,
