@@ -267,16 +267,16 @@ async def change(
     changes = body.model_dump(exclude_unset=True, exclude={"emergency_contacts"})
 
     def work(session: Session) -> PatientOut:
-        include: set[str] = set()
+        if body.emergency_contacts is None:
+            if changes:
+                return PatientOut.from_data(service.update_patient_data(session, actor, patient_id, changes))
+            return PatientOut.from_data(service.read_patient(session, actor, patient_id))
         patient = service.update_patient(session, actor, patient_id, changes) if changes else None
-        if body.emergency_contacts is not None:
-            service.set_emergency_contacts(session, actor, patient_id, _contacts(body.emergency_contacts))
-            include.add("contacts")
+        service.set_emergency_contacts(session, actor, patient_id, _contacts(body.emergency_contacts))
         if patient is None:
             patient = service.get_patient(session, actor, patient_id)
-        if include:
-            session.refresh(patient)  # the new contacts, in their order
-        return PatientOut.of(patient, include)
+        session.refresh(patient)  # the new contacts, in their order
+        return PatientOut.of(patient, {"contacts"})
 
     return await api_write(request, work)
 
@@ -292,7 +292,7 @@ def consents(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
 async def grant(patient_id: uuid.UUID, body: ConsentGrant, request: Request,
                 actor: Actor = Depends(api_caller)) -> ConsentOut:
     return await api_write(request, lambda session: ConsentOut.from_row(
-        columns(service.grant_consent(session, actor, patient_id, body.kind, version=body.version))))
+        service.grant_consent_data(session, actor, patient_id, body.kind, version=body.version)))
 
 
 @router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
