@@ -161,7 +161,8 @@ def main() -> None:
         results += run_engine(engine, args.levels or [1, 8, 32], args.seconds, console, writes=writes,
                               readers=args.readers)
     table = Table(title=TITLE)
-    for column in ("engine", "readers+writers", "kind", "req/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req (all)"):
+    for column in ("engine", "readers+writers", "kind", "req/s", "p50 ms", "p99 ms", "errors",
+                   "server CPU µs/req (all)"):
         table.add_column(column)
     for r in results:
         table.add_row(r.engine, f"{r.readers}+{r.writers}", r.kind, f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.1f}",

@@ -446,8 +446,8 @@ def grant_consent_data(
     active = _ACTIVE_CONSENT.mappings(fetch(session, _ACTIVE_CONSENT, patient_id=patient_id, kind=kind.value))
     if active and (version is None or active[0]["version"] == version):
         return active[0]
-    row = _as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": kind.value, "version": (version or None) and version[:20],
-                                   "granted_at": clock.now(), "recorded_by_user_id": actor.user_id})
+    row = _as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": kind.value, "granted_at": clock.now(),
+                                   "version": version[:20] if version else None, "recorded_by_user_id": actor.user_id})
     session.connection().execute(_CONSENT_INSERT, row)
     return row
 
