@@ -4,7 +4,9 @@ entity-returning service functions."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +16,7 @@ from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import Patient, PossibleDuplicate
+from tests.helpers import run
 from tests.kernel.patients.conftest import SYSTEM, patient_data
 
 NEW = {"given_name": "Amara", "family_name": "Okafor", "birth_date": "1991-03-09", "sex_at_birth": "female",
@@ -117,16 +120,11 @@ def test_a_refused_write_leaves_its_audit_row_and_nothing_else(client, login, db
     assert denied == 1
 
 
-async def _write(db, work):  # noqa: ANN001, ANN202
-    return await db.write(work)
-
-
 def test_database_write_waits_for_a_writer_held_elsewhere_on_a_thread(db):
     """On SQLite a write runs on the event loop only when the writer is free; otherwise it waits
     on a request thread, and the loop stays free."""
     if db.is_postgres:
         pytest.skip("SQLite's one writer")
-    import anyio
 
     held, release = threading.Event(), threading.Event()
 
@@ -142,22 +140,21 @@ def test_database_write_waits_for_a_writer_held_elsewhere_on_a_thread(db):
     holder.start()
     held.wait(10)
 
-    async def main() -> tuple[str, bool]:
-        async with anyio.create_task_group() as tasks:
-            ticks: list[int] = []
+    async def main() -> tuple[str, float]:
+        async def let_go_soon() -> None:
+            await asyncio.sleep(0.05)
+            release.set()  # only if the loop runs while the write waits for the writer
 
-            async def tick() -> None:
-                for _ in range(5):
-                    ticks.append(1)
-                    await anyio.sleep(0.01)
-                release.set()
+        started = time.monotonic()
+        letting_go = asyncio.create_task(let_go_soon())
+        registered = await db.write(lambda s: service.register_patient_data(
+            s, SYSTEM, patient_data(given_name="Carla"), confirm_not_duplicate=True))
+        await letting_go
+        return registered.patient["given_name"], time.monotonic() - started
 
-            tasks.start_soon(tick)
-            registered = await db.write(lambda s: service.register_patient_data(
-                s, SYSTEM, patient_data(given_name="Carla"), confirm_not_duplicate=True))
-        return registered.patient["given_name"], len(ticks) == 5
-
-    assert anyio.run(main) == ("Carla", True)
+    given, waited = run(db, main())
+    assert given == "Carla"
+    assert waited < 5  # not the holder's 10 s: the loop let it go while the write waited on a thread
     holder.join()
 
 
@@ -165,10 +162,8 @@ def test_database_write_keeps_a_refusals_audit_row(db, register):
     patient = register()
     clerk = SYSTEM.__class__(user_id=None, label="nobody", roles=frozenset({Role.BILLER}), unit="revenue_cycle",
                              unit_function="revenue_cycle")
-    import anyio
-
     with pytest.raises(AccessDenied):
-        anyio.run(_write, db, lambda s: service.grant_consent_data(s, clerk, patient.id, "telehealth"))
+        run(db, db.write(lambda s: service.grant_consent_data(s, clerk, patient.id, "telehealth")))
     with db.unit_of_work() as s:
         denied = s.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.actor_label == "nobody", AuditEntry.outcome == "denied"))
