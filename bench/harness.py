@@ -299,13 +299,16 @@ def _table(rows: list[dict]) -> list[str]:
 
 def _mixed_table(rows: list[dict]) -> list[str]:
     lines = [
-        "| engine | readers + writers | kind | req/s | p50 ms | p99 ms | errors | requests | machine | date |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| engine | readers + writers | kind | req/s | p50 ms | p99 ms | errors | requests "
+        "| server CPU per request, all kinds | machine | date |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
+        cpu = r.get("server_cpu_us_per_request")
         lines.append(
             f"| {r['engine']} | {r['readers']} + {r['writers']} | {r['kind']} | {r['requests_per_second']:,.0f} | "
-            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | {r['machine']} | {r['when']} |"
+            f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['requests']:,} | "
+            f"{f'{cpu:,.0f} µs' if cpu else 'not measured'} | {r['machine']} | {r['when']} |"
         )
     return lines
 

@@ -8,6 +8,11 @@ other than 2xx, or none within 30 s).
 
     python -m bench.mixed_load                             # 1+1, 8+8 and 32+32 on both engines
     python -m bench.mixed_load --engine sqlite --levels 8 --seconds 10
+    python -m bench.mixed_load --levels 1 --levels 8 --writes register --readers 0 --no-save
+
+Each row also carries the server's CPU time (user + system, from /proc) over the run, divided by
+the requests answered in it, all kinds together: on a noisy machine it compares two builds better
+than requests/s. With ``--writes register --readers 0`` it is the CPU time of one registration.
 
 Targets (issue "Hardening before the units"): zero errors and zero timeouts at every level on
 both engines; on SQLite, patient registration at least 600/s; on PostgreSQL, at least 300
@@ -56,12 +61,15 @@ class MixedResult:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    #: The server's CPU time over the run / the requests answered in it (every kind together).
+    server_cpu_us_per_request: float
     machine: str
     when: str
 
 
-def _requests(ids: list[str]) -> tuple[Callable[[], http_load.Request], Callable[[], http_load.Request]]:
-    """How a reader and a writer pick their next request (writers take the three writes in turn)."""
+def _requests(ids: list[str], writes: list[str] = WRITES
+              ) -> tuple[Callable[[], http_load.Request], Callable[[], http_load.Request]]:
+    """How a reader and a writer pick their next request (writers take the ``writes`` in turn)."""
     rng = random.Random(3)
     turn = itertools.count()
     cities = ["Albany", "Boston", "Chicago", "Denver", "El Paso"]
@@ -71,7 +79,7 @@ def _requests(ids: list[str]) -> tuple[Callable[[], http_load.Request], Callable
 
     def write() -> http_load.Request:
         n = next(turn)
-        kind = WRITES[n % 3]
+        kind = writes[n % len(writes)]
         if kind == "register":
             # Names and birth dates at random, so that the duplicate check finds no one (a 409).
             return kind, "POST", "/api/v1/patients", {
@@ -89,7 +97,9 @@ def _name(rng: random.Random) -> str:
     return "".join(rng.choices(string.ascii_lowercase, k=9)).title()
 
 
-def run_engine(engine: str, levels: list[int], seconds: int, console: Console) -> list[MixedResult]:
+def run_engine(engine: str, levels: list[int], seconds: int, console: Console, *, writes: list[str] = WRITES,
+               readers: int | None = None) -> list[MixedResult]:
+    """``readers``: that many readers at every level instead of as many as writers."""
     results: list[MixedResult] = []
     with fresh_database(engine) as db, tempfile.TemporaryDirectory() as tmp:
         with Progress(console=console, transient=True) as progress:
@@ -102,19 +112,26 @@ def run_engine(engine: str, levels: list[int], seconds: int, console: Console) -
             token, _ = create_api_token(session, user, "bench")
         headers = {"Authorization": f"Bearer {token}"}
         with running_server(db.url, Path(tmp)) as server:
-            read, write = _requests(ids)
+            read, write = _requests(ids, writes)
             http_load.run(server.url, groups=[(2, read), (2, write)], headers=headers, seconds=2, kinds=KINDS)  # warm-up
             for level in levels:
-                with console.status(f"{engine}: {level} readers + {level} writers for {seconds} s"):
-                    stats = http_load.run(server.url, groups=[(level, read), (level, write)], headers=headers,
+                n_readers = level if readers is None else readers
+                with console.status(f"{engine}: {n_readers} readers + {level} writers for {seconds} s"):
+                    cpu_before = server.cpu_seconds()
+                    stats = http_load.run(server.url, groups=[(n_readers, read), (level, write)], headers=headers,
                                           seconds=seconds, kinds=KINDS)
+                    cpu = server.cpu_seconds() - cpu_before
+                answered = sum(len(s.latencies) + s.errors for s in stats.values())
                 for kind in KINDS:
                     s = stats[kind]
+                    if kind != "read" and kind not in writes or kind == "read" and not n_readers:
+                        continue
                     results.append(MixedResult(
-                        benchmark=TITLE, engine=engine, readers=level, writers=level, kind=kind, seconds=seconds,
+                        benchmark=TITLE, engine=engine, readers=n_readers, writers=level, kind=kind, seconds=seconds,
                         requests=len(s.latencies) + s.errors, errors=s.errors,
                         requests_per_second=round(len(s.latencies) / seconds, 1),
                         p50_ms=round(s.percentile(50) * 1000, 2), p99_ms=round(s.percentile(99) * 1000, 2),
+                        server_cpu_us_per_request=round(cpu / max(answered, 1) * 1e6),
                         machine=machine(), when=clock.today().isoformat()))
                     if s.errors:
                         console.print(f"[red]{engine} {level}+{level} {kind}: {s.errors} errors {s.failures}")
@@ -130,18 +147,26 @@ def main() -> None:
     parser.add_argument("--levels", type=int, action="append",
                         help="readers (and as many writers) at once (repeatable; default 1, 8 and 32)")
     parser.add_argument("--seconds", type=int, default=30, help="length of each measured run (default 30)")
+    parser.add_argument("--writes", default=",".join(WRITES),
+                        help=f"the writes each writer takes in turn, comma-separated (default {','.join(WRITES)})")
+    parser.add_argument("--readers", type=int, help="readers at every level (default: as many as writers)")
     parser.add_argument("--no-save", action="store_true", help="print the table only")
     args = parser.parse_args()
     console = Console()
+    writes = [w.strip() for w in args.writes.split(",") if w.strip()]
+    if not writes or set(writes) - set(WRITES):
+        parser.error(f"--writes: choose from {', '.join(WRITES)}")
     results: list[MixedResult] = []
     for engine in args.engine or ["sqlite", "postgresql"]:
-        results += run_engine(engine, args.levels or [1, 8, 32], args.seconds, console)
+        results += run_engine(engine, args.levels or [1, 8, 32], args.seconds, console, writes=writes,
+                              readers=args.readers)
     table = Table(title=TITLE)
-    for column in ("engine", "readers+writers", "kind", "req/s", "p50 ms", "p99 ms", "errors"):
+    for column in ("engine", "readers+writers", "kind", "req/s", "p50 ms", "p99 ms", "errors",
+                   "server CPU µs/req (all)"):
         table.add_column(column)
     for r in results:
         table.add_row(r.engine, f"{r.readers}+{r.writers}", r.kind, f"{r.requests_per_second:,.0f}", f"{r.p50_ms:.1f}",
-                      f"{r.p99_ms:.1f}", str(r.errors))
+                      f"{r.p99_ms:.1f}", str(r.errors), f"{r.server_cpu_us_per_request:,.0f}")
     console.print(table)
     if not args.no_save:
         save(results, "mixed_load")

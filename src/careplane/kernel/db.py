@@ -425,6 +425,54 @@ class Database:
         # One thread at a time waits for the SQLite writer, outside the request threads' limiter.
         await to_thread.run_sync(self._commit_on, self.engine, writes, limiter=self._on_loop().waiting_threads)
 
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in a unit of work, called from the event loop: committed when it
+        returns, rolled back if it raises (writing a refusal's ``keep_after_rollback`` after), as
+        :meth:`unit_of_work` does, without a trip to a request thread.
+
+        On SQLite, when no other thread holds the writer, right here: the lock is taken before the
+        work starts and held only while it runs, uninterrupted, on the loop (a thread holding it
+        would wait for the GIL after every statement while the loop serves reads). Otherwise on a
+        request thread, as :meth:`unit_of_work`. On PostgreSQL in a greenlet on this loop, each
+        statement awaited through asyncpg. Meant for short API writes at high rates
+        (bench/mixed_load.py).
+        """
+        writer = self._sqlite_writer
+        try:
+            if writer is None:
+                write_engine = self._on_loop().write_engine
+                assert write_engine is not None
+                return await greenlet_spawn(self._work_on, write_engine, work)
+            if writer.try_acquire():
+                return self._work_on(self.engine, work, holding_writer=True)
+        except Exception as exc:
+            keep = getattr(exc, "keep_after_rollback", None)
+            if keep:
+                await self.commit_writes(keep)
+            raise
+        return await to_thread.run_sync(self._in_unit_of_work, work)
+
+    def _in_unit_of_work(self, work: Callable[[Session], T]) -> T:
+        with self.unit_of_work() as session:
+            return work(session)
+
+    def _work_on(self, engine: Engine, work: Callable[[Session], T], *, holding_writer: bool = False) -> T:
+        """``work(session)`` in one transaction on a connection of ``engine``; ``holding_writer``:
+        the caller took the SQLite writer lock, let go when the connection goes back to the pool."""
+        if self._checkpointer is not None:
+            self._checkpointer.ensure_running()  # SQLite commits leave the checkpoint to it
+        try:
+            connection = engine.connect()
+        except BaseException:
+            if holding_writer and self._sqlite_writer is not None:
+                self._sqlite_writer.release()
+            raise
+        with connection:
+            if holding_writer and self._sqlite_writer is not None:
+                self._sqlite_writer.hold_for(connection.info)
+            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+                return work(session)
+
     def _commit_on(self, engine: Engine, writes: Sequence[Write], *, holding_writer: bool = False) -> None:
         """``writes`` in one transaction; ``holding_writer``: the caller took the SQLite writer
         lock, which the connection lets go of when it goes back to the pool."""

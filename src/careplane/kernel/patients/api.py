@@ -18,7 +18,7 @@ from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.iso_date import IsoDate
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDuplicate
-from careplane.kernel.web import api_actor, api_read, csrf_protect, db_session, respond_once
+from careplane.kernel.web import api_actor, api_caller, api_read, api_write, csrf_protect, db_session, respond_once
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
@@ -219,28 +219,30 @@ def search(
     },
     summary="Register a patient",
 )
-def register(
+async def register(
     body: PatientCreate,
     request: Request,
     idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description="Retries with the same key "
                                          "and body replay the first response instead of registering twice"),
-    actor: Actor = Depends(api_actor),
-    session: Session = Depends(db_session),
+    actor: Actor = Depends(api_caller),
 ) -> JSONResponse:
     payload = body.model_dump(mode="json")
 
-    def act() -> tuple[int, Any]:
+    def act(session: Session) -> tuple[int, Any]:
         data = body.model_dump(exclude={"emergency_contacts", "consents", "confirm_not_duplicate"}, exclude_none=True)
-        patient = service.register_patient(session, actor, data, confirm_not_duplicate=body.confirm_not_duplicate,
-                                           consents=body.consents)
-        include = {"consents"}
+        registered = service.register_patient_data(session, actor, data,
+                                                   confirm_not_duplicate=body.confirm_not_duplicate,
+                                                   consents=body.consents)
         if body.emergency_contacts:
-            service.set_emergency_contacts(session, actor, patient.id, _contacts(body.emergency_contacts))
-            include.add("contacts")
-        session.refresh(patient)
-        return 201, PatientOut.of(patient, include).model_dump(mode="json")
+            contacts = service.set_emergency_contacts(session, actor, registered.patient["id"],
+                                                      _contacts(body.emergency_contacts))
+            registered = service.PatientData(registered.patient, registered.consents,
+                                             sorted((columns(c) for c in contacts), key=lambda c: c["name"]))
+        return 201, PatientOut.from_data(registered).model_dump(mode="json")
 
-    return respond_once(request, session, actor, idempotency_key, payload, act)
+    return await api_write(
+        request, lambda session: respond_once(request, session, actor, idempotency_key, payload, lambda: act(session))
+    )
 
 
 @router.get("/{patient_id}", response_model=PatientOut, response_model_exclude_none=False, responses=_ERRORS,
@@ -257,23 +259,28 @@ async def read(
 
 
 @router.patch("/{patient_id}", response_model=PatientOut, responses={**_ERRORS, **_MERGED}, summary="Change a patient")
-def change(
+async def change(
     patient_id: uuid.UUID,
     body: PatientUpdate,
-    actor: Actor = Depends(api_actor),
-    session: Session = Depends(db_session),
+    request: Request,
+    actor: Actor = Depends(api_caller),
 ) -> PatientOut:
     """Only the fields sent change. Patients may change their own contact details and preferences."""
     changes = body.model_dump(exclude_unset=True, exclude={"emergency_contacts"})
-    include: set[str] = set()
-    patient = service.update_patient(session, actor, patient_id, changes) if changes else None
-    if body.emergency_contacts is not None:
+
+    def work(session: Session) -> PatientOut:
+        if body.emergency_contacts is None:
+            if changes:
+                return PatientOut.from_data(service.update_patient_data(session, actor, patient_id, changes))
+            return PatientOut.from_data(service.read_patient(session, actor, patient_id))
+        patient = service.update_patient(session, actor, patient_id, changes) if changes else None
         service.set_emergency_contacts(session, actor, patient_id, _contacts(body.emergency_contacts))
-        include.add("contacts")
-    if patient is None:
-        patient = service.get_patient(session, actor, patient_id)
-    session.refresh(patient)
-    return PatientOut.of(patient, include)
+        if patient is None:
+            patient = service.get_patient(session, actor, patient_id)
+        session.refresh(patient)  # the new contacts, in their order
+        return PatientOut.of(patient, {"contacts"})
+
+    return await api_write(request, work)
 
 
 @router.get("/{patient_id}/consents", response_model=list[ConsentOut], responses=_ERRORS, summary="List consents")
@@ -284,9 +291,10 @@ def consents(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
 
 @router.post("/{patient_id}/consents", status_code=201, response_model=ConsentOut,
              responses={**_ERRORS, **_MERGED}, summary="Record a consent")
-def grant(patient_id: uuid.UUID, body: ConsentGrant, actor: Actor = Depends(api_actor),
-          session: Session = Depends(db_session)) -> ConsentOut:
-    return ConsentOut.from_row(columns(service.grant_consent(session, actor, patient_id, body.kind, version=body.version)))
+async def grant(patient_id: uuid.UUID, body: ConsentGrant, request: Request,
+                actor: Actor = Depends(api_caller)) -> ConsentOut:
+    return await api_write(request, lambda session: ConsentOut.from_row(
+        service.grant_consent_data(session, actor, patient_id, body.kind, version=body.version)))
 
 
 @router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,

@@ -15,10 +15,12 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from careplane.kernel.db import fetch
 from careplane.kernel.patients.models import Patient
+from careplane.kernel.prepared import Prepared
 
 #: Name similarity at or above this (0..1) makes a candidate.
 NAME_THRESHOLD = 0.9
@@ -26,9 +28,42 @@ _MAX_SAME_BIRTH_DATE = 1000
 _NICKNAMES = Path(__file__).parent / "data" / "nicknames.csv"
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the duplicate check reads of a registered patient: enough to score and to show it."""
+
+    id: uuid.UUID
+    mrn: str
+    given_name: str
+    middle_name: str | None
+    family_name: str
+    given_name_norm: str
+    family_name_norm: str
+    birth_date: date
+    email: str | None
+    phone: str | None
+    merged_into_id: uuid.UUID | None
+
+    @property
+    def active(self) -> bool:
+        return self.merged_into_id is None
+
+    @property
+    def legal_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.middle_name, self.family_name) if p)
+
+
+# Prepared once: every registration runs it (as plain rows: it finds no one most of the time, and
+# the ORM's work around a query costs more than the query).
+_SAME_BIRTH_DATE = Prepared(
+    select(*(Patient.__table__.c[name] for name in Known.__dataclass_fields__))
+    .where(Patient.birth_date == bindparam("birth_date")).limit(_MAX_SAME_BIRTH_DATE)
+)
+
+
 @dataclass
 class Candidate:
-    patient: Patient
+    patient: Known
     score: float
     reasons: list[str] = field(default_factory=list)
 
@@ -124,11 +159,11 @@ def find_candidates(
     exclude: uuid.UUID | None = None,
 ) -> list[Candidate]:
     """Registered patients who may be this person, best first."""
-    query = select(Patient).where(Patient.birth_date == birth_date).limit(_MAX_SAME_BIRTH_DATE)
-    if exclude is not None:
-        query = query.where(Patient.id != exclude)
     found: list[Candidate] = []
-    for other in session.scalars(query):
+    for row in fetch(session, _SAME_BIRTH_DATE, birth_date=birth_date):
+        other = Known(*row)
+        if other.id == exclude:
+            continue
         score, reasons = score_pair(family_name_norm, given_name_norm, other.family_name_norm, other.given_name_norm)
         contact = []
         if email and other.email and email.lower() == other.email.lower():

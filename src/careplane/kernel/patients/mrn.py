@@ -11,10 +11,12 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from careplane.kernel.db import fetch
 from careplane.kernel.patients.models import Patient
+from careplane.kernel.prepared import Prepared
 
 PREFIX = "CP"
 BODY_DIGITS = 8
@@ -72,8 +74,15 @@ def new_mrns(session: Session, count: int, *, randbelow: Callable[[int], int] = 
     return fresh
 
 
+_IN_USE = Prepared(select(Patient.mrn).where(Patient.mrn == bindparam("mrn")))
+
+
 def new_mrn(session: Session) -> str:
-    return new_mrns(session, 1)[0]
+    """One fresh MRN: what :func:`new_mrns` does for one, as a prepared lookup (every registration asks)."""
+    while True:
+        mrn = random_mrn()
+        if not fetch(session, _IN_USE, mrn=mrn):
+            return mrn
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

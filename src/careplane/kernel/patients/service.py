@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize, decide, refuse_unless
 from careplane.kernel.audit.record import entry_values, to_keep
-from careplane.kernel.db import SessionOrReader, fetch
+from careplane.kernel.db import SessionOrReader, columns, fetch
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.patients import duplicates, mrn
 from careplane.kernel.patients.merge import (  # noqa: F401  (the merge use cases, re-exported with the others)
@@ -76,8 +76,46 @@ def register_patient(
     confirm_not_duplicate: bool = False,
     consents: Iterable[ConsentKind | str] = (),
 ) -> Patient:
+    """Add a patient (:func:`register_patient_data`) and return it as an entity."""
+    registered = register_patient_data(session, actor, data, confirm_not_duplicate=confirm_not_duplicate,
+                                       consents=consents)
+    patient = session.get(Patient, registered.patient["id"])
+    assert patient is not None
+    return patient
+
+
+_PATIENTS, _CONSENTS = Patient.__table__, Consent.__table__
+_PATIENT_INSERT = insert(_PATIENTS)
+_CONSENT_INSERT = insert(_CONSENTS)
+_DUPLICATE_INSERT = insert(PossibleDuplicate.__table__)
+
+
+def _as_inserted(table: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """A row of ``table`` as the ORM would insert ``values``: a column left out or None takes its
+    Python-side default (called, if it is a function)."""
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        value = values.get(column.key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        row[column.key] = value
+    return row
+
+
+def register_patient_data(
+    session: Session,
+    actor: Actor,
+    data: dict[str, Any],
+    *,
+    confirm_not_duplicate: bool = False,
+    consents: Iterable[ConsentKind | str] = (),
+) -> PatientData:
     """Add a patient. A likely duplicate raises :class:`DuplicateSuspected` unless the actor confirmed
-    it is a different person; then each candidate pair is kept as a :class:`PossibleDuplicate` to review."""
+    it is a different person; then each candidate pair is kept as a :class:`PossibleDuplicate` to review.
+
+    Returns the rows as inserted (the patient with its consents), as :func:`read_patient` would read
+    them back: the inserts are Core statements on the session's connection, and nothing is reloaded
+    (registration is the busiest write, bench/mixed_load.py)."""
     patient_id = uuid.uuid4()
     authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=patient_id, resource_type="patient",
               resource_id=str(patient_id))
@@ -92,18 +130,21 @@ def register_patient(
     ) if c.patient.active]  # a merged record is the same person as its survivor, never a second candidate
     if candidates and not confirm_not_duplicate:
         raise DuplicateSuspected(candidates, actor)
-    patient = Patient(
-        id=patient_id, mrn=mrn.new_mrn(session), given_name_norm=given_norm, family_name_norm=family_norm, **fields
-    )
-    session.add(patient)
-    session.flush()
-    for candidate in candidates:
-        session.add(PossibleDuplicate(patient_id=patient.id, other_patient_id=candidate.patient.id,
-                                      score=candidate.score, reasons="; ".join(candidate.reasons)))
-    for kind in consents:
-        session.add(Consent(patient_id=patient.id, kind=ConsentKind(kind).value, recorded_by_user_id=actor.user_id))
-    session.flush()
-    return patient
+    now = clock.now()
+    row = _as_inserted(_PATIENTS, {**fields, "id": patient_id, "mrn": mrn.new_mrn(session), "created_at": now,
+                                   "updated_at": now, "given_name_norm": given_norm, "family_name_norm": family_norm})
+    connection = session.connection()
+    connection.execute(_PATIENT_INSERT, row)
+    if candidates:
+        connection.execute(_DUPLICATE_INSERT, [_as_inserted(PossibleDuplicate.__table__, {
+            "patient_id": patient_id, "other_patient_id": c.patient.id, "score": c.score,
+            "reasons": "; ".join(c.reasons), "found_at": now}) for c in candidates])
+    consent_rows = [_as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": ConsentKind(kind).value,
+                                             "granted_at": now, "recorded_by_user_id": actor.user_id})
+                    for kind in consents]
+    if consent_rows:
+        connection.execute(_CONSENT_INSERT, consent_rows)
+    return PatientData(row, consents=consent_rows)
 
 
 def open_registration(session: Session, actor: Actor) -> None:
@@ -328,20 +369,43 @@ def update_patient(session: Session, actor: Actor, patient_id: uuid.UUID, change
     """Change demographics and preferences. Patients may change their contact details and
     preferences; legal name, birth date and sex at birth are changed by staff."""
     patient = _for_update(session, actor, patient_id)
+    for name, value in _checked_changes(actor, columns(patient), changes).items():
+        setattr(patient, name, value)
+    session.flush()
+    return patient
+
+
+_PATIENT_UPDATE = update(_PATIENTS).where(_PATIENTS.c.id == bindparam("patient_id"))
+
+
+def update_patient_data(session: Session, actor: Actor, patient_id: uuid.UUID, changes: dict[str, Any]) -> PatientData:
+    """:func:`update_patient` as a prepared read and a Core UPDATE of the columns that change (none,
+    and updated_at stays, when nothing does, as with the entity); returns the row as it now is."""
+    authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient",
+              resource_id=str(patient_id))
+    row = _changeable_row(session, patient_id)
+    changed = {name: value for name, value in _checked_changes(actor, row, changes).items() if row[name] != value}
+    if changed:
+        changed["updated_at"] = clock.now()
+        session.connection().execute(_PATIENT_UPDATE, {"patient_id": patient_id, **changed})
+        row.update(changed)
+    return PatientData(row)
+
+
+def _checked_changes(actor: Actor, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The columns to set for ``changes`` to the patient whose columns are ``current``, by the rules
+    of a change (who may change what, each field's checks, preferences that agree)."""
     if actor.is_patient_only:
         locked = {name: "Contact the clinic to change this." for name in changes if name not in SELF_SERVICE_FIELDS}
         if locked:
             raise ValidationFailed(locked)
     fields = clean_patient(changes, partial=True)
-    merged = {name: fields.get(name, getattr(patient, name)) for name in
+    merged = {name: fields.get(name, current[name]) for name in
               ("preferred_channel", "allow_sms", "allow_email", "allow_phone", "phone", "email")}
     _check_preferences(merged)
-    for name, value in fields.items():
-        setattr(patient, name, value)
-    patient.given_name_norm = normalise_name(patient.given_name)
-    patient.family_name_norm = normalise_name(patient.family_name)
-    session.flush()
-    return patient
+    fields["given_name_norm"] = normalise_name(fields.get("given_name", current["given_name"]))
+    fields["family_name_norm"] = normalise_name(fields.get("family_name", current["family_name"]))
+    return fields
 
 
 def set_communication_preferences(
@@ -383,22 +447,36 @@ def list_consents(session: Session, actor: Actor, patient_id: uuid.UUID) -> list
 def grant_consent(
     session: Session, actor: Actor, patient_id: uuid.UUID, kind: ConsentKind | str, *, version: str | None = None
 ) -> Consent:
-    """Record a consent. Granting one that is already active (same kind and version) returns it."""
+    """Record a consent (:func:`grant_consent_data`) and return it as an entity."""
+    consent = session.get(Consent, grant_consent_data(session, actor, patient_id, kind, version=version)["id"])
+    assert consent is not None
+    return consent
+
+
+_ACTIVE_CONSENT = Prepared(select(_CONSENTS).where(
+    _CONSENTS.c.patient_id == bindparam("patient_id"), _CONSENTS.c.kind == bindparam("kind"),
+    _CONSENTS.c.revoked_at.is_(None)))
+
+
+def grant_consent_data(
+    session: Session, actor: Actor, patient_id: uuid.UUID, kind: ConsentKind | str, *, version: str | None = None
+) -> dict[str, Any]:
+    """Record a consent. Granting one that is already active (same kind and version) returns it.
+    The consent's row, as a prepared read and a Core INSERT."""
     try:
         kind = ConsentKind(kind)
     except ValueError:
         raise ValidationFailed({"kind": "Choose treatment, hipaa_authorization or telehealth."}) from None
-    _for_update(session, actor, patient_id, resource_type="patient.consents")
-    active = session.scalar(select(Consent).where(
-        Consent.patient_id == patient_id, Consent.kind == kind.value, Consent.revoked_at.is_(None)))
-    if active is not None and (version is None or active.version == version):
-        return active
-    consent = Consent(patient_id=patient_id, kind=kind.value, recorded_by_user_id=actor.user_id)
-    if version:
-        consent.version = version[:20]
-    session.add(consent)
-    session.flush()
-    return consent
+    authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient.consents",
+              resource_id=str(patient_id))
+    _changeable_row(session, patient_id)
+    active = _ACTIVE_CONSENT.mappings(fetch(session, _ACTIVE_CONSENT, patient_id=patient_id, kind=kind.value))
+    if active and (version is None or active[0]["version"] == version):
+        return active[0]
+    row = _as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": kind.value, "granted_at": clock.now(),
+                                   "version": version[:20] if version else None, "recorded_by_user_id": actor.user_id})
+    session.connection().execute(_CONSENT_INSERT, row)
+    return row
 
 
 def revoke_consent(session: Session, actor: Actor, patient_id: uuid.UUID, consent_id: uuid.UUID) -> Consent:
@@ -430,6 +508,17 @@ def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resour
     if not patient.active:
         raise RecordMerged(patient)
     return patient
+
+
+def _changeable_row(session: Session, patient_id: uuid.UUID) -> dict[str, Any]:
+    """The patient's columns, for a change already authorized; a merged record is read-only
+    (:class:`RecordMerged`), as in :func:`_for_update`."""
+    rows = _PATIENT_ROW.mappings(fetch(session, _PATIENT_ROW, patient_id=patient_id))
+    if not rows:
+        raise NotFound("No patient with this id.")
+    if rows[0]["merged_into_id"] is not None:
+        raise RecordMerged(Patient(**rows[0]))
+    return rows[0]
 
 
 def _exists(session: Session, patient_id: uuid.UUID) -> None:
