@@ -12,9 +12,10 @@ from sqlalchemy import select
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org import handover
 from careplane.kernel.org.models import Departure
+from careplane.kernel.units import Unit
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.kernel.work.models import WorkItem
-from tests.helpers import make_user, session_cookie
+from tests.helpers import make_user, session_cookie, units_installed
 from tests.kernel.org.test_departures import add_items, make_org, make_staff
 from tests.kernel.org.test_handover import drain
 
@@ -28,18 +29,25 @@ def logged_in(chromium, live_server, user):  # noqa: ANN001, ANN201
     return context
 
 
-def test_operations_lead_offboards_a_clinician_and_sees_the_hand_over_complete(page, chromium, live_server, shot, monkeypatch):
+def test_operations_lead_offboards_a_clinician_and_sees_the_hand_over_complete(page, chromium, live_server, shot):
     db = live_server.db
     queues = make_org(db)
     clinician, leaver = make_staff(db, name="Dr Ada Leaving")
     _, successor = make_staff(db, name="Dr Grace Next")
     ids = add_items(db, queues["virtual_care"], leaver, 3, kind="visit")
     ids += add_items(db, queues["pharmacy"], leaver, 2, kind="verification")
-    # A seventh participant that reports by hand, so the page is surely seen incomplete first.
-    handover.registered_units()
-    monkeypatch.setitem(handover._PARTICIPANTS, "lab_partners", "Lab Partners")
-
+    # A seventh unit whose partner system is down, so the page is surely seen incomplete first.
+    lab = Unit(code="lab_partners", name="Lab Partners", hand_over=f"{__name__}:_partner_lab_down")
     leaving = logged_in(chromium, live_server, clinician)
+    with units_installed(lab):
+        _offboard_and_watch(page, live_server, shot, db, leaver, successor, leaving, ids)
+
+
+def _partner_lab_down(session, event) -> dict[str, int]:  # noqa: ANN001
+    raise RuntimeError("the partner lab's system is down")
+
+
+def _offboard_and_watch(page, live_server, shot, db, leaver, successor, leaving, ids) -> None:  # noqa: ANN001, PLR0913
     try:
         their_page = leaving.new_page()
         their_page.goto("/")

@@ -38,7 +38,7 @@ from starlette.types import Message, Receive
 from careplane.kernel import control_characters
 from careplane.kernel.errors import NotAuthenticated
 from careplane.kernel.problem_docs import problem_answer
-from careplane.kernel.web import SESSION_COOKIE, LoginRequired, api_actor, page_actor
+from careplane.kernel.web import SESSION_COOKIE, LoginRequired, api_actor, api_caller, page_actor
 from careplane.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +66,7 @@ def needs_login(refusal: type[Exception] = LoginRequired) -> Callable[[F], F]:
 
 needs_login(LoginRequired)(page_actor)
 needs_login(NotAuthenticated)(api_actor)
+needs_login(NotAuthenticated)(api_caller)
 
 
 # ---------------------------------------------------------------- refusals
