@@ -129,7 +129,7 @@ def test_each_event_loop_reads_on_connections_of_its_own_and_closes_them(db):
     before = len(db._loops)  # loops of servers other tests ran on this database may linger
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: run(db, db.read(work)), range(2)))
-    assert len(db._loops) == before
+    assert len(db._loops) <= before
     assert _entries(db, patient_id=patient_id, outcome="allowed") == 2
 
 
