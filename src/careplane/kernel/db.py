@@ -457,25 +457,20 @@ class Database:
             return work(session)
 
     def _work_on(self, engine: Engine, work: Callable[[Session], T], *, holding_writer: bool = False) -> T:
-        """``work(session)`` in one transaction on a connection of ``engine``; ``holding_writer``:
-        the caller took the SQLite writer lock, let go when the connection goes back to the pool."""
-        if self._checkpointer is not None:
-            self._checkpointer.ensure_running()  # SQLite commits leave the checkpoint to it
-        try:
-            connection = engine.connect()
-        except BaseException:
-            if holding_writer and self._sqlite_writer is not None:
-                self._sqlite_writer.release()
-            raise
-        with connection:
-            if holding_writer and self._sqlite_writer is not None:
-                self._sqlite_writer.hold_for(connection.info)
-            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-                return work(session)
+        """``work(session)`` in one transaction on a connection of ``engine`` (see :meth:`_writing_on`)."""
+        with (self._writing_on(engine, holding_writer=holding_writer) as connection,
+              Session(bind=connection, expire_on_commit=False) as session, session.begin()):
+            return work(session)
 
     def _commit_on(self, engine: Engine, writes: Sequence[Write], *, holding_writer: bool = False) -> None:
-        """``writes`` in one transaction; ``holding_writer``: the caller took the SQLite writer
-        lock, which the connection lets go of when it goes back to the pool."""
+        """``writes`` in one transaction on a connection of ``engine`` (see :meth:`_writing_on`)."""
+        with self._writing_on(engine, holding_writer=holding_writer) as connection, connection.begin():
+            apply_writes(connection, writes)
+
+    @contextmanager
+    def _writing_on(self, engine: Engine, *, holding_writer: bool) -> Iterator[Connection]:
+        """A connection of ``engine`` for one write; ``holding_writer``: the caller took the SQLite
+        writer lock, which the connection lets go of when it goes back to the pool."""
         if self._checkpointer is not None:
             self._checkpointer.ensure_running()  # SQLite commits leave the checkpoint to it
         try:
@@ -487,8 +482,7 @@ class Database:
         with connection:
             if holding_writer and self._sqlite_writer is not None:
                 self._sqlite_writer.hold_for(connection.info)
-            with connection.begin():
-                apply_writes(connection, writes)
+            yield connection
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
