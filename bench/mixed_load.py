@@ -109,7 +109,7 @@ def run_engine(engine: str, levels: list[int], seconds: int, console: Console, *
         with db.unit_of_work() as session:
             user = create_user(session, email="mixed@example.org", display_name="Bench", roles=[Role.CLINICIAN],
                                unit="virtual_care")
-            token, _ = create_api_token(session, user, "bench")
+            token, _ = create_api_token(session, user, "bench", via="cli")
         headers = {"Authorization": f"Bearer {token}"}
         with running_server(db.url, Path(tmp)) as server:
             read, write = _requests(ids, writes)

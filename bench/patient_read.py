@@ -71,7 +71,7 @@ def seeded(engine: str, patients: int, console: Console) -> Iterator[tuple[Datab
         with db.unit_of_work() as session:
             user = create_user(session, email="bench@example.org", display_name="Bench", roles=[Role.CLINICIAN],
                                unit="virtual_care")
-            token, _ = create_api_token(session, user, "bench")
+            token, _ = create_api_token(session, user, "bench", via="cli")
         ids_file = Path(tmp) / "ids.txt"
         sample = random.Random(1).sample(ids, min(len(ids), 10_000))
         ids_file.write_text("\n".join(str(i) for i in sample) + "\n")
