@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     app.state.settings = settings
     app.state.db = db
     app.state.admission = Admission(settings.admission_wait_seconds)
+    app.state.loop_writes = Admission(settings.admission_wait_seconds, slots=db.loop_write_connections)
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.add_middleware(RequestContextMiddleware)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")

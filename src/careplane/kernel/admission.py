@@ -24,8 +24,10 @@ from careplane.kernel.errors import Overloaded
 class Admission:
     """One per app: a queue for each event loop that serves it (asyncio primitives belong to one loop)."""
 
-    def __init__(self, wait_seconds: float) -> None:
+    def __init__(self, wait_seconds: float, *, slots: int | None = None) -> None:
+        """``slots``: how many at once; by default one fewer than the request threads."""
         self.wait_seconds = wait_seconds
+        self._slots = slots
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -34,8 +36,10 @@ class Admission:
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
-            threads = int(anyio.to_thread.current_default_thread_limiter().total_tokens)
-            gate = self._gates[loop] = asyncio.Semaphore(max(threads - 1, 1))
+            slots = self._slots
+            if slots is None:
+                slots = int(anyio.to_thread.current_default_thread_limiter().total_tokens) - 1
+            gate = self._gates[loop] = asyncio.Semaphore(max(slots, 1))
         return gate
 
     @asynccontextmanager

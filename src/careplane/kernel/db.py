@@ -301,6 +301,11 @@ class Database:
         return cls(settings.resolved_database_url(), write_wait_seconds=settings.write_wait_seconds)
 
     @property
+    def loop_write_connections(self) -> int:
+        """Connections the event loop's writes keep (PostgreSQL; see _make_on_loop)."""
+        return self._pool_size
+
+    @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 

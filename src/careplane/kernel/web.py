@@ -364,7 +364,10 @@ async def api_write(request: Request, work: Callable[[Session], T]) -> T:
     dependency, the handler and the commit: with four threads sharing the GIL, each trip costs
     about as much as a small query."""
     db: Database = request.app.state.db
-    async with request.app.state.admission.admitted():
+    # On PostgreSQL the write waits for the server on the event loop, holding no request thread:
+    # as many may be in flight as the loop has write connections.
+    gate = request.app.state.loop_writes if db.is_postgres else request.app.state.admission
+    async with gate.admitted():
         return await db.write(work)
 
 
