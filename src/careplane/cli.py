@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from careplane.kernel import units
+from careplane.kernel import cli_database, units
 from careplane.kernel.audit.cli import audit_app
 from careplane.kernel.events_cli import events_app, worker_command
 from careplane.kernel.identity.cli import users_app
@@ -33,18 +33,12 @@ for _unit in units.installed():
         app.add_typer(units.load(_unit.cli), name=_unit.code.replace("_", "-"))
 
 
-def _database():
-    from careplane.kernel.db import Database
-
-    return Database.configured(get_settings())
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date (run before starting new app servers in production)."""
     from careplane.kernel import schema
 
-    db = _database()
+    db = cli_database.database()
     schema.upgrade(db)
     typer.echo(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
 
@@ -58,7 +52,7 @@ def db_revision(message: str = typer.Option(..., "-m", "--message", help="What t
     """
     from careplane.kernel import schema
 
-    schema.make_revision(_database(), message)
+    schema.make_revision(cli_database.database(), message)
 
 
 access_app = typer.Typer(help="Who may do what: the permission registry.", no_args_is_help=True)
@@ -88,7 +82,7 @@ def org_seed() -> None:
     """Create a business unit for each installed unit, with its first team and queues, where missing (safe to re-run)."""
     from careplane.kernel.org.structure import ensure_units
 
-    with _database().unit_of_work() as session:
+    with cli_database.database().unit_of_work() as session:
         seeded = ensure_units(session)
         lines = [f"  {u.code:<14} {u.name} ({u.status})" for u in seeded]
     typer.echo("The business units:\n" + "\n".join(lines))

@@ -10,14 +10,9 @@ import uuid
 
 import typer
 
+from careplane.kernel import cli_database
+
 events_app = typer.Typer(help="The event outbox: pending deliveries, dead letters and replay.", no_args_is_help=True)
-
-
-def _database():
-    from careplane.kernel.db import Database
-    from careplane.settings import get_settings
-
-    return Database.configured(get_settings())
 
 
 def worker_command(
@@ -31,7 +26,7 @@ def worker_command(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    db = _database()
+    db = cli_database.database()
     worker = Worker(db, settings, name=name or f"{socket.gethostname()}-{os.getpid()}")
     try:
         if once:
@@ -70,7 +65,7 @@ def _list_deliveries(status: str, limit: int, none: str) -> None:
 
     from careplane.kernel import events
 
-    db = _database()
+    db = cli_database.database()
     try:
         with db.unit_of_work() as session:
             rows = events.deliveries_in(session, status, limit=limit)
@@ -107,7 +102,7 @@ def replay_command(
             ident = uuid.UUID(delivery_id)
         except ValueError:
             raise typer.BadParameter(f"{delivery_id!r} is not a delivery id") from None
-    db = _database()
+    db = cli_database.database()
     try:
         with db.unit_of_work() as session:
             count = events.replay_all_dead(session) if ident is None else (events.replay(session, ident) and 1)

@@ -3,6 +3,7 @@ import pytest
 from typer.testing import CliRunner
 
 from careplane import cli
+from careplane.kernel import cli_database
 from careplane.kernel.identity import cli as users_cli
 from careplane.kernel.identity.roles import Role
 from careplane.settings import Settings
@@ -14,7 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_db(db, monkeypatch, settings):
-    monkeypatch.setattr(cli, "_database", lambda: db)
+    monkeypatch.setattr(cli_database, "database", lambda: db)
     monkeypatch.setattr(users_cli, "get_settings", lambda: settings)
     return db
 

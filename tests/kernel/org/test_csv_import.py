@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from careplane import cli
-from careplane.kernel import clock
+from careplane.kernel import cli_database, clock
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
@@ -108,7 +108,7 @@ def test_only_org_managers_import(db):
 
 @pytest.fixture
 def cli_db(db, monkeypatch, settings):  # noqa: ANN001, ANN201
-    monkeypatch.setattr(cli, "_database", lambda: db)
+    monkeypatch.setattr(cli_database, "database", lambda: db)
     monkeypatch.setattr("careplane.settings.get_settings", lambda: settings)
     units_and_teams(db)
     return db

@@ -8,19 +8,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from careplane.kernel import cli_database
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from careplane.kernel.audit.verify import VerifyReport
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
-
-
-def _database():
-    from careplane.kernel.db import Database
-    from careplane.settings import get_settings
-
-    return Database.configured(get_settings())
 
 
 @audit_app.command("verify")
@@ -52,7 +47,7 @@ def verify_command(
     except ValueError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    db = _database()
+    db = cli_database.database()
     try:
         with db.session_factory() as session:  # closed without commit: nothing is written
             report = verify(session, keys, checkpoints=loaded, batch=batch)
@@ -110,7 +105,7 @@ def seal_command() -> None:
     """Seal every waiting row into the chain now (the worker also does this every few seconds)."""
     from careplane.kernel.audit.chain import seal_all
 
-    db = _database()
+    db = cli_database.database()
     try:
         with db.unit_of_work() as session:
             sealed = seal_all(session)
@@ -138,7 +133,7 @@ def checkpoint_command(
     except (CheckpointError, ValueError, RuntimeError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    db = _database()
+    db = cli_database.database()
     try:
         if seal_first:
             with db.unit_of_work() as session:
@@ -219,7 +214,7 @@ def search_command(
 
     actor = Actor.for_system(f"cli:{getpass.getuser()}", via="cli")
     filters = AuditFilters(patient=patient, user=user, since=since, until=until, action=action, outcome=outcome, tz=tz)
-    db = _database()
+    db = cli_database.database()
     try:
         with db.unit_of_work() as session:
             page = search(session, actor, filters, limit=limit)

@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor
+from careplane.kernel import cli_database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.models import User
@@ -23,10 +24,9 @@ EMAIL = typer.Argument(..., help="The account's e-mail address (its login name).
 
 @contextmanager
 def _unit_of_work() -> Iterator[Session]:
-    from careplane.cli import _database
     from careplane.kernel import schema
 
-    db = _database()
+    db = cli_database.database()
     schema.upgrade(db)
     try:
         with db.unit_of_work() as session:

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from careplane.kernel.access import Actor
+from careplane.kernel import cli_database
 from careplane.kernel.org import csv_import
 
 staff_app = typer.Typer(help="Staff and licences: CSV import, licensure, expiry warnings.", no_args_is_help=True)
@@ -32,7 +33,6 @@ def import_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from careplane.cli import _database
     from careplane.kernel import schema
     from careplane.settings import get_settings
 
@@ -43,7 +43,7 @@ def import_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     settings = get_settings()
-    db = _database()
+    db = cli_database.database()
     schema.upgrade(db)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -85,10 +85,9 @@ def licensed_command(
     on: str = typer.Option(None, "--on", help="Day to ask about, YYYY-MM-DD (default: today)."),
 ) -> None:
     """List the active clinicians licensed to treat a patient located in STATE."""
-    from careplane.cli import _database
     from careplane.kernel.org.licensure import clinicians_licensed_in
 
-    db = _database()
+    db = cli_database.database()
     try:
         with db.unit_of_work() as session:
             people = clinicians_licensed_in(session, state, date.fromisoformat(on) if on else None)
@@ -102,10 +101,9 @@ def licensed_command(
 @staff_app.command("expiry-warnings")
 def expiry_warnings_command() -> None:
     """Send the licence and DEA expiry warnings due today now (the worker does this daily at 13:00 UTC)."""
-    from careplane.cli import _database
     from careplane.kernel.org.licence_expiry import send_expiry_warnings
 
-    db = _database()
+    db = cli_database.database()
     try:
         with db.unit_of_work() as session:
             sent = send_expiry_warnings(session)
