@@ -226,6 +226,9 @@ def test_work_in_a_unit_made_by_a_split_is_handed_over_by_its_business_function(
         s.add_all([split, team, queue, stray_unit, stray_team, stray_queue])
     visits = add_items(db, queue, leaver, 3)
     stray = add_items(db, stray_queue, leaver, 1, kind="note")
+    with db.unit_of_work() as s:
+        previewed = {u.code: u.handed_over for u in departures.preview(s, actor, leaver.id).units}
+    assert (previewed["video_consults"], previewed["old_desk"]) == (True, False)
     departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
     drain(db, settings)
 

@@ -108,8 +108,10 @@ def preview(session: Session, actor: Actor, staff_id: uuid.UUID) -> Preview:
     names = handover.unit_names(session)
     participants = handover.registered_units()
     units = [UnitPreview(code, names.get(code, code), dict(counts.get(code, {}))) for code in participants]
+    # A unit made later (a split, a new unit) is handed over with the business function it does.
+    functions = {code: function for code, function in session.execute(select(OrgUnit.code, OrgUnit.function))}
     units += [
-        UnitPreview(code, names.get(code, code), dict(kinds), handed_over=False)
+        UnitPreview(code, names.get(code, code), dict(kinds), handed_over=functions.get(code) in participants)
         for code, kinds in sorted(counts.items())
         if code not in participants
     ]
