@@ -25,8 +25,8 @@ from careplane.kernel import clock, work
 from careplane.kernel.access import Actor
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import find_by_email
-from careplane.kernel.org import departures
-from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.offboarding import departures
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import OrgUnit, StaffMember, Team
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE

@@ -24,7 +24,7 @@ from careplane.kernel import jobs, units
 from careplane.kernel.access import Permission, registry
 from careplane.kernel.events import publish
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import structure
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgUnit, Team
 from careplane.kernel.work.models import WorkItem, WorkQueue
 from careplane.kernel.patients import service

@@ -49,9 +49,9 @@ log = logging.getLogger(__name__)
 KERNEL_API_MODULES = [
     "careplane.kernel.patients.api",
     "careplane.kernel.identity.api",
-    "careplane.kernel.org.offboarding_api",
-    "careplane.kernel.org.api",
-    "careplane.kernel.org.staff_api",
+    "careplane.kernel.org.offboarding.api",
+    "careplane.kernel.org.structure.api",
+    "careplane.kernel.org.staff.api",
     "careplane.kernel.work.api",
     "careplane.kernel.observability",
     "careplane.kernel.api_docs",
@@ -65,9 +65,9 @@ KERNEL_PAGE_MODULES = [
     "careplane.kernel.audit.pages",
     "careplane.kernel.operations_pages",
     "careplane.kernel.mail_pages",
-    "careplane.kernel.org.offboarding_pages",
-    "careplane.kernel.org.pages",
-    "careplane.kernel.org.staff_pages",
+    "careplane.kernel.org.offboarding.pages",
+    "careplane.kernel.org.structure.pages",
+    "careplane.kernel.org.staff.pages",
     "careplane.kernel.work.pages",
 ]
 

@@ -10,7 +10,7 @@ from careplane.kernel import cli_database, units
 from careplane.kernel.audit.cli import audit_app
 from careplane.kernel.events_cli import events_app, worker_command
 from careplane.kernel.identity.cli import users_app
-from careplane.kernel.org.cli import staff_app
+from careplane.kernel.org.staff.cli import staff_app
 from careplane.kernel.patients.cli import seed as seed_command
 from careplane.settings import get_settings
 
@@ -80,7 +80,7 @@ app.add_typer(org_app, name="org")
 @org_app.command("seed")
 def org_seed() -> None:
     """Create a business unit for each installed unit, with its first team and queues, where missing (safe to re-run)."""
-    from careplane.kernel.org.structure import ensure_units
+    from careplane.kernel.org.structure.service import ensure_units
 
     with cli_database.database().unit_of_work() as session:
         seeded = ensure_units(session)

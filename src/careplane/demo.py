@@ -18,10 +18,10 @@ from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
-from careplane.kernel.org.dea import generate_dea, last_name_of
+from careplane.standards.dea import generate_dea, last_name_of
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
-from careplane.kernel.org.npi import generate_npi
-from careplane.kernel.org.structure import ensure_units
+from careplane.standards.npi import generate_npi
+from careplane.kernel.org.structure.service import ensure_units
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients

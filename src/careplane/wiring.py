@@ -6,14 +6,14 @@ from __future__ import annotations
 import importlib
 
 from careplane.kernel import units
-from careplane.kernel.org import handover
+from careplane.kernel.org.offboarding import handover
 
 KERNEL_HANDLER_MODULES: list[str] = [
     "careplane.kernel.audit.chain",
     "careplane.kernel.audit.checkpoints",
     "careplane.kernel.mail_delivery",
-    "careplane.kernel.org.licence_expiry",
-    "careplane.kernel.org.patient_merges",
+    "careplane.kernel.org.staff.licence_expiry",
+    "careplane.kernel.work.patient_merges",
 ]
 
 

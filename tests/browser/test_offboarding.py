@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import handover
+from careplane.kernel.org.offboarding import handover
 from careplane.kernel.org.models import Departure
 from careplane.kernel.units import Unit
 from careplane.kernel.web import SESSION_COOKIE

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from careplane.kernel import control_characters
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import csv_import
+from careplane.kernel.org.staff import csv_import
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import CSRF_COOKIE

@@ -14,7 +14,7 @@ from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.mail import OutboxMail
-from careplane.kernel.org import csv_import
+from careplane.kernel.org.staff import csv_import
 from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
 from tests.kernel.org.test_staff import CLINICIAN, NPI_A, OPS, hire, units_and_teams
 

@@ -19,7 +19,7 @@ from careplane.kernel.events import EventDelivery, OutboxEvent
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.models import ApiToken, User, WebSession
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import departures
+from careplane.kernel.org.offboarding import departures
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, OrgChange, OrgUnit, StaffMember, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS

@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from careplane.kernel import events
 from careplane.kernel.db import Database
-from careplane.kernel.org import departures, handover, structure
+from careplane.kernel.org.offboarding import departures
+from careplane.kernel.org.offboarding import handover
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, Team
 from careplane.kernel.units import Unit

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from careplane.kernel import clock, jobs
 from careplane.kernel.identity.models import User
 from careplane.kernel.mail import OutboxMail
-from careplane.kernel.org import licence_expiry
-from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.staff import licence_expiry
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import LicenceWarning, OrgUnit, StaffMember
 from careplane.kernel.worker import Worker
 from tests.kernel.org.test_staff import NPI_A, NPI_B, OPS, hire, licence, units_and_teams

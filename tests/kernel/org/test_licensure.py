@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 
 from careplane.kernel import clock
-from careplane.kernel.org.npi import generate_npi
+from careplane.standards.npi import generate_npi
 from careplane.kernel.identity.models import User
-from careplane.kernel.org import clinicians_licensed_in, may_verify_for_state
+from careplane.kernel.org import clinicians_licensed_in
+from careplane.kernel.org import may_verify_for_state
 from careplane.kernel.org.models import StaffMember, StaffStatus
 from tests.kernel.org.test_staff import NPI_A, NPI_B, hire, licence
 

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from careplane.kernel.org import dea, npi
+from careplane.standards import dea
+from careplane.standards import npi
 
 
 def test_known_valid_npi():

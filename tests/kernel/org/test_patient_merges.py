@@ -22,7 +22,7 @@ from tests.kernel.org.test_handover import drain
 from tests.kernel.patients.conftest import patient_data
 
 SYSTEM = Actor.for_system("tests")
-HANDLER = "careplane.kernel.org.patient_merges.repoint_work_items"
+HANDLER = "careplane.kernel.work.patient_merges.repoint_work_items"
 
 
 def register(db: Database, given: str):  # noqa: ANN201

@@ -17,7 +17,7 @@ from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
 from careplane.kernel.mail import OutboxMail
-from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
 from careplane.kernel.work.models import WorkItem, WorkQueue
 
@@ -285,7 +285,7 @@ def test_clock_today_is_the_default_start_date(db):
 
 def test_demo_seed_links_demo_staff_with_npis_and_licences_once(db, settings):
     from careplane.demo import seed_demo
-    from careplane.kernel.org.npi import is_valid_npi
+    from careplane.standards.npi import is_valid_npi
 
     seed_demo(db, settings, patients=0)
     seed_demo(db, settings, patients=0)

@@ -17,8 +17,8 @@ from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import staff as staff_service
-from careplane.kernel.org import structure
+from careplane.kernel.org.staff import service as staff_service
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, UnitStatus
 from tests.kernel.org.test_departures import START, make_org, make_staff
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import Licence, TeamMembership
 from careplane.kernel.web import CSRF_COOKIE
 from tests.helpers import api_token, bearer, login, make_user

@@ -14,7 +14,8 @@ from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import chart, structure
+from careplane.kernel.org.structure import chart
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue

@@ -12,8 +12,8 @@ from careplane.kernel.db import Database
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
-from careplane.kernel.org.staff import CLINICIAN_LICENCE_KINDS
-from careplane.kernel.org.structure import ensure_units
+from careplane.kernel.org.staff.service import CLINICIAN_LICENCE_KINDS
+from careplane.kernel.org.structure.service import ensure_units
 from careplane.kernel.patients.service import register_patient
 from careplane.kernel.work import OpenTo, QueueDeclaration
 from tests.helpers import make_user

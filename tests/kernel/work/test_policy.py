@@ -93,7 +93,7 @@ def test_a_unit_whose_work_opens_no_records_cannot_take_a_patients_item(db: Data
     """Health Technology's staff open no patient records: a queue of theirs holding a patient's item
     is refused to them, and the refusal audited, however the queue is set up."""
     with db.unit_of_work() as s:
-        from careplane.kernel.org.structure import ensure_units
+        from careplane.kernel.org.structure.service import ensure_units
 
         ensure_units(s)
         work.ensure_queue(s, work.QueueDeclaration("health_tech.interface_errors", "Interface errors", unit="health_tech"))

@@ -10,7 +10,7 @@ from careplane.kernel import work
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.errors import NotFound, ValidationFailed
-from careplane.kernel.org import structure
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgChange, OrgUnit, Team
 from careplane.kernel.work import OpenTo, QueueDeclaration
 from careplane.kernel.work.models import WorkQueue

@@ -22,7 +22,7 @@ class PatientsMerged(DomainEvent):
     Records that were merged into ``merged_id`` earlier now name ``survivor_id`` too; their own
     events were published when they merged, so a handler needs only this pair.
 
-    The organisation handles it for its work queues (``careplane.kernel.org.patient_merges``: items
+    The organisation handles it for its work queues (``careplane.kernel.work.patient_merges``: items
     of the merged record move to the survivor). A unit that comes to keep patient rows registers its
     own handler with ``@handles(PatientsMerged)`` in its ``events.py`` (listed in ``careplane.wiring``).
     """

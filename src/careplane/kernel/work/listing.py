@@ -19,7 +19,7 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
 from careplane.kernel.errors import AccessDenied, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
-from careplane.kernel.org import licensure
+from careplane.kernel.org.staff import licensure
 from careplane.kernel.org.models import StaffMember
 from careplane.kernel.work import policy
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue

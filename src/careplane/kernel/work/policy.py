@@ -32,7 +32,7 @@ from careplane.kernel.audit.record import entry_values, to_keep
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import licensure
+from careplane.kernel.org.staff import licensure
 from careplane.kernel.org.models import OrgUnit, StaffMember, StaffStatus, Team, TeamMembership, UnitStatus
 from careplane.kernel.units import function_of
 from careplane.kernel.work.models import OpenTo, WorkItem, WorkQueue

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import structure
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgUnit, Team, UnitStatus
 from careplane.kernel.work.models import OpenTo, WorkQueue
 

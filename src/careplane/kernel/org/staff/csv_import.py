@@ -21,9 +21,9 @@ from careplane.kernel import control_characters
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.identity.users import find_by_email
-from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import StaffMember
-from careplane.kernel.org.staff import LicenceData, StaffData
+from careplane.kernel.org.staff.service import LicenceData, StaffData
 from careplane.settings import Settings
 
 #: Column -> what it holds (shown in --help and the upload page).

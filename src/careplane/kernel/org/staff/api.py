@@ -17,8 +17,8 @@ from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import staff as staff_service
-from careplane.kernel.org.licensure import clinicians_licensed_in, may_verify_for_state
+from careplane.kernel.org.staff import service as staff_service
+from careplane.kernel.org.staff.licensure import clinicians_licensed_in, may_verify_for_state
 from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
 from careplane.kernel.patients.validation import check_state
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once

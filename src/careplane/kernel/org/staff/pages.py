@@ -17,10 +17,12 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute, accepts_upload
-from careplane.kernel.org.pages import EFFECTIVE_HINT
+from careplane.kernel.org.structure.pages import EFFECTIVE_HINT
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org import csv_import, dea, structure
-from careplane.kernel.org import staff as staff_service
+from careplane.kernel.org.staff import csv_import
+from careplane.standards import dea
+from careplane.kernel.org.structure import service as structure
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import OrgUnit, UnitStatus
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 

@@ -21,7 +21,7 @@ from careplane.kernel.org.models import (
     TeamMembership,
     UnitStatus,
 )
-from careplane.kernel.org.structure import function_label, get_unit, staff_names
+from careplane.kernel.org.structure.service import function_label, get_unit, staff_names
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.org import departures, structure
+from careplane.kernel.org.offboarding import departures
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
 router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])

@@ -9,7 +9,7 @@ import typer
 
 from careplane.kernel.access import Actor
 from careplane.kernel import cli_database
-from careplane.kernel.org import csv_import
+from careplane.kernel.org.staff import csv_import
 
 staff_app = typer.Typer(help="Staff and licences: CSV import, licensure, expiry warnings.", no_args_is_help=True)
 
@@ -85,7 +85,7 @@ def licensed_command(
     on: str = typer.Option(None, "--on", help="Day to ask about, YYYY-MM-DD (default: today)."),
 ) -> None:
     """List the active clinicians licensed to treat a patient located in STATE."""
-    from careplane.kernel.org.licensure import clinicians_licensed_in
+    from careplane.kernel.org.staff.licensure import clinicians_licensed_in
 
     db = cli_database.database()
     try:
@@ -101,7 +101,7 @@ def licensed_command(
 @staff_app.command("expiry-warnings")
 def expiry_warnings_command() -> None:
     """Send the licence and DEA expiry warnings due today now (the worker does this daily at 13:00 UTC)."""
-    from careplane.kernel.org.licence_expiry import send_expiry_warnings
+    from careplane.kernel.org.staff.licence_expiry import send_expiry_warnings
 
     db = cli_database.database()
     try:

@@ -16,7 +16,8 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.org import chart, structure
+from careplane.kernel.org.structure import chart
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 

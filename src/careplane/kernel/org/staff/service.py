@@ -24,7 +24,7 @@ from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User, UserRole
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
-from careplane.kernel.org import dea as dea_rules
+from careplane.standards import dea as dea_rules
 from careplane.kernel.org.models import (
     Licence,
     OrgChange,
@@ -35,7 +35,7 @@ from careplane.kernel.org.models import (
     TeamMembership,
     UnitStatus,
 )
-from careplane.kernel.org.npi import npi_problem
+from careplane.standards.npi import npi_problem
 from careplane.kernel.patients.validation import US_STATES, check_email, check_state
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.org import departures
+from careplane.kernel.org.offboarding import departures
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])

@@ -15,7 +15,8 @@ from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.org import chart, structure
+from careplane.kernel.org.structure import chart
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgChange
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once

@@ -19,7 +19,7 @@ from careplane.kernel import clock
 from careplane.kernel.identity.models import User, UserRole
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.models import Licence, StaffMember, StaffStatus
-from careplane.kernel.org.staff import CLINICIAN_LICENCE_KINDS, PHARMACIST_LICENCE_KINDS
+from careplane.kernel.org.staff.service import CLINICIAN_LICENCE_KINDS, PHARMACIST_LICENCE_KINDS
 
 
 def _working(on: date) -> ColumnElement[bool]:

@@ -3,7 +3,7 @@
 :func:`offboard` does in one transaction everything that must not wait (status, login switched
 off, every session and API token revoked, team memberships and unit leads ended, the departure
 recorded) and publishes ``StaffDeparted``; each unit's handler then moves the work and reports
-(:mod:`careplane.kernel.org.handover`).
+(:mod:`careplane.kernel.org.offboarding.handover`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from careplane.kernel.events import publish
 from careplane.kernel.identity.authn import revoke_all_credentials
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.service import lock_user
-from careplane.kernel.org import handover, structure
+from careplane.kernel.org.offboarding import handover
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import (
     Departure,

@@ -1,0 +1,1 @@
+"""Offboarding: a departure, its preview, and the hand-over of the departing person's work."""

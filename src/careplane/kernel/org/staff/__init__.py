@@ -1,0 +1,1 @@
+"""Staff: people, their roles, team memberships, licences (with expiry warnings) and CSV import."""
