@@ -85,6 +85,8 @@ ROUTES: list[Case] = [
     Case("/readyz", "/readyz"),
     Case("/metrics", "/metrics"),
     Case("/api/docs", "/api/docs"),
+    Case("/api/docs/assets/{name}", "/api/docs/assets/swagger-ui.css"),
+    Case("/api/docs/assets/{name}", "/api/docs/assets/nope.js", allowed=404),
     Case("/api/v1/openapi.json", "/api/v1/openapi.json"),
     # identity: a logged-in visitor of the login pages is sent on, never shown an error
     Case("/login", "/login"),
@@ -254,7 +256,7 @@ def test_every_page_and_api_read_as_every_demo_role(client, db, settings):
 def test_every_page_redirects_or_refuses_an_anonymous_visitor(client, db, settings):
     seed_demo(db, settings, patients=1, seed=7)
     ids = _demo_ids(db)
-    open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/v1/openapi.json",
+    open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/docs/assets/{name}", "/api/v1/openapi.json",
                    "/login", "/password/forgot", "/password/reset/{token}", "/verify-email/{token}", "/register",
                    "/mailbox", "/mailbox/{mail_id}"}
     problems = []

@@ -21,6 +21,7 @@ from starlette.routing import Match
 from careplane import __version__
 from careplane.kernel import units
 from careplane.kernel.admission import Admission
+from careplane.kernel.api_docs import API_DESCRIPTION, declare_bearer_tokens
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.identity.confirmation import CONFIRM_PAGE, EmailUnconfirmed
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
     app = FastAPI(
         title="careplane API",
         version=__version__,
-        description="careplane's JSON API. Errors are RFC 9457 problem+json.",
+        description=API_DESCRIPTION,
         docs_url=None,  # careplane.kernel.api_docs serves /api/docs, with its own Content-Security-Policy
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
@@ -125,7 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
 
 
 def _documented(app: FastAPI) -> dict[str, Any]:
-    app.openapi_schema = problem_answers_everywhere(FastAPI.openapi(app))
+    app.openapi_schema = declare_bearer_tokens(problem_answers_everywhere(FastAPI.openapi(app)))
     return app.openapi_schema
 
 

@@ -49,3 +49,14 @@ def test_an_app_with_an_unguarded_route_does_not_start():
     guarded = APIRouter(route_class=GuardedRoute)
     guarded.post("/fine")(sneaky)
     assert_guarded(guarded.routes, "a module")
+
+
+def test_the_document_declares_bearer_tokens_and_which_operations_need_one(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["bearerToken"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    assert "/profile" in scheme["description"] and "POST /api/v1/me/tokens" in spec["info"]["description"]
+    assert spec["paths"]["/api/v1/patients"]["get"]["security"] == [{"bearerToken": []}]
+    assert spec["paths"]["/api/v1/patients"]["post"]["security"] == [{"bearerToken": []}]
+    public = [(path, method) for path, ops in spec["paths"].items() for method, op in ops.items() if "security" not in op]
+    assert all("401" not in spec["paths"][path][method]["responses"] for path, method in public)

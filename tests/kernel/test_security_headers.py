@@ -48,7 +48,7 @@ def test_the_api_docs_page_gets_a_policy_that_lets_swagger_ui_run(client):
     assert page.status_code == 200 and "swagger-ui" in page.text
     csp = page.headers["content-security-policy"]
     script_src = next(d for d in csp.split("; ") if d.startswith("script-src")).split()
-    assert "https://cdn.jsdelivr.net" in script_src and "'unsafe-inline'" not in script_src
+    assert "'unsafe-inline'" not in script_src and not any(s.startswith("http") for s in script_src)
     for script in re.findall(r"<script>(.*?)</script>", page.text, re.S):  # each inline script, by hash
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in script_src

@@ -55,7 +55,8 @@ def accepts_upload(endpoint: F) -> F:
 
 def needs_login(refusal: type[Exception] = LoginRequired) -> Callable[[F], F]:
     """Mark a dependency that refuses anyone not logged in (raising ``refusal``): a route that
-    depends on it refuses an anonymous request the same way before reading its body."""
+    depends on it refuses an anonymous request the same way before reading its body. Mark an
+    endpoint that checks its caller itself (``web.api_read``) the same way, under its route line."""
 
     def mark(dependency: F) -> F:
         setattr(dependency, _LOGIN_MARK, refusal)
@@ -189,14 +190,21 @@ def _content_length(request: Request) -> int | None:
         return None
 
 
+#: The OpenAPI security scheme of API tokens (``Authorization: Bearer cpt_...``).
+BEARER_SCHEME = "bearerToken"
+
+
 class GuardedRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         self.accepts_upload = bool(getattr(endpoint, _UPLOAD_MARK, False))
         #: What the route raises for someone who is not logged in; None for a public route.
         self.anonymous_refusal: type[Exception] | None = next(
-            (getattr(call, _LOGIN_MARK) for call in _calls(self.dependant) if hasattr(call, _LOGIN_MARK)), None)
+            (getattr(call, _LOGIN_MARK) for call in [endpoint, *_calls(self.dependant)] if hasattr(call, _LOGIN_MARK)),
+            None)
         self.responses = {**documented_refusals(self), **self.responses}
+        if self.anonymous_refusal is not None:
+            self.openapi_extra = {"security": [{BEARER_SCHEME: []}], **(self.openapi_extra or {})}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

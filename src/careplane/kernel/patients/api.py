@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.db import columns
-from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.errors import NotAuthenticated
+from careplane.kernel.guarded_route import GuardedRoute, needs_login
 from careplane.kernel.iso_date import IsoDate
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDuplicate
@@ -247,6 +248,7 @@ async def register(
 
 @router.get("/{patient_id}", response_model=PatientOut, response_model_exclude_none=False, responses=_ERRORS,
             summary="Read a patient")
+@needs_login(NotAuthenticated)
 async def read(
     request: Request,
     patient_id: uuid.UUID,
