@@ -12,6 +12,7 @@ be a server error."""
 from __future__ import annotations
 
 import importlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -345,3 +346,31 @@ def test_a_nul_byte_in_input_is_refused_whole_on_both_engines(app, db):
     body = client.post("/api/v1/patients", json={"given_name": "A\u0000"})
     assert body.status_code == 401  # anonymous: refused before its body is read (tests/kernel/test_control_characters.py)
     assert client.get("/login").status_code == 200  # ordinary requests pass untouched
+
+
+def test_a_malformed_id_or_query_on_a_page_gets_the_styled_error_page(client, db, settings):
+    """Every page route that takes an id, given one that does not parse: an HTML 404 with the
+    person's navigation and a way back, never the API's JSON."""
+    seed_demo(db, settings, patients=1, seed=7)
+    with db.unit_of_work() as s:
+        admin = find_by_email(s, demo_email(Role.ADMINISTRATOR))
+    client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, admin))
+    page_routes = sorted({case.path for case in ROUTES if "{" in case.path and "{token}" not in case.path
+                          and not case.path.startswith(("/api/", "/docs/"))})  # a link's token is not an id
+    uuid_routes = []
+    for path in page_routes:
+        url = re.sub(r"\{[^}]+\}", "not-a-uuid", path)
+        response = client.get(url, follow_redirects=False)
+        if response.status_code == 200:
+            continue  # a free-text parameter (a token, a name): nothing to be malformed
+        uuid_routes.append(path)
+        assert response.status_code in (400, 404), (url, response.status_code)
+        assert response.headers["content-type"].startswith("text/html"), (url, response.text[:200])
+        assert "Log out" in response.text and '<a href="/' in response.text, url  # the nav, and a way on
+        if response.status_code == 404:
+            assert "Back to your home page" in response.text, url
+        assert not a11y.problems(response.text), url
+    assert "/patients/{patient_id}" in uuid_routes and len(uuid_routes) >= 8
+    bad_query = client.get("/patients?q=%00")
+    assert bad_query.status_code == 400 and bad_query.headers["content-type"].startswith("text/html")
+    assert "Back to your home page" in bad_query.text

@@ -171,7 +171,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             response = problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
                                **extensions)
         else:
-            response = render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status)
+            response = await _error_page(request, exc.status, exc.title, exc.detail)
         response.headers.update(exc.headers)
         return response
 
@@ -181,7 +181,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             errors = [{"field": k, "message": v} for k, v in exc.errors.items()]
             return problem(exc.status_code, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
                            **({"errors": errors} if errors else {}), **exc.extensions)
-        return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status_code)
+        return await _error_page(request, exc.status_code, exc.title, exc.detail)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -189,32 +189,49 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")), "message": err["msg"]}
             for err in exc.errors()
         ]
-        return problem(422, "Validation failed", "The request has invalid fields.", type_slug="validation-failed", errors=errors)
+        if wants_json(request):
+            return problem(422, "Validation failed", "The request has invalid fields.", type_slug="validation-failed",
+                           errors=errors)
+        return await _error_page(request, *_page_refusal(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if wants_json(request):
             answer: Response = problem(exc.status_code, str(exc.detail), str(exc.detail))
-        elif getattr(request.state, "actor", None) is None:
-            # No route ran (e.g. an unknown address), so nobody looked up who is asking: do it
-            # here so the error page keeps the person's navigation and log-out button. On a
-            # thread: a database wait never holds up the event loop.
-            async with request.app.state.admission.admitted():
-                answer = await run_in_threadpool(_error_page_for_whoever_asks, request, exc)
         else:
-            answer = render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+            answer = await _error_page(request, exc.status_code, str(exc.detail), "")
         answer.headers.update(exc.headers or {})
         if exc.status_code == 405 and (allowed := _allowed_methods(request)):
             answer.headers["Allow"] = ", ".join(allowed)  # a mounted app (static files) says its own
         return answer
 
 
-def _error_page_for_whoever_asks(request: Request, exc: StarletteHTTPException) -> Response:
+def _page_refusal(exc: RequestValidationError) -> tuple[int, str, str]:
+    """A page address whose path or query does not parse: a malformed id names no record (404);
+    a bad query value is the visitor's to correct (400)."""
+    first = exc.errors()[0]
+    where, name = first["loc"][0], str(first["loc"][-1])
+    if where == "path":
+        return 404, "Page not found", f"{str(first.get('input'))[:80]!r} is not a valid {name.replace('_', ' ')}."
+    return 400, "This address cannot be read", f"{name}: {first['msg']}."
+
+
+async def _error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """The styled error page, with the person's navigation and log-out button. When no route ran
+    (an unknown address, a malformed id), nobody has looked up who is asking yet: that is done
+    here, on a thread, so a database wait never holds up the event loop."""
+    if getattr(request.state, "actor", None) is not None:
+        return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
+    async with request.app.state.admission.admitted():
+        return await run_in_threadpool(_error_page_for_whoever_asks, request, status, title, detail)
+
+
+def _error_page_for_whoever_asks(request: Request, status: int, title: str, detail: str) -> Response:
     with request.app.state.db.unit_of_work() as session:
         who = authenticate(request, session)
         if who is not None and not who.needs_mfa:
             actor_for(request, who, via="web")
-        return render(request, "error.html", {"title": str(exc.detail), "detail": ""}, status_code=exc.status_code)
+        return render(request, "error.html", {"title": title, "detail": detail}, status_code=status)
 
 
 def _allowed_methods(request: Request) -> list[str]:
