@@ -38,7 +38,7 @@ def db_upgrade() -> None:
     """Bring the database schema up to date (run before starting new app servers in production)."""
     from careplane.kernel import schema
 
-    db = cli_database.database()
+    db = cli_database.database(create=True)
     schema.upgrade(db)
     typer.echo(f"schema up to date on {db.engine.url.render_as_string(hide_password=True)}")
 

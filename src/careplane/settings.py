@@ -94,11 +94,15 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")
 
+    @property
+    def embedded_database_path(self) -> Path:
+        return self.data_dir / "careplane.db"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'careplane.db').resolve()}"
+        return f"sqlite:///{self.embedded_database_path.resolve()}"
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

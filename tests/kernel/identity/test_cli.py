@@ -15,7 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_db(db, monkeypatch, settings):
-    monkeypatch.setattr(cli_database, "database", lambda: db)
+    monkeypatch.setattr(cli_database, "database", lambda **_: db)
     monkeypatch.setattr(users_cli, "get_settings", lambda: settings)
     return db
 
@@ -65,3 +65,16 @@ def test_totp_prints_the_current_code_in_development_only(cli_db, settings, monk
     monkeypatch.setattr(users_cli, "get_settings", lambda: production)
     refused = runner.invoke(cli.app, ["users", "totp", "doc@example.org"])
     assert refused.exit_code == 2 and "not available in production" in refused.output
+
+
+def test_a_command_run_where_there_is_no_database_says_where_it_looked_and_creates_nothing(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPLANE_")}
+    result = subprocess.run([sys.executable, "-m", "careplane.cli", "users", "totp", "x@y.org"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert str(tmp_path / "var" / "careplane.db") in result.stderr and "careplane db upgrade" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -60,6 +60,7 @@ def test_staff_with_mfa_gives_a_code_after_the_password(db, client):
     assert client.get("/mfa/enrol", follow_redirects=False).headers["location"] == "/mfa"
     page = client.get("/mfa?next=/profile")
     assert 'autocomplete="one-time-code"' in page.text and 'inputmode="numeric"' in page.text
+    assert "careplane users totp" not in page.text  # only the demo says where a code comes from
     ok = post(client, "/mfa", {"code": code_for(secret), "next": "/profile"})
     assert ok.status_code == 303 and ok.headers["location"] == "/profile"
     assert client.get("/profile").status_code == 200
@@ -154,3 +155,15 @@ def test_regenerating_recovery_codes_needs_the_password_and_replaces_the_old_one
     log_in(client, "pat@example.org")
     assert post(client, "/mfa", {"recovery_code": old[0]}).status_code == 422
     assert post(client, "/mfa", {"recovery_code": new[0]}).status_code == 303
+
+
+def test_in_the_demo_the_two_step_page_says_how_to_get_the_code(db, settings):
+    from fastapi.testclient import TestClient
+
+    from careplane.app import create_app
+
+    demo = TestClient(create_app(settings.model_copy(update={"demo_mailbox": True}), db))
+    make_user(db, "doc@example.org", Role.CLINICIAN, mfa=True)
+    log_in(demo, "doc@example.org")
+    page = demo.get("/mfa")
+    assert ".venv/bin/careplane users totp doc@example.org" in page.text

@@ -43,7 +43,7 @@ def test_an_administrator_cannot_reach_a_patients_account_by_its_id(db, client):
 
 
 def test_the_cli_lists_staff_only_and_records_reaching_a_patients_account(db, monkeypatch, settings):
-    monkeypatch.setattr(cli_database, "database", lambda: db)
+    monkeypatch.setattr(cli_database, "database", lambda **_: db)
     monkeypatch.setattr(users_cli, "get_settings", lambda: settings)
     pat = make_user(db, "pat@example.org")
     make_user(db, "doc@example.org", Role.CLINICIAN)

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from careplane import cli
 from careplane.kernel import cli_database, clock
+from careplane.settings import get_settings
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
@@ -107,11 +108,15 @@ def test_only_org_managers_import(db):
 
 
 @pytest.fixture
-def cli_db(db, monkeypatch, settings):  # noqa: ANN001, ANN201
-    monkeypatch.setattr(cli_database, "database", lambda: db)
-    monkeypatch.setattr("careplane.settings.get_settings", lambda: settings)
+def cli_db(db, monkeypatch, tmp_path):  # noqa: ANN001, ANN201
+    monkeypatch.setattr(cli_database, "database", lambda **_: db)
+    # Settings through the environment, as the other CLI tests do: replacing get_settings itself
+    # would stay bound in every module that imports it during this test.
+    monkeypatch.setenv("CAREPLANE_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
     units_and_teams(db)
-    return db
+    yield db
+    get_settings.cache_clear()
 
 
 def test_cli_bad_file_exits_non_zero_naming_the_line(cli_db):

@@ -156,7 +156,8 @@ def mfa_form(request: Request, next: str = "/", who: Authenticated = Depends(hal
         return redirect(next_url)
     if not who.user.mfa_enabled:
         return redirect(_with_next("/mfa/enrol", next_url))
-    return render(request, "auth/mfa.html", {"next": next_url})
+    demo_account = who.user.email if request.app.state.settings.demo_mailbox else None
+    return render(request, "auth/mfa.html", {"next": next_url, "demo_account": demo_account})
 
 
 @router.post("/mfa")

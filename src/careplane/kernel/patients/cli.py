@@ -22,13 +22,12 @@ def seed(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from careplane.kernel import schema
-    from careplane.kernel.db import Database
+    from careplane.kernel import cli_database, schema
     from careplane.kernel.patients.synthetic import insert_synthetic_patients
     from careplane.settings import get_settings
 
     settings = get_settings()
-    db = Database.configured(settings)
+    db = cli_database.database(create=True)
     schema.upgrade(db)
     console = Console()
     if demo:
