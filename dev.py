@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -77,9 +78,27 @@ def chromium_path() -> str:
     return os.environ.get("CAREPLANE_CHROMIUM") or DEFAULT_CHROMIUM
 
 
+def run_child(command: list[str]) -> int:
+    """Run ``command`` and return its exit code. Ctrl-C and SIGTERM sent to dev.py are passed on to
+    it, and dev.py waits for it to finish shutting down (instead of killing it or leaving it running)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def pass_on(signum: int, _frame: object) -> None:
+        if started and started[0].poll() is None:
+            started[0].send_signal(signum)
+
+    previous = {sig: signal.signal(sig, pass_on) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        started.append(subprocess.Popen(command, cwd=ROOT))
+        return started[0].wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_demo(extra: list[str]) -> int:
     ensure_environment()
-    return subprocess.call([str(venv_bin("careplane")), "demo", *extra], cwd=ROOT)
+    return run_child([str(venv_bin("careplane")), "demo", *extra])
 
 
 def run_tests(extra: list[str]) -> int:
@@ -96,7 +115,7 @@ def run_tests(extra: list[str]) -> int:
     engines = os.environ.get("CAREPLANE_TEST_ENGINES", "sqlite,postgresql")
     where = os.environ.get("CAREPLANE_TEST_POSTGRES_URL") and "the server in CAREPLANE_TEST_POSTGRES_URL"
     say(f"running the test suite on {engines} (PostgreSQL: {where or 'a throwaway embedded server'})")
-    code = subprocess.call([str(python), "-m", "pytest", *extra], cwd=ROOT)
+    code = run_child([str(python), "-m", "pytest", *extra])
     if code == PYTEST_NO_TESTS and in_ci():
         say("pytest collected no tests: that is a failure in CI")
         return 1
