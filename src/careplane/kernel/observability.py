@@ -41,9 +41,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """One readable line a record: time, level, logger, message, then the record's fields as
+    ``key=value`` (those the message does not already say)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        shown = getattr(record, "said", ())
+        extra = " ".join(f"{k}={v}" for k, v in getattr(record, "fields", {}).items() if k not in shown)
+        return f"{line} {extra}" if extra else line
+
+
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if json_logs else PlainFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -80,16 +94,13 @@ class RequestContextMiddleware:
             REQUESTS.labels(scope["method"], route_path, str(status)).inc()
             LATENCY.labels(scope["method"], route_path).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
+                ms = round(elapsed * 1000, 2)
                 log.info(
-                    "request",
+                    "%s %s %s %.1f ms", scope["method"], scope["path"], status, ms,
                     extra={
-                        "fields": {
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "ms": round(elapsed * 1000, 2),
-                        }
+                        "fields": {"request_id": request_id, "method": scope["method"], "path": scope["path"],
+                                   "status": status, "ms": ms},
+                        "said": ("method", "path", "status", "ms"),
                     },
                 )
 
