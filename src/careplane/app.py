@@ -185,6 +185,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if (malformed := _malformed_json(exc)) is not None:
+            return problem(400, "Malformed JSON", malformed, type_slug="malformed-json", instance=request.url.path)
         errors = [
             {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")), "message": err["msg"]}
             for err in exc.errors()
@@ -204,6 +206,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405 and (allowed := _allowed_methods(request)):
             answer.headers["Allow"] = ", ".join(allowed)  # a mounted app (static files) says its own
         return answer
+
+
+def _malformed_json(exc: RequestValidationError) -> str | None:
+    """Where a body that is not JSON stops being JSON, as a person reads it (line and column)."""
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") != "json_invalid":
+        return None
+    text = exc.body if isinstance(exc.body, str) else bytes(exc.body or b"").decode("utf-8", "replace")
+    position = int(first["loc"][-1])
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    reason = str(first.get("ctx", {}).get("error", "not JSON"))
+    return f"The body is not valid JSON: {reason} at line {line}, column {column} (character {position + 1})."
 
 
 def _page_refusal(exc: RequestValidationError) -> tuple[int, str, str]:

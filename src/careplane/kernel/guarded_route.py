@@ -240,6 +240,9 @@ def documented_refusals(route: GuardedRoute) -> dict[int | str, dict[str, Any]]:
         answers[413] = problem_answer("The body is larger than the route accepts (`max_bytes`).")
     if route.anonymous_refusal is not None:
         answers[401] = problem_answer("Not logged in, or an Authorization header that is not a valid bearer token.")
+        if route.methods - {"GET", "HEAD", "OPTIONS"}:
+            answers[403] = problem_answer("Sent with a web session's cookie but without its CSRF token "
+                                          "(`X-CSRF-Token`); a bearer token needs none.")
     return answers
 
 

@@ -54,6 +54,7 @@ def test_duplicate_gives_409_with_candidates_then_confirm_registers(client, logi
     assert again.status_code == 409
     problem = again.json()
     assert problem["type"].endswith("/possible-duplicate")
+    assert problem["confirm_field"] == "confirm_not_duplicate" and "`confirm_not_duplicate`" in problem["detail"]
     assert [(c["mrn"], c["name"], c["birth_date"]) for c in problem["candidates"]] == [
         (first["mrn"], "Jonathan Smith", "1984-07-21")]
     assert patients(db) == 1
@@ -149,3 +150,25 @@ def test_web_session_needs_csrf_for_api_writes(client, login, register):
     client.cookies.update(me["cookies"])
     assert client.get(f"/api/v1/patients/{a.id}").status_code == 200
     assert client.patch(f"/api/v1/patients/{a.id}", json={"city": "X"}).status_code == 403
+
+
+def test_a_body_that_is_not_json_is_told_where_it_breaks(client, login, db):
+    auth = login(Role.CLINICIAN)
+    broken = b'{"given_name": "Ann",\n  "family_name": ,\n}'
+    answer = client.post("/api/v1/patients", content=broken,
+                         headers={**auth["headers"], "content-type": "application/json"})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["type"].endswith("/malformed-json")
+    assert "line 2, column 18" in answer.json()["detail"] and "Expecting value" in answer.json()["detail"]
+    assert patients(db) == 0
+
+
+def test_a_bad_e_mail_address_is_explained_in_plain_words(client, login):
+    auth = login(Role.CLINICIAN)
+    for email, says in [("ann.example.org", "needs an @"), ("ann@example", "domain with a dot"),
+                        ("ann smith@example.org", "no spaces"), ("@example.org", "name before the @")]:
+        answer = client.post("/api/v1/patients", json={**BODY, "email": email}, headers=auth["headers"])
+        assert answer.status_code == 422
+        [error] = answer.json()["errors"]
+        assert error["field"] == "email" and says in error["message"], (email, error)
+        assert "@-sign" not in error["message"]  # the library's own words stay out

@@ -71,7 +71,7 @@ def test_bad_phones(phone):
 
 @pytest.mark.parametrize("email", ["nobody", "a@", "a@b", "a b@example.org"])
 def test_bad_emails(email):
-    assert "valid e-mail" in errors_for(email=email)["email"]
+    assert "name@example.com" in errors_for(email=email)["email"]
 
 
 @pytest.mark.parametrize("language", ["english!", "e", "en-", "1234"])

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from careplane.kernel.email_address import normalised_email
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, authorize, require
 from careplane.kernel.audit.record import record
@@ -509,9 +509,9 @@ def reach_account(session: Session, actor: Actor, user: User) -> None:
 def _staff_fields(email: str, display_name: str, roles: list[str], unit: str | None) -> tuple[str, str, list[Role], str | None]:
     errors: dict[str, str] = {}
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        errors["email"] = "Enter an e-mail address like name@example.org."
+        email = normalised_email(email)
+    except ValueError as exc:
+        errors["email"] = str(exc)
     display_name = display_name.strip()
     if not display_name:
         errors["display_name"] = "Enter the person's name."

@@ -44,6 +44,10 @@ SEARCH_LIMIT_MAX = 100
 RELATED = frozenset({"consents", "contacts"})
 
 
+#: The registration field (API body, form) that says "a different person: register anyway".
+CONFIRM_NOT_DUPLICATE = "confirm_not_duplicate"
+
+
 class DuplicateSuspected(Conflict):
     """The registration looks like a patient already on file. Carries the candidates, and the audit
     rows recording that they were shown, which the unit of work keeps after rolling back."""
@@ -53,9 +57,10 @@ class DuplicateSuspected(Conflict):
 
     def __init__(self, candidates: list[duplicates.Candidate], actor: Actor) -> None:
         super().__init__(
-            "This looks like a patient who is already registered. Check the candidates; "
-            "register anyway only if this is a different person.",
+            "This looks like a patient who is already registered. Check the candidates; if this is a "
+            "different person, send the registration again with `confirm_not_duplicate` set to true.",
             candidates=[c.summary() for c in candidates],
+            confirm_field=CONFIRM_NOT_DUPLICATE,
         )
         self.candidates = candidates
         self.keep_after_rollback = to_keep(

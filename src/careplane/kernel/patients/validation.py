@@ -11,8 +11,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 
+from careplane.kernel.email_address import normalised_email
 from careplane.kernel import clock
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.patients.models import ContactChannel, SexAtBirth
@@ -140,11 +140,9 @@ def check_email(value: Any) -> tuple[str | None, str | None]:
     if not text:
         return None, None
     try:
-        # No DNS lookups at registration; reserved ``.test`` domains are allowed for demos and tests.
-        result = validate_email(text, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
-        return None, f"Enter a valid e-mail address, like name@example.com ({exc})."
-    return result.normalized.lower(), None
+        return normalised_email(text), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def check_language(value: Any) -> tuple[str | None, str | None]:
