@@ -10,14 +10,14 @@ and placed between the last checkpoint that agrees and the first that does not.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.orm import Session
 
-from careplane.kernel.audit.chain import CHAIN_COLUMNS, GENESIS_HASH, HEAD_ID, link_hash
+from careplane.kernel.audit.chain import CHAIN_COLUMNS, GENESIS_HASH, HEAD_ID, ChainRow, link_hash
 from careplane.kernel.audit.keys import Keyring
 from careplane.kernel.audit.models import AuditChainHead, AuditEntry
 
@@ -115,7 +115,7 @@ class _Walk:
         self.agreed_seq = start.seq
         report.last_seq, report.last_hash, report.last_key_id, report.digest = start.seq, start.hash, start.key_id, start.digest
 
-    def row(self, row: Mapping[str, Any]) -> None:
+    def row(self, row: ChainRow) -> None:
         report, seq = self.report, row["seq"]
         report.sealed += 1
         if seq > self.expected_seq:
@@ -131,7 +131,7 @@ class _Walk:
             checkpoint = self.pending.pop(0)
             self._against(checkpoint, row if checkpoint.seq == seq else None)
 
-    def _check(self, row: Mapping[str, Any]) -> None:
+    def _check(self, row: ChainRow) -> None:
         report, seq, row_id, key_id = self.report, row["seq"], row["id"], row["key_id"]
         expected: str | None = None
         if key_id is None:
@@ -168,7 +168,7 @@ class _Walk:
                 "relinked", f"seq {seq} (id {row_id}): prev_hash {what} (seq {seq - 1} or {seq} was rewritten)", seq, row_id
             ))
 
-    def _against(self, checkpoint: Checkpoint, row: Mapping[str, Any] | None) -> None:
+    def _against(self, checkpoint: Checkpoint, row: ChainRow | None) -> None:
         report = self.report
         where = f"checkpoint {checkpoint.name} (seq {checkpoint.seq}, signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC)"
         if row is not None and row["hash"] == checkpoint.hash and report.digest in (None, checkpoint.digest):
@@ -210,7 +210,7 @@ class _Walk:
 
 
 def _sealed_batches(session: Session, batch: int, *, after: int = 0, upto: int | None = None,
-                    release_between: bool) -> Iterator[list[Mapping[str, Any]]]:
+                    release_between: bool) -> Iterator[Sequence[RowMapping]]:
     """Sealed rows by seq. The query that finds no more rows runs in the same transaction as
     whatever the caller reads next (the head), so a concurrent seal cannot fall in between."""
     while True:
