@@ -50,7 +50,7 @@ def install_fingerprint() -> str:
 
 def ensure_environment() -> Path:
     """Create .venv if needed and install what requirements.lock pins; returns the venv's python."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3 and says what it needs
         sys.exit(f"dev.py: careplane needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     python = venv_bin("python")
     if not python.exists():
@@ -87,7 +87,10 @@ def run_tests(extra: list[str]) -> int:
     browser = chromium_path()
     if not Path(browser).exists():
         if in_ci():
-            say(f"Chromium is missing at {browser}: the browser tests will FAIL (CI=true). Install it: apt-get install chromium")
+            say(
+                f"Chromium is missing at {browser}: the browser tests will FAIL (CI=true). "
+                "Install it: apt-get install chromium"
+            )
         else:
             say(
                 f"Chromium is missing at {browser}, so the browser tests will be skipped. To run them: "
@@ -116,12 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    demo = commands.add_parser(
+    commands.add_parser(
         "demo",
         help="run the demo: embedded SQLite in ./var, demo data, web + API + worker at http://127.0.0.1:8000",
         description="Set up .venv, then run `careplane demo` (any further arguments are passed on, e.g. --port 8080).",
     )
-    test = commands.add_parser(
+    commands.add_parser(
         "test",
         help="run the whole test suite on SQLite and PostgreSQL, browser tests included",
         description="Set up .venv, then run pytest (any further arguments are passed on, e.g. -x tests/kernel).",

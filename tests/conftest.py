@@ -65,7 +65,7 @@ def _empty_all_tables(database: Database) -> None:
         for table in Base.metadata.sorted_tables:
             cyclic = [fk.parent.name for fk in table.foreign_keys if fk.use_alter or (fk.constraint is not None and fk.constraint.use_alter)]
             if cyclic:
-                conn.execute(update(table).values({name: None for name in cyclic}))
+                conn.execute(update(table).values(dict.fromkeys(cyclic)))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(delete(table))
 

@@ -85,7 +85,7 @@ app.add_typer(org_app, name="org")
 
 @org_app.command("seed")
 def org_seed() -> None:
-    """Create a business unit for each installed unit, with its first team and queues, where missing (safe to re-run)."""
+    """Create a business unit for each installed unit, with its first team and queues, if missing (safe to re-run)."""
     from careplane.kernel.org.structure.service import ensure_units
 
     with cli_database.database().unit_of_work() as session:

@@ -72,11 +72,11 @@ class Prepared:
                 cursor.close()
         processors = compiled.result_processors
         return [tuple(value if process is None or value is None else process(value)
-                      for process, value in zip(processors, row)) for row in raw]
+                      for process, value in zip(processors, row, strict=True)) for row in raw]
 
     def mappings(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         """Rows of this statement as column-name mappings."""
-        return [dict(zip(self.columns, row)) for row in rows]
+        return [dict(zip(self.columns, row, strict=True)) for row in rows]
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import RowMapping, func, select
 from sqlalchemy.orm import Session
@@ -139,8 +139,8 @@ class _Walk:
             if self.keyed_from is not None:
                 report.add(Problem(
                     "unkeyed",
-                    f"seq {seq} (id {row_id}): sealed without a key after seq {self.keyed_from} was sealed with one "
-                    "(re-sealed by someone without the audit key)",
+                    f"seq {seq} (id {row_id}): sealed without a key after seq {self.keyed_from} was sealed "
+                    "with one (re-sealed by someone without the audit key)",
                     seq, row_id,
                 ))
             else:
@@ -156,8 +156,9 @@ class _Walk:
                 self.unknown_keys.add(key_id)
                 report.add(Problem(
                     "unknown-key",
-                    f"seq {seq} (id {row_id}): sealed with audit key {key_id}, which is not configured (if it is an "
-                    "earlier key, add it to CAREPLANE_AUDIT_KEYS_OLD); it and later rows under that key are not checked",
+                    f"seq {seq} (id {row_id}): sealed with audit key {key_id}, which is not configured "
+                    "(if it is an earlier key, add it to CAREPLANE_AUDIT_KEYS_OLD); "
+                    "it and later rows under that key are not checked",
                     seq, row_id,
                 ))
         if expected is not None and row["hash"] != expected:
@@ -203,8 +204,9 @@ class _Walk:
             last = self.report.last_seq
             self.report.add(Problem(
                 "checkpoint",
-                f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) says the chain reached "
-                f"seq {checkpoint.seq}, but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
+                f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) "
+                f"says the chain reached seq {checkpoint.seq}, "
+                f"but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
                 last + 1,
             ))
 

@@ -82,7 +82,7 @@ _CONTACT_FIELD = re.compile(r"^contact_(\d{1,2})_(?:name|relationship|phone)$")
 def contacts_from(form: Any) -> list[dict[str, str]]:
     """Emergency-contact rows of a form, in row order; blank rows are dropped."""
     contacts = []
-    for i in sorted({int(m.group(1)) for key in form.keys() if (m := _CONTACT_FIELD.match(key))}):
+    for i in sorted({int(m.group(1)) for key in form if (m := _CONTACT_FIELD.match(key))}):
         row = {key: str(form.get(f"contact_{i}_{key}", "")).strip() for key in ("name", "relationship", "phone")}
         if any(row.values()):
             contacts.append(row)

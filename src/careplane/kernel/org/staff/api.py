@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.staff import service as staff_service
