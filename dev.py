@@ -3,8 +3,9 @@
 
     python3 dev.py demo     # set up .venv, then run the demo at http://127.0.0.1:8000
     python3 dev.py test     # set up .venv, then run the whole test suite (SQLite and PostgreSQL)
+    python3 dev.py lint     # set up .venv, then run ruff (lint and format) and mypy: no finding allowed
 
-Both create ./.venv when it is missing and (re)install the pinned dependencies from
+Each creates ./.venv when it is missing and (re)install the pinned dependencies from
 requirements.lock plus careplane itself (editable) whenever the lock file or pyproject.toml
 changed since the last install.
 """
@@ -26,6 +27,8 @@ STAMP = VENV / ".careplane-installed"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: pytest's exit code when it collected no test at all.
 PYTEST_NO_TESTS = 5
+#: What ruff checks and formats (its settings, and mypy's files, are in pyproject.toml).
+LINT_PATHS = ("src", "tests", "dev.py")
 
 
 def in_ci() -> bool:
@@ -51,7 +54,7 @@ def install_fingerprint() -> str:
 
 def ensure_environment() -> Path:
     """Create .venv if needed and install what requirements.lock pins; returns the venv's python."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3 and says what it needs
         sys.exit(f"dev.py: careplane needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     python = venv_bin("python")
     if not python.exists():
@@ -106,7 +109,10 @@ def run_tests(extra: list[str]) -> int:
     browser = chromium_path()
     if not Path(browser).exists():
         if in_ci():
-            say(f"Chromium is missing at {browser}: the browser tests will FAIL (CI=true). Install it: apt-get install chromium")
+            say(
+                f"Chromium is missing at {browser}: the browser tests will FAIL (CI=true). "
+                "Install it: apt-get install chromium"
+            )
         else:
             say(
                 f"Chromium is missing at {browser}, so the browser tests will be skipped. To run them: "
@@ -122,6 +128,39 @@ def run_tests(extra: list[str]) -> int:
     return code
 
 
+def lint_checks() -> list[tuple[str, list[str]]]:
+    """Each check of ``dev.py lint``: its name and command (the pinned tools in .venv)."""
+    ruff, mypy = str(venv_bin("ruff")), str(venv_bin("mypy"))
+    return [
+        ("ruff check", [ruff, "check", *LINT_PATHS]),
+        ("ruff format --check", [ruff, "format", "--check", *LINT_PATHS]),
+        ("mypy", [mypy]),
+    ]
+
+
+def run_lint(fix: bool = False) -> int:
+    """Every check runs, so one run shows all the findings; any finding fails."""
+    ensure_environment()
+    if fix:
+        ruff = str(venv_bin("ruff"))
+        say("fixing what ruff can: ruff check --fix, then ruff format")
+        subprocess.call([ruff, "check", "--fix", "--quiet", *LINT_PATHS], cwd=ROOT)
+        subprocess.call([ruff, "format", "--quiet", *LINT_PATHS], cwd=ROOT)
+    failed = []
+    for name, command in lint_checks():
+        say(f"lint: {name}")
+        if subprocess.call(command, cwd=ROOT) != 0:
+            failed.append(name)
+    if failed:
+        say(
+            f"lint FAILED: {', '.join(failed)}. `python3 dev.py lint --fix` (ruff check --fix, ruff format) "
+            "fixes formatting, import order and some findings; the rest, and mypy's, need fixing by hand."
+        )
+        return 1
+    say("lint: no findings")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 dev.py",
@@ -135,26 +174,35 @@ def main(argv: list[str] | None = None) -> int:
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    demo = commands.add_parser(
+    commands.add_parser(
         "demo",
         help="run the demo: embedded SQLite in ./var, demo data, web + API + worker at http://127.0.0.1:8000",
         description="Set up .venv, then run `careplane demo` (any further arguments are passed on, e.g. --port 8080).",
     )
-    test = commands.add_parser(
+    commands.add_parser(
         "test",
         help="run the whole test suite on SQLite and PostgreSQL, browser tests included",
         description="Set up .venv, then run pytest (any further arguments are passed on, e.g. -x tests/kernel).",
     )
+    lint = commands.add_parser(
+        "lint",
+        help="run ruff (lint, format, import order) and mypy; any finding fails",
+        description="Set up .venv, then run `ruff check`, `ruff format --check` and `mypy` as pyproject.toml "
+        "configures them; exits non-zero, naming the tool, on any finding.",
+    )
+    lint.add_argument("--fix", action="store_true", help="first let ruff fix what it can and reformat")
     commands.add_parser("setup", help="only create .venv and install the pinned dependencies")
     # Everything dev.py does not know itself goes on to `careplane demo` or pytest, in order.
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command == "setup":
+    if extra and args.command in ("setup", "lint"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "demo":
             return run_demo(extra)
         if args.command == "test":
             return run_tests(extra)
+        if args.command == "lint":
+            return run_lint(fix=args.fix)
         ensure_environment()
         say(f"ready: {venv_bin('python').relative_to(ROOT)}")
         return 0

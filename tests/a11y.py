@@ -4,6 +4,7 @@ for every form control, a name for every button and link, one h1 and headings th
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from itertools import pairwise
 
 _UNLABELLED_INPUTS = {"hidden", "submit", "button", "reset", "image"}
 
@@ -69,7 +70,7 @@ def problems(html: str) -> list[str]:
     found += page.problems_unnamed
     if whole and page.headings.count(1) != 1:
         found.append(f"{page.headings.count(1)} <h1> headings (one expected)")
-    for before, after in zip(page.headings, page.headings[1:]):
+    for before, after in pairwise(page.headings):
         if after > before + 1:
             found.append(f"heading level jumps from h{before} to h{after}")
             break

@@ -24,9 +24,9 @@ def dev(monkeypatch, tmp_path):  # noqa: ANN001, ANN201
     return module
 
 
-def test_help_names_both_commands():
+def test_help_names_the_commands():
     out = subprocess.run([sys.executable, str(ROOT / "dev.py"), "--help"], capture_output=True, text=True, check=True)
-    assert "dev.py demo" in out.stdout and "dev.py test" in out.stdout
+    assert "dev.py demo" in out.stdout and "dev.py test" in out.stdout and "dev.py lint" in out.stdout
     bad = subprocess.run([sys.executable, str(ROOT / "dev.py"), "bogus"], capture_output=True, text=True)
     assert bad.returncode == 2
 
@@ -80,3 +80,14 @@ def test_a_signal_to_dev_py_reaches_the_server_it_started_and_dev_py_waits_for_i
     runner.send_signal(signum)
     assert runner.wait(timeout=20) == 3  # the server's own exit code, after it finished
     assert marker.read_text() == str(int(signum))
+
+
+def test_lint_runs_every_check_and_names_those_that_fail(dev, monkeypatch, capsys):  # noqa: ANN001
+    monkeypatch.setattr(dev, "ensure_environment", lambda: Path(sys.executable))
+    calls = []
+    monkeypatch.setattr(dev.subprocess, "call", lambda cmd, cwd: calls.append(cmd) or int("format" in cmd))
+    assert dev.run_lint() == 1
+    assert [Path(cmd[0]).name for cmd in calls] == ["ruff", "ruff", "mypy"]
+    assert "lint FAILED: ruff format --check." in capsys.readouterr().out
+    monkeypatch.setattr(dev.subprocess, "call", lambda cmd, cwd: 0)
+    assert dev.run_lint() == 0

@@ -344,7 +344,8 @@ def test_a_nul_byte_in_input_is_refused_whole_on_both_engines(app, db):
     query = client.get("/patients?q=a%00b")
     assert query.status_code == 400
     body = client.post("/api/v1/patients", json={"given_name": "A\u0000"})
-    assert body.status_code == 401  # anonymous: refused before its body is read (tests/kernel/test_control_characters.py)
+    # anonymous: refused before its body is read (tests/kernel/test_control_characters.py)
+    assert body.status_code == 401
     assert client.get("/login").status_code == 200  # ordinary requests pass untouched
 
 

@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None, *, 
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )
+    # FastAPI's documented way to customise the schema is to replace this method.
     app.openapi = lambda: app.openapi_schema or _documented(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.db = db
@@ -167,6 +168,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         errors = getattr(exc, "errors", None)
         if errors:
             extensions["errors"] = [{"field": k, "message": v} for k, v in errors.items()]
+        response: Response
         if wants_json(request):
             response = problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
                                **extensions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,6 +14,11 @@ from careplane.kernel.identity.cli import users_app
 from careplane.kernel.org.staff.cli import staff_app
 from careplane.kernel.patients.cli import seed as seed_command
 from careplane.settings import get_settings
+
+if TYPE_CHECKING:
+    from careplane.kernel.db import Database
+    from careplane.kernel.identity.roles import Role
+    from careplane.settings import Settings
 
 app = typer.Typer(
     help="careplane: run, seed and operate the platform. Configuration comes from CAREPLANE_* "
@@ -61,7 +67,7 @@ app.add_typer(access_app, name="access")
 
 @access_app.command("table")
 def access_table(
-    write: Path = typer.Option(None, help="Rewrite the tables between the markers in this Markdown file "
+    write: Path | None = typer.Option(None, help="Rewrite the tables between the markers in this Markdown file "
                                           "(e.g. docs/access.md) instead of printing them."),
 ) -> None:
     """Print the access tables (permissions by role, and by business function) from the registry."""
@@ -79,7 +85,7 @@ app.add_typer(org_app, name="org")
 
 @org_app.command("seed")
 def org_seed() -> None:
-    """Create a business unit for each installed unit, with its first team and queues, where missing (safe to re-run)."""
+    """Create a business unit for each installed unit, with its first team and queues, if missing (safe to re-run)."""
     from careplane.kernel.org.structure.service import ensure_units
 
     with cli_database.database().unit_of_work() as session:
@@ -92,7 +98,7 @@ def org_seed() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    worker: bool = typer.Option(None, help="Run the background worker in this process (default: on for embedded SQLite)."),
+    worker: bool | None = typer.Option(None, help="Run the background worker in this process (default: on for embedded SQLite)."),
     workers: int = typer.Option(1, help="App server processes (PostgreSQL only)."),
 ) -> None:
     """Run the web app and JSON API."""
@@ -112,7 +118,7 @@ def serve(
     _serve_one_process(settings, host, port, run_worker=run_worker)
 
 
-def _serve_one_process(settings, host: str, port: int, *, run_worker: bool, db=None) -> None:  # noqa: ANN001
+def _serve_one_process(settings: Settings, host: str, port: int, *, run_worker: bool, db: Database | None = None) -> None:
     import uvicorn
 
     from careplane.app import create_served_app
@@ -161,7 +167,7 @@ def demo(
     _serve_one_process(settings, host, port, run_worker=True, db=db)
 
 
-def _print_demo_welcome(settings, logins, password: str) -> None:  # noqa: ANN001
+def _print_demo_welcome(settings: Settings, logins: list[tuple[Role, str, bool]], password: str) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -51,7 +51,7 @@ def test_the_rule_refuses_controls_and_keeps_tab_and_line_breaks(char):
     assert control_characters.first_in_text(f"a\nb\nc{char}") == (3, char)
     with pytest.raises(ValueError, match="Line 2 contains"):  # files: the staff CSV import
         csv_import.decode(f"email\nx{char}@example.org\n".encode())
-    assert csv_import.decode("email\tname\r\n".encode()) == "email\tname\r\n"
+    assert csv_import.decode(b"email\tname\r\n") == "email\tname\r\n"
 
 
 def test_json_and_merge_patch_json_bodies(web, db, patient):

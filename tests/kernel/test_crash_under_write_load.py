@@ -96,10 +96,9 @@ def test_sigkill_under_write_load_loses_and_doubles_nothing(db, tmp_path):
             thread.join(30)
     assert len(acknowledged) > 20, "the load never got going"
 
-    with _serving(db, tmp_path) as (url, _):
-        with httpx.Client(base_url=url, headers=bearer(token), timeout=30) as client:
-            retried = [client.post("/api/v1/patients", json=_body(family), headers={"Idempotency-Key": key})
-                       for key, family in unanswered]
+    with _serving(db, tmp_path) as (url, _), httpx.Client(base_url=url, headers=bearer(token), timeout=30) as client:
+        retried = [client.post("/api/v1/patients", json=_body(family), headers={"Idempotency-Key": key})
+                   for key, family in unanswered]
     assert all(response.status_code == 201 for response in retried), [r.text for r in retried]
 
     with db.unit_of_work() as session:

@@ -29,19 +29,17 @@ def test_times_come_back_aware_utc(db):
 
 
 def test_naive_datetimes_are_refused(db):
-    with pytest.raises(Exception, match="naive datetime"):
-        with db.unit_of_work() as s:
-            user = create_user(s, email="b@example.org", display_name="B", roles=[Role.BILLER])
-            user.last_login_at = datetime(2026, 1, 2)
-            s.flush()
+    with pytest.raises(Exception, match="naive datetime"), db.unit_of_work() as s:
+        user = create_user(s, email="b@example.org", display_name="B", roles=[Role.BILLER])
+        user.last_login_at = datetime(2026, 1, 2)
+        s.flush()
 
 
 def test_unit_of_work_rolls_back_on_error(db):
-    with pytest.raises(RuntimeError):
-        with db.unit_of_work() as s:
-            create_user(s, email="c@example.org", display_name="C", roles=[Role.BILLER])
-            s.flush()
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), db.unit_of_work() as s:
+        create_user(s, email="c@example.org", display_name="C", roles=[Role.BILLER])
+        s.flush()
+        raise RuntimeError("boom")
     with db.unit_of_work() as s:
         assert s.scalar(select(User)) is None
 

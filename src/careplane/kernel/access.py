@@ -106,7 +106,7 @@ class Registry:
         descriptions = dict(_KERNEL_DESCRIPTIONS)
         roles: dict[Role, set[str]] = {role: set(granted) for role, granted in _KERNEL_ROLE_PERMISSIONS.items()}
         functions: dict[str, set[str]] = {}
-        unit_scoped = set(UNIT_SCOPED)
+        unit_scoped: set[str] = set(UNIT_SCOPED)
         for unit in units.installed():
             functions.setdefault(unit.code, set()).update(unit.patient_permissions)
             for spec in unit.permissions:

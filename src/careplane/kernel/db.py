@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, Uuid, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -68,6 +68,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
+    if TYPE_CHECKING:
+        # Every careplane entity maps a table of its own (never a join or a select), so its
+        # Core statements (insert, update) take ``Entity.__table__``.
+        __table__: ClassVar[Table]
 
 
 def columns(entity: Base) -> dict[str, Any]:
@@ -516,5 +520,7 @@ def _is_disconnect(dialect: Dialect, exc: Exception, dbapi_connection: Any) -> b
     # Prepared statements reach asyncpg directly, so its errors arrive untranslated; its dialect
     # asks the connection itself whether it is closed.
     if dialect.driver == "asyncpg" or isinstance(exc, dialect.loaded_dbapi.Error):
-        return bool(dialect.is_disconnect(exc, dbapi_connection, None))
+        # The typing asks for a DB-API error, but asyncpg's dialect takes any exception: it asks
+        # the connection whether it is closed.
+        return bool(dialect.is_disconnect(exc, dbapi_connection, None))  # type: ignore[arg-type]
     return False

@@ -21,13 +21,14 @@ import typing
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, delete, exists, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from careplane.kernel import clock, units
-from careplane.kernel.db import Base, IdMixin
+from careplane.kernel.db import Base, Database, IdMixin
 from careplane.kernel.errors import Conflict, NotFound
 from careplane.kernel.jobs import scheduled
 
@@ -160,10 +161,12 @@ def event_type(name: str) -> type[DomainEvent]:
 # ---------------------------------------------------------------- handlers
 
 Handler = Callable[[Session, Any], None]
-H = TypeVar("H", bound=Handler)
+#: A ``transaction=False`` handler: called with the database, no transaction open.
+OutsideHandler = Callable[[Database, Any], None]
+H = TypeVar("H", bound=Handler | OutsideHandler)
 
 #: event name -> handler name -> function
-_HANDLERS: dict[str, dict[str, Handler]] = {}
+_HANDLERS: dict[str, dict[str, Handler | OutsideHandler]] = {}
 
 
 #: (event name, handler name) of the handlers that run outside any transaction.
@@ -204,11 +207,21 @@ def runs_in_transaction(session: Session, delivery: EventDelivery) -> bool:
     return (event_name, delivery.handler) not in _OUTSIDE_TRANSACTION
 
 
-def handlers_for(event_name: str) -> dict[str, Handler]:
+def handlers_for(event_name: str) -> dict[str, Handler | OutsideHandler]:
     return dict(_HANDLERS.get(event_name, {}))
 
 
 def handler(event_name: str, handler_name: str) -> Handler:
+    """A handler that runs in a transaction (the default), called as ``fn(session, event)``."""
+    return cast(Handler, _registered(event_name, handler_name))
+
+
+def outside_handler(event_name: str, handler_name: str) -> OutsideHandler:
+    """A ``transaction=False`` handler, called as ``fn(db, event)``."""
+    return cast(OutsideHandler, _registered(event_name, handler_name))
+
+
+def _registered(event_name: str, handler_name: str) -> Handler | OutsideHandler:
     try:
         return _HANDLERS[event_name][handler_name]
     except KeyError:
@@ -401,11 +414,12 @@ def replay(session: Session, delivery_id: uuid.UUID) -> EventDelivery:
 
 
 def replay_all_dead(session: Session) -> int:
-    result = session.execute(
+    # An UPDATE's result is a CursorResult (which has the rowcount); Session.execute is typed for any statement.
+    result = cast(CursorResult[Any], session.execute(
         update(EventDelivery)
         .where(EventDelivery.status == DEAD)
         .values(status=PENDING, attempts=0, next_attempt_at=clock.now())
-    )
+    ))
     return result.rowcount or 0
 
 

@@ -17,7 +17,7 @@ events_app = typer.Typer(help="The event outbox: pending deliveries, dead letter
 
 def worker_command(
     once: bool = typer.Option(False, "--once", help="Run everything due now, then exit."),
-    name: str = typer.Option(None, help="This worker's name in logs (default: host-pid)."),
+    name: str | None = typer.Option(None, help="This worker's name in logs (default: host-pid)."),
 ) -> None:
     """Deliver events and run scheduled jobs. Start one per machine or more; SIGTERM stops after the item in hand."""
     from careplane.kernel.observability import configure_logging
@@ -87,7 +87,7 @@ def _list_deliveries(status: str, limit: int, none: str) -> None:
 
 @events_app.command("replay")
 def replay_command(
-    delivery_id: str = typer.Argument(None, help="The dead delivery to send back to the queue."),
+    delivery_id: str | None = typer.Argument(None, help="The dead delivery to send back to the queue."),
     all_dead: bool = typer.Option(False, "--all-dead", help="Replay every dead delivery."),
 ) -> None:
     """Send dead deliveries back to the queue with a fresh set of attempts."""

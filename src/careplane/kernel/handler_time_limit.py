@@ -96,6 +96,7 @@ def _end_from_outside(engine: Engine, connection: Connection) -> None:
     """End the transaction of ``connection``, which another thread is using, and its locks."""
     dbapi = connection.connection.dbapi_connection
     try:
+        assert dbapi is not None, "the connection is in use by the handler, so still open"
         if engine.dialect.name == "postgresql":
             pid = dbapi.info.backend_pid  # psycopg
             with engine.connect() as other:

@@ -45,9 +45,12 @@ class Prepared:
     in the statement are bound once at compile time.
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
-        self.columns: tuple[str, ...] = tuple(c.key for c in statement.selected_columns)
+        keys = [c.key for c in statement.selected_columns]
+        self.columns: tuple[str, ...] = tuple(key for key in keys if key is not None)
+        if len(self.columns) != len(keys):
+            raise ValueError("every selected column needs its own label")
         #: By dialect and driver: the SQL text differs by parameter style, the processors by driver.
         self._by_dialect: dict[str, _Compiled] = {}
 
@@ -69,11 +72,11 @@ class Prepared:
                 cursor.close()
         processors = compiled.result_processors
         return [tuple(value if process is None or value is None else process(value)
-                      for process, value in zip(processors, row)) for row in raw]
+                      for process, value in zip(processors, row, strict=True)) for row in raw]
 
     def mappings(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         """Rows of this statement as column-name mappings."""
-        return [dict(zip(self.columns, row)) for row in rows]
+        return [dict(zip(self.columns, row, strict=True)) for row in rows]
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
@@ -86,7 +89,7 @@ class Prepared:
             key = None if bind.value is not None or not bind.required else bind.key
             binds.append((name, key, bind.effective_value, bind.type._cached_bind_processor(dialect)))
         result_processors = tuple(
-            column.type._cached_result_processor(dialect, None) for column in compiled._result_columns  # type: ignore[attr-defined]
+            column.type._cached_result_processor(dialect, None) for column in compiled._result_columns
         )
         if len(result_processors) != len(self.columns):
             raise ValueError("every selected column needs its own label")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from careplane.kernel import clock, idempotency, units
-from careplane.kernel.access import Actor, Permission
+from careplane.kernel.access import Actor
 from careplane.kernel.db import Database, Reader, SessionOrReader
 from careplane.kernel.errors import CareplaneError, NotAuthenticated
 from careplane.kernel.identity import authn

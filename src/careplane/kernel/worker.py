@@ -117,7 +117,7 @@ class Worker:
             if delivery is None:
                 return
             event_name, event = events.event_of(session, delivery)
-        fn = events.handler(event_name, handler_name)
+        fn = events.outside_handler(event_name, handler_name)
         try:
             handler_time_limit.run_alone(lambda: fn(self.db, event), self.settings.worker_handler_timeout_seconds,
                                          handler_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
 
 from careplane.kernel.db import Base
 from careplane.kernel.schema import load_models
@@ -12,7 +13,7 @@ load_models()
 config = context.config
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -27,6 +28,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: neither a connection nor sqlalchemy.url was given")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)

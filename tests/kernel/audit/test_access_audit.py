@@ -33,11 +33,10 @@ def test_allowed_access_writes_a_row_with_who_what_whom_where(db):
 
 def test_allowed_row_is_undone_with_the_work_it_describes(db):
     actor = Actor(user_id=None, label="ops", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
-    with pytest.raises(RuntimeError):
-        with db.unit_of_work() as s:
-            authorize(s, actor, Permission.PATIENT_SEARCH)
-            s.flush()
-            raise RuntimeError("the read failed")
+    with pytest.raises(RuntimeError), db.unit_of_work() as s:
+        authorize(s, actor, Permission.PATIENT_SEARCH)
+        s.flush()
+        raise RuntimeError("the read failed")
     with db.unit_of_work() as s:
         assert s.scalar(select(AuditEntry)) is None
 
@@ -49,10 +48,9 @@ def test_refused_access_is_recorded_although_the_transaction_rolls_back(db):
         user = create_user(s, email="pat@example.org", display_name="Pat", roles=[Role.PATIENT], patient_id=mine.id)
         patient_actor = Actor(user_id=user.id, label=user.email, roles=frozenset({Role.PATIENT}), patient_id=mine.id,
                               ip="203.0.113.9")
-    with pytest.raises(AccessDenied):
-        with db.unit_of_work() as s:
-            add_patient(s, "MRN999", "Should", "Vanish")  # work in the same transaction
-            authorize(s, patient_actor, Permission.PATIENT_READ, patient_id=other.id, resource_type="patient")
+    with pytest.raises(AccessDenied), db.unit_of_work() as s:
+        add_patient(s, "MRN999", "Should", "Vanish")  # work in the same transaction
+        authorize(s, patient_actor, Permission.PATIENT_READ, patient_id=other.id, resource_type="patient")
     with db.unit_of_work() as s:
         entries = s.scalars(select(AuditEntry)).all()
         assert len(entries) == 1

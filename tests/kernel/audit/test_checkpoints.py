@@ -30,6 +30,7 @@ from tests.kernel.audit.helpers import KEYRING
 from tests.kernel.audit.test_chain import T0, add_entries, sealed_rows
 
 SIGNER = Ed25519PrivateKey.generate()
+PUBLIC_KEYS = (SIGNER.public_key(),)
 OTHER_KEY = AuditKey.from_text("an-insider-s-own-key-that-is-long-enough")
 
 
@@ -59,7 +60,7 @@ def verify_without_checkpoints(db, keyring=KEYRING):
         return verify(s, keyring)
 
 
-def check(db, folder, keyring=KEYRING, public_keys=(SIGNER.public_key(),)):
+def check(db, folder, keyring=KEYRING, public_keys=PUBLIC_KEYS):
     loaded, file_problems = read_folder(folder, public_keys)
     assert file_problems == []
     with db.session_factory() as s:

@@ -129,9 +129,8 @@ def test_search_is_recorded_and_sealed_state_shown(db, world):
 
 def test_refused_search_is_recorded(db, world):
     clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
-    with pytest.raises(AccessDenied):
-        with db.unit_of_work() as s:
-            search(s, clinician, AuditFilters(patient="MRN-ADA"))
+    with pytest.raises(AccessDenied), db.unit_of_work() as s:
+        search(s, clinician, AuditFilters(patient="MRN-ADA"))
     with db.unit_of_work() as s:
         denied = s.scalar(select(AuditEntry).where(AuditEntry.action == "audit.read"))
         assert denied.outcome == "denied" and denied.actor_user_id == world["doc"].id
@@ -142,9 +141,8 @@ def test_refused_search_reveals_nothing_about_its_filters(db, world):
     clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
     for filters in (AuditFilters(patient="NO-SUCH-MRN"), AuditFilters(user="nobody@example.org"),
                     AuditFilters(since="yesterday", tz="Mars/Base")):
-        with pytest.raises(AccessDenied):
-            with db.unit_of_work() as s:
-                search(s, clinician, filters)
+        with pytest.raises(AccessDenied), db.unit_of_work() as s:
+            search(s, clinician, filters)
     with db.unit_of_work() as s:
         denied = s.scalars(select(AuditEntry).where(AuditEntry.action == "audit.read")).all()
         assert [d.outcome for d in denied] == ["denied"] * 3

@@ -90,7 +90,10 @@ def test_worker_process_stops_gracefully_on_sigterm(effects):
     """``careplane worker`` keeps polling, picks up new events, and exits cleanly on SIGTERM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPLANE_")}
     env.update(CAREPLANE_DATABASE_URL=effects.url, CAREPLANE_WORKER_POLL_SECONDS="0.1", CAREPLANE_LOG_JSON="true")
-    code = "from careplane import wiring; wiring.KERNEL_HANDLER_MODULES.append('tests.kernel.events.sample'); from careplane.cli import main; main()"
+    code = (
+        "from careplane import wiring; wiring.KERNEL_HANDLER_MODULES.append('tests.kernel.events.sample'); "
+        "from careplane.cli import main; main()"
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "worker", "--name", "sigterm-test"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -78,8 +78,8 @@ def test_every_bad_row_is_listed_with_line_and_column(db):
         "a@example.org,Ann Other,,,,NY,N1,MD,2027-01-01,\n"  # 4 name differs, licence repeated
         "c@example.org,,wizard,,,NY,N3,XX,2027-02-30,2028-01-01\n"  # 5 name, roles, kind, expiry
         ",Nobody,biller,,,,,,,\n"  # 6 email
-        f"already@example.org,,,,,CA,C9,MD,2027-01-01,\n"  # 7 ok: licence for existing staff
-        f"already@example.org,,clinician,,,CA,C10,MD,2027-01-01,\n"  # 8 roles for someone on staff
+        "already@example.org,,,,,CA,C9,MD,2027-01-01,\n"  # 7 ok: licence for existing staff
+        "already@example.org,,clinician,,,CA,C10,MD,2027-01-01,\n"  # 8 roles for someone on staff
         "\n"  # blank lines are skipped
         "d@example.org,Dee D,biller,,,,,,,,extra\n"  # 10 too many values
     )

@@ -214,7 +214,7 @@ def test_work_in_a_unit_made_by_a_split_is_handed_over_by_its_business_function(
     """A unit split off at run time (video_consults from virtual_care) does Virtual Care's work:
     its queues are handed over with Virtual Care's, and the departure is complete only once the
     person holds no open item anywhere."""
-    queues = make_org(db)
+    make_org(db)
     actor = lead_actor(db)
     _, leaver = make_staff(db)
     _, successor = make_staff(db)

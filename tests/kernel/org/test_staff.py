@@ -174,17 +174,14 @@ def test_update_staff_changes_only_what_is_allowed(db):
 def test_join_and_leave_team_with_dates(db):
     ids = units_and_teams(db)
     staff = hire(db, npi=NPI_A)
-    with db.unit_of_work() as s:
-        with pytest.raises(ValidationFailed, match="before they start"):
-            staff_service.join_team(s, OPS, staff.id, ids["Verification"], date(2023, 1, 1))
+    with db.unit_of_work() as s, pytest.raises(ValidationFailed, match="before they start"):
+        staff_service.join_team(s, OPS, staff.id, ids["Verification"], date(2023, 1, 1))
     with db.unit_of_work() as s:
         membership = staff_service.join_team(s, OPS, staff.id, ids["Verification"], date(2024, 3, 1))
-    with db.unit_of_work() as s:
-        with pytest.raises(ValidationFailed, match="already in the team"):
-            staff_service.join_team(s, OPS, staff.id, ids["Verification"], date(2024, 4, 1))
-    with db.unit_of_work() as s:
-        with pytest.raises(ValidationFailed, match="before they joined"):
-            staff_service.leave_team(s, OPS, staff.id, membership.id, date(2024, 2, 1))
+    with db.unit_of_work() as s, pytest.raises(ValidationFailed, match="already in the team"):
+        staff_service.join_team(s, OPS, staff.id, ids["Verification"], date(2024, 4, 1))
+    with db.unit_of_work() as s, pytest.raises(ValidationFailed, match="before they joined"):
+        staff_service.leave_team(s, OPS, staff.id, membership.id, date(2024, 2, 1))
     with db.unit_of_work() as s:
         staff_service.leave_team(s, OPS, staff.id, membership.id, date(2024, 6, 30))
     with db.unit_of_work() as s:
@@ -230,9 +227,8 @@ def test_add_and_renew_licence(db):
 def test_licence_rules(db, values, field):
     staff = hire(db, npi=NPI_A)
     good = {"state": "CA", "kind": "MD", "number": "A12345", "expires_on": "2026-12-31"}
-    with db.unit_of_work() as s:
-        with pytest.raises(ValidationFailed) as caught:
-            staff_service.add_licence(s, OPS, staff.id, {**good, **values})
+    with db.unit_of_work() as s, pytest.raises(ValidationFailed) as caught:
+        staff_service.add_licence(s, OPS, staff.id, {**good, **values})
     assert field in caught.value.errors
 
 

@@ -120,7 +120,7 @@ def test_an_operations_lead_moves_someone_from_their_page(client, db):
     login(client, db, role=Role.OPERATIONS_LEAD)
     token = csrf(client)
     page = client.get(f"/org/staff/{staff.id}").text
-    assert "Move to another unit" in page and 'action="/org/staff/%s/move"' % staff.id in page
+    assert "Move to another unit" in page and f'action="/org/staff/{staff.id}/move"' in page
     assert 'kind of work: Pharmacy' in page  # the person's current unit
     assert '<option value="health_tech" >Health Technology (kind of work: Health Technology)</option>' in page
     assert '<option value="pharmacy"' not in page, "the unit they are in is not offered"

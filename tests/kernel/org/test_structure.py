@@ -434,11 +434,11 @@ def test_concurrent_merge_and_move_never_leave_a_team_in_a_merged_unit(db):
 
         def merge() -> None:
             with db.unit_of_work() as s:
-                structure.merge_units(s, ADMIN, ids["benefits"], ids["pharmacy"])
+                structure.merge_units(s, ADMIN, ids["benefits"], ids["pharmacy"])  # noqa: B023 - run in this iteration
 
         def move() -> None:
             with db.unit_of_work() as s:
-                structure.move_team(s, ADMIN, team_id, ids["benefits"])
+                structure.move_team(s, ADMIN, team_id, ids["benefits"])  # noqa: B023 - run in this iteration
 
         merged, moved = _race(merge, move)
         assert merged is None

@@ -65,8 +65,9 @@ def test_dismiss_is_idempotent_with_a_key_and_a_conflict_without(client, login, 
                            "status": "not_duplicate"}
     again = client.post(url, headers=headers)
     assert again.status_code == 200 and again.json() == done.json() and again.headers["idempotent-replayed"] == "true"
+    # one decision, audited for both records
     assert count(db, AuditEntry, AuditEntry.actor_user_id == auth["user_id"],
-                 AuditEntry.resource_type == "patient.duplicate") == 2  # one decision, audited for both records
+                 AuditEntry.resource_type == "patient.duplicate") == 2
     decided = client.post(url, headers=auth["headers"])
     assert decided.status_code == 409 and problem_of(decided)["detail"] == "This pair was already decided."
     assert client.get(f"/api/v1/patients/{first.id}/duplicates", headers=auth["headers"]).json() == []

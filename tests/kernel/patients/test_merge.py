@@ -20,7 +20,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
 from careplane.kernel.patients import service
 from careplane.kernel.patients.events import PatientsMerged
-from careplane.kernel.patients.models import Consent, EmergencyContact, Patient, PossibleDuplicate
+from careplane.kernel.patients.models import Patient, PossibleDuplicate
 from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 
 from .conftest import SYSTEM, patient_data

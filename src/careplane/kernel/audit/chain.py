@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import RowMapping, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
@@ -63,13 +63,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def canonical(row: Mapping[str, Any]) -> bytes:
+#: A row's values by column name: a dict, or a row read with ``.mappings()`` (whose typing also
+#: allows Column keys, so it is no ``Mapping[str, Any]``).
+ChainRow = Mapping[str, Any] | RowMapping
+
+
+def canonical(row: ChainRow) -> bytes:
     """The bytes that stand for one row in the chain (UTF-8 JSON, fixed key order, no spaces)."""
     values = [[name, _plain(row[name])] for name in AUDITED_COLUMNS]
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def link_hash(prev_hash: str, row: Mapping[str, Any], key: AuditKey | None = None) -> str:
+def link_hash(prev_hash: str, row: ChainRow, key: AuditKey | None = None) -> str:
     """The row's link: HMAC-SHA256 under ``key``, or plain SHA-256 without one (rows sealed before
     the chain was keyed, and the unkeyed digest a checkpoint signs)."""
     message = prev_hash.encode("ascii") + canonical(row)

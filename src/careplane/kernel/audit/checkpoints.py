@@ -230,8 +230,8 @@ def take(session: Session, folder: Path, keys: Keyring, private_key: Ed25519Priv
     if previous is not None and previous.seq > upto:
         raise CheckpointRefused([Problem(
             "checkpoint",
-            f"checkpoint {previous.name} says the chain reached seq {previous.seq}, but the chain head is at seq {upto}: "
-            f"{span(upto + 1, previous.seq)} deleted",
+            f"checkpoint {previous.name} says the chain reached seq {previous.seq}, "
+            f"but the chain head is at seq {upto}: {span(upto + 1, previous.seq)} deleted",
             upto + 1,
         )])
     if upto == 0:

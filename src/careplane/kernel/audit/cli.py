@@ -13,15 +13,16 @@ from careplane.kernel import cli_database
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    from careplane.kernel.audit.verify import VerifyReport
+    from careplane.kernel.audit.checkpoints import Checkpoint
+    from careplane.kernel.audit.verify import Problem, VerifyReport
 
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 
 
 @audit_app.command("verify")
 def verify_command(
-    checkpoints: Path = typer.Option(None, "--checkpoints", help="Folder of signed checkpoints to check the chain against."),
-    public_keys: list[Path] = typer.Option(
+    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Folder of signed checkpoints to check the chain against."),
+    public_keys: list[Path] | None = typer.Option(
         None, "--public-key", help="Public key (PEM) the checkpoints are signed with; repeat for earlier keys. "
         "Default: the public half of the configured signing key."),
     batch: int = typer.Option(5000, min=100, help="Rows read per batch."),
@@ -35,7 +36,8 @@ def verify_command(
     from careplane.kernel.audit.keys import keyring
     from careplane.kernel.audit.verify import verify
 
-    loaded, file_problems = [], []
+    loaded: list[Checkpoint] = []
+    file_problems: list[Problem] = []
     if checkpoints is not None:
         try:
             loaded, file_problems = read_folder(checkpoints, _public_keys(public_keys))
@@ -178,7 +180,7 @@ def keygen_command(
 
 @audit_app.command("public-key")
 def public_key_command(
-    out: Path = typer.Option(None, "--out", help="Write it to this file as well as printing it."),
+    out: Path | None = typer.Option(None, "--out", help="Write it to this file as well as printing it."),
 ) -> None:
     """Print the public key of the configured checkpoint signing key: what an auditor verifies with."""
     from careplane.kernel.audit.checkpoints import CheckpointError, public_pem, signing_key
@@ -195,12 +197,12 @@ def public_key_command(
 
 @audit_app.command("search")
 def search_command(
-    patient: str = typer.Option(None, help="MRN or patient id."),
-    user: str = typer.Option(None, help="E-mail of the acting user (or a system label)."),
-    since: str = typer.Option(None, help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (in --tz)."),
-    until: str = typer.Option(None, help="YYYY-MM-DD (whole day) or YYYY-MM-DDTHH:MM (in --tz)."),
-    action: str = typer.Option(None, help="e.g. patient.read"),
-    outcome: str = typer.Option(None, help="allowed or denied."),
+    patient: str | None = typer.Option(None, help="MRN or patient id."),
+    user: str | None = typer.Option(None, help="E-mail of the acting user (or a system label)."),
+    since: str | None = typer.Option(None, help="YYYY-MM-DD or YYYY-MM-DDTHH:MM (in --tz)."),
+    until: str | None = typer.Option(None, help="YYYY-MM-DD (whole day) or YYYY-MM-DDTHH:MM (in --tz)."),
+    action: str | None = typer.Option(None, help="e.g. patient.read"),
+    outcome: str | None = typer.Option(None, help="allowed or denied."),
     tz: str = typer.Option("UTC", help="IANA time zone for the dates given and shown."),
     limit: int = typer.Option(50, min=1, max=500, help="Most entries to show."),
 ) -> None:

@@ -10,14 +10,14 @@ and placed between the last checkpoint that agrees and the first that does not.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from sqlalchemy.orm import Session
 
-from careplane.kernel.audit.chain import CHAIN_COLUMNS, GENESIS_HASH, HEAD_ID, link_hash
+from careplane.kernel.audit.chain import CHAIN_COLUMNS, GENESIS_HASH, HEAD_ID, ChainRow, link_hash
 from careplane.kernel.audit.keys import Keyring
 from careplane.kernel.audit.models import AuditChainHead, AuditEntry
 
@@ -115,7 +115,7 @@ class _Walk:
         self.agreed_seq = start.seq
         report.last_seq, report.last_hash, report.last_key_id, report.digest = start.seq, start.hash, start.key_id, start.digest
 
-    def row(self, row: Mapping[str, Any]) -> None:
+    def row(self, row: ChainRow) -> None:
         report, seq = self.report, row["seq"]
         report.sealed += 1
         if seq > self.expected_seq:
@@ -131,7 +131,7 @@ class _Walk:
             checkpoint = self.pending.pop(0)
             self._against(checkpoint, row if checkpoint.seq == seq else None)
 
-    def _check(self, row: Mapping[str, Any]) -> None:
+    def _check(self, row: ChainRow) -> None:
         report, seq, row_id, key_id = self.report, row["seq"], row["id"], row["key_id"]
         expected: str | None = None
         if key_id is None:
@@ -139,8 +139,8 @@ class _Walk:
             if self.keyed_from is not None:
                 report.add(Problem(
                     "unkeyed",
-                    f"seq {seq} (id {row_id}): sealed without a key after seq {self.keyed_from} was sealed with one "
-                    "(re-sealed by someone without the audit key)",
+                    f"seq {seq} (id {row_id}): sealed without a key after seq {self.keyed_from} was sealed "
+                    "with one (re-sealed by someone without the audit key)",
                     seq, row_id,
                 ))
             else:
@@ -156,8 +156,9 @@ class _Walk:
                 self.unknown_keys.add(key_id)
                 report.add(Problem(
                     "unknown-key",
-                    f"seq {seq} (id {row_id}): sealed with audit key {key_id}, which is not configured (if it is an "
-                    "earlier key, add it to CAREPLANE_AUDIT_KEYS_OLD); it and later rows under that key are not checked",
+                    f"seq {seq} (id {row_id}): sealed with audit key {key_id}, which is not configured "
+                    "(if it is an earlier key, add it to CAREPLANE_AUDIT_KEYS_OLD); "
+                    "it and later rows under that key are not checked",
                     seq, row_id,
                 ))
         if expected is not None and row["hash"] != expected:
@@ -168,7 +169,7 @@ class _Walk:
                 "relinked", f"seq {seq} (id {row_id}): prev_hash {what} (seq {seq - 1} or {seq} was rewritten)", seq, row_id
             ))
 
-    def _against(self, checkpoint: Checkpoint, row: Mapping[str, Any] | None) -> None:
+    def _against(self, checkpoint: Checkpoint, row: ChainRow | None) -> None:
         report = self.report
         where = f"checkpoint {checkpoint.name} (seq {checkpoint.seq}, signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC)"
         if row is not None and row["hash"] == checkpoint.hash and report.digest in (None, checkpoint.digest):
@@ -203,14 +204,15 @@ class _Walk:
             last = self.report.last_seq
             self.report.add(Problem(
                 "checkpoint",
-                f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) says the chain reached "
-                f"seq {checkpoint.seq}, but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
+                f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) "
+                f"says the chain reached seq {checkpoint.seq}, "
+                f"but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
                 last + 1,
             ))
 
 
 def _sealed_batches(session: Session, batch: int, *, after: int = 0, upto: int | None = None,
-                    release_between: bool) -> Iterator[list[Mapping[str, Any]]]:
+                    release_between: bool) -> Iterator[Sequence[RowMapping]]:
     """Sealed rows by seq. The query that finds no more rows runs in the same transaction as
     whatever the caller reads next (the head), so a concurrent seal cannot fall in between."""
     while True:

@@ -53,8 +53,8 @@ def create(
     email: str = typer.Argument(..., help="Their e-mail address (the login name)."),
     name: str = typer.Option(..., "--name", help="Display name."),
     role: list[Role] = typer.Option(..., "--role", help="A staff role; repeat for several."),
-    unit: str = typer.Option(None, "--unit", help=f"Business unit: {', '.join(service.UNITS)}."),
-    password: str = typer.Option(None, "--password", help="Initial password (prompted for when left out)."),
+    unit: str | None = typer.Option(None, "--unit", help=f"Business unit: {', '.join(service.UNITS)}."),
+    password: str | None = typer.Option(None, "--password", help="Initial password (prompted for when left out)."),
 ) -> None:
     """Create a staff account with a password. They set up two-step verification at first login."""
     if password is None:
@@ -74,7 +74,7 @@ def create(
 
 
 @users_app.command("list")
-def list_users(role: Role = typer.Option(None, "--role", help="Only users with this role.")) -> None:
+def list_users(role: Role | None = typer.Option(None, "--role", help="Only users with this role.")) -> None:
     """List staff and employer admin accounts (patients' accounts belong to their records)."""
     with _unit_of_work() as session:
         page, more = 1, True

@@ -120,7 +120,7 @@ def login(
             session, settings, email, password, ip=client_ip(request), user_agent=request.headers.get("user-agent")
         )
     except (service.LoginFailed, service.AccountLocked, service.AccountInactive, TooManyRequests) as exc:
-        response = render(
+        response: Response = render(
             request,
             "auth/login.html",
             {"next": next_url, "email": email, "problem": exc.detail, "problem_title": exc.title},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+import contextlib
 
 _hasher = PasswordHasher()
 
@@ -47,7 +48,5 @@ _DUMMY = _hasher.hash("careplane-dummy-password")
 
 
 def _safe_dummy(password: str) -> None:
-    try:
+    with contextlib.suppress(VerificationError):
         _hasher.verify(_DUMMY, password)
-    except VerificationError:
-        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from careplane.kernel.web import api_actor, api_caller, api_read, api_write, csr
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **_PROBLEM},
     403: {"description": "Access denied (audited)", **_PROBLEM},
@@ -140,7 +141,7 @@ class PatientOut(BaseModel):
     emergency_contacts: list[EmergencyContactOut] | None = Field(None, description="With ?include=contacts")
 
     @classmethod
-    def of(cls, p: Patient, include: set[str] = frozenset()) -> PatientOut:  # type: ignore[assignment]
+    def of(cls, p: Patient, include: Set[str] = frozenset()) -> PatientOut:
         return cls.from_data(service.PatientData(
             columns(p),
             consents=[columns(c) for c in p.consents] if "consents" in include else None,

@@ -172,7 +172,7 @@ def find_candidates(
             contact.append("same phone number")
         if score < NAME_THRESHOLD and not contact:
             continue
-        for reason in contact:
+        for _ in contact:
             score = max(score, 0.9) + (1 - max(score, 0.9)) * 0.5
         found.append(Candidate(other, round(min(score, 1.0), 3), reasons + contact))
     found.sort(key=lambda c: (-c.score, c.patient.mrn))

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
+from careplane.kernel.db import Base
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.events import publish
 from careplane.kernel.identity.models import User
@@ -219,8 +222,11 @@ def _reviewed_pair(session: Session, pair_id: uuid.UUID | None, survivor_id: uui
     return pair
 
 
-def _repoint(session: Session, model: type, column: object, old: uuid.UUID, new: uuid.UUID) -> int:
-    result = session.execute(update(model).where(column == old).values({column: new}))  # type: ignore[arg-type]
+def _repoint(
+    session: Session, model: type[Base], column: InstrumentedAttribute[uuid.UUID | None], old: uuid.UUID, new: uuid.UUID
+) -> int:
+    # An UPDATE's result is a CursorResult (which has the rowcount); Session.execute is typed for any statement.
+    result = cast(CursorResult[Any], session.execute(update(model).where(column == old).values({column: new})))
     return result.rowcount or 0
 
 

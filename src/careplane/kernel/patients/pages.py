@@ -20,7 +20,7 @@ from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service
 from careplane.kernel.patients.merge import labels as field_labels
-from careplane.kernel.patients.models import ConsentKind, ContactChannel, SexAtBirth
+from careplane.kernel.patients.models import ConsentKind, ContactChannel, Patient, SexAtBirth
 from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 from careplane.kernel.patients.validation import LANGUAGES, PATIENT_FIELDS, US_STATES
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
@@ -82,7 +82,7 @@ _CONTACT_FIELD = re.compile(r"^contact_(\d{1,2})_(?:name|relationship|phone)$")
 def contacts_from(form: Any) -> list[dict[str, str]]:
     """Emergency-contact rows of a form, in row order; blank rows are dropped."""
     contacts = []
-    for i in sorted({int(m.group(1)) for key in form.keys() if (m := _CONTACT_FIELD.match(key))}):
+    for i in sorted({int(m.group(1)) for key in form if (m := _CONTACT_FIELD.match(key))}):
         row = {key: str(form.get(f"contact_{i}_{key}", "")).strip() for key in ("name", "relationship", "phone")}
         if any(row.values()):
             contacts.append(row)
@@ -133,7 +133,7 @@ def register_patient(request: Request, form: FormData = Depends(posted_form), ac
     consents = [k for k in CONSENT_KINDS if f"consent_{k.value}" in form]
     contacts = contacts_from(form)
 
-    def act():  # noqa: ANN202
+    def act() -> Patient:
         patient = service.register_patient(session, actor, data, confirm_not_duplicate=confirm, consents=consents)
         if contacts:
             service.set_emergency_contacts(session, actor, patient.id, contacts)
@@ -146,7 +146,7 @@ def register_patient(request: Request, form: FormData = Depends(posted_form), ac
     if isinstance(problem, DuplicateSuspected):
         context["candidates"] = problem.extensions["candidates"]
         return render(request, "patients/new.html", context, status_code=409)
-    context["errors"] = contact_errors(problem.errors) if problem else {}
+    context["errors"] = contact_errors(problem.errors) if isinstance(problem, ValidationFailed) else {}
     return render(request, "patients/new.html", context, status_code=422)
 
 
@@ -233,7 +233,7 @@ def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depend
     data = form_data(form)
     contacts = contacts_from(form)
 
-    def act():  # noqa: ANN202
+    def act() -> bool:
         service.update_patient(session, actor, patient_id, data)
         service.set_emergency_contacts(session, actor, patient_id, contacts)
         return True
@@ -257,6 +257,7 @@ def grant_consent(request: Request, patient_id: uuid.UUID, form: FormData = Depe
     consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind))
     if problem:
         return redirect(f"/patients/{patient_id}", flash=problem.detail)
+    assert consent is not None, "attempt() returns the consent or the problem"
     return redirect(f"/patients/{patient_id}", flash=f"{ConsentKind(consent.kind).label} recorded.")
 
 

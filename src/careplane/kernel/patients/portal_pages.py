@@ -116,6 +116,7 @@ def grant_my_consent(request: Request, form: FormData = Depends(posted_form), ac
     consent, problem = attempt(session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind))
     if problem:
         return redirect("/my", flash=problem.detail)
+    assert consent is not None, "attempt() returns the consent or the problem"
     return redirect("/my", flash=f"{ConsentKind(consent.kind).label} recorded.")
 
 
@@ -180,6 +181,7 @@ def _sign_up(session: Session, values: dict[str, str], password: str, consents: 
     # Likely duplicates are recorded for staff review but never shown to an anonymous visitor.
     data = {**values, "allow_sms": False, "preferred_channel": "email"}
     patient = service.register_patient(session, SELF_REGISTRATION, data, confirm_not_duplicate=True, consents=consents)
+    assert patient.email is not None, "the sign-up form requires an e-mail address"
     return create_user(session, email=patient.email, display_name=patient.display_name, roles=[Role.PATIENT],
                        password=password, patient_id=patient.id)
 

@@ -182,7 +182,7 @@ def open_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> li
         other_id = pair.other_patient_id if pair.patient_id == patient_id else pair.patient_id
         authorize(session, actor, Permission.PATIENT_READ, patient_id=other_id, resource_type="patient.duplicate",
                   resource_id=str(pair.id))
-        result.append((pair, session.get(Patient, other_id)))
+        result.append((pair, session.get_one(Patient, other_id)))
     return result
 
 

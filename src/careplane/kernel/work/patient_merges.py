@@ -9,8 +9,10 @@ idempotent: a redelivered event finds nothing left to move and changes nothing.
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
@@ -44,11 +46,13 @@ def current_record(session: Session, patient_id: uuid.UUID) -> uuid.UUID:
 def repoint_work_items(session: Session, event: PatientsMerged) -> None:
     """Every work item of the merged record now names the surviving record (audited once per move)."""
     survivor = current_record(session, event.survivor_id)
-    moved = session.execute(
+    # An UPDATE's result is a CursorResult (which has the rowcount); Session.execute is typed for any statement.
+    result = cast(CursorResult[Any], session.execute(
         update(WorkItem).where(WorkItem.patient_id == event.merged_id)
         .values(patient_id=survivor, updated_at=clock.now()),
         execution_options={"synchronize_session": False},
-    ).rowcount or 0
+    ))
+    moved = result.rowcount or 0
     if moved:  # a redelivery finds nothing left to move, and records nothing
         authorize(session, ACTOR, Permission.PATIENT_UPDATE, patient_id=survivor, resource_type="org.work_items",
                   resource_id=str(event.merged_id),

@@ -1,7 +1,7 @@
 """foundation and organisation
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 11:48:08.894061
 """
 

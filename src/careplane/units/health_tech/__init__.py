@@ -4,7 +4,6 @@ The unit's public face: its declaration (``UNIT``, how it plugs into the platfor
 :mod:`careplane.kernel.units`) and, as it grows, the few read-only queries other units may call.
 """
 
-from careplane.kernel.access import Permission
 from careplane.kernel.units import QueueSpec, Unit
 
 CODE = "health_tech"

@@ -146,9 +146,8 @@ def _check(
             errors["successor_staff_id"] = "The successor must be someone other than the person leaving."
         elif successor.status != StaffStatus.ACTIVE.value:
             errors["successor_staff_id"] = "The successor has left; choose an active staff member."
-    elif successor_queue_id is not None:
-        if successor_queue_id not in dict(successor_queues(session, effective_on)):
-            errors["successor_queue_id"] = "There is no such queue in a current team."
+    elif successor_queue_id is not None and successor_queue_id not in dict(successor_queues(session, effective_on)):
+        errors["successor_queue_id"] = "There is no such queue in a current team."
     if effective_on > clock.today():
         errors["effective_on"] = "Offboarding ends access now; the last day cannot be in the future."
     elif effective_on < staff.start_date:

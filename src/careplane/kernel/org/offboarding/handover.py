@@ -3,8 +3,8 @@
 Every installed unit (:mod:`careplane.kernel.units`) takes part, through a ``StaffDeparted``
 handler of its own (:func:`register_handlers`): the unit's own hand-over (``Unit.hand_over``)
 moves its records of the person, or, for a unit that declares none, the kernel moves the person's
-work items in the unit's queues; then the unit's :func:`report` is recorded. A departure is complete once every installed unit has
-reported.
+work items in the unit's queues; then the unit's :func:`report` is recorded. A departure is
+complete once every installed unit has reported.
 """
 
 from __future__ import annotations

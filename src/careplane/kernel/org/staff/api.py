@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, idempotency
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.staff import service as staff_service
@@ -25,7 +25,7 @@ from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_on
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["staff"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **_PROBLEM},
     403: {"description": "Access denied (changes need org.manage)", **_PROBLEM},

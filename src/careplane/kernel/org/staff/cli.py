@@ -82,7 +82,7 @@ def import_command(
 @staff_app.command("licensed")
 def licensed_command(
     state: str = typer.Argument(..., help="Two-letter state code, e.g. NY."),
-    on: str = typer.Option(None, "--on", help="Day to ask about, YYYY-MM-DD (default: today)."),
+    on: str | None = typer.Option(None, "--on", help="Day to ask about, YYYY-MM-DD (default: today)."),
 ) -> None:
     """List the active clinicians licensed to treat a patient located in STATE."""
     from careplane.kernel.org.staff.licensure import clinicians_licensed_in

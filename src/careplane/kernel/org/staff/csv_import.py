@@ -233,9 +233,9 @@ def import_staff(session: Session, actor: Actor, text: str, *, dry_run: bool = F
         if person.data is not None:
             member = staff_service.create_staff(session, actor, person.data, settings=settings)
         else:
-            member = session.get(StaffMember, person.existing_staff_id)
-        session.add_all(staff_service.new_licence(member, data) for _, data in person.licences)  # type: ignore[arg-type]
-        ids.append(member.id)  # type: ignore[union-attr]
+            member = session.get_one(StaffMember, person.existing_staff_id)
+        session.add_all(staff_service.new_licence(member, data) for _, data in person.licences)
+        ids.append(member.id)
         if progress:
             progress("importing", done, len(plan.people))
     session.flush()

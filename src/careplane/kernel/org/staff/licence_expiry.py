@@ -73,8 +73,9 @@ def _expiring(session: Session, today: date) -> list[_Expiring]:
         .where(StaffMember.dea_expires_on >= today, StaffMember.dea_expires_on <= horizon, *working)
     ).unique()
     for staff, user in registrations:
+        assert staff.dea_expires_on is not None, "the query asks for a date in range"
         found.append(_Expiring(f"dea:{staff.id}", staff, user, f"DEA registration {staff.dea_number}",
-                               staff.dea_expires_on))  # type: ignore[arg-type]
+                               staff.dea_expires_on))
     return found
 
 

@@ -322,7 +322,7 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
     editable = ("credentials", "npi", "dea_number", "dea_expires_on", "end_date")
     unknown = set(values) - set(editable)
     if unknown:
-        raise ValidationFailed({name: "This field cannot be changed here." for name in sorted(unknown)})
+        raise ValidationFailed(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
     data, errors = clean_staff({**current, **values})
     errors = {k: v for k, v in errors.items() if k in editable}
     if data.npi and data.npi != staff.npi and session.scalar(

@@ -23,7 +23,7 @@ from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_on
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **_PROBLEM},
     403: {"description": "Access denied (restructuring needs org.manage)", **_PROBLEM},

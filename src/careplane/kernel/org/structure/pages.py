@@ -123,7 +123,7 @@ def unit_action(request: Request, unit_id: uuid.UUID, action: str, form: FormDat
             team = structure.create_team(session, actor, unit_id, values["name"], effective_on=when)
             return f"/org/units/{unit_id}", f"Team {team.name} created."
         if action == "merge":
-            into = structure.merge_units(session, actor, unit_id, _uuid(values["into_unit_id"]),  # type: ignore[arg-type]
+            into = structure.merge_units(session, actor, unit_id, _uuid(values["into_unit_id"]),
                                          effective_on=when)
             return f"/org/units/{into.id}", f"Merged into {into.name}; its teams and people now belong to {into.name}."
         team_ids = [i for i in (_uuid(str(v)) for v in form.getlist("team_ids")) if i]
@@ -161,7 +161,7 @@ def team_action(request: Request, team_id: uuid.UUID, action: str, form: FormDat
         if action == "queues":
             queue = structure.create_queue(session, actor, team_id, values["name"])
             return f"/org/units/{queue.team.unit_id}", f"Queue {queue.name} created."
-        team = structure.move_team(session, actor, team_id, _uuid(values["unit_id"]),  # type: ignore[arg-type]
+        team = structure.move_team(session, actor, team_id, _uuid(values["unit_id"]),
                                    effective_on=_date(values["effective_on"]))
         return f"/org/units/{team.unit_id}", f"Team {team.name} moved to {team.unit.name} with its queues."
 

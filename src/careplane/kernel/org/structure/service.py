@@ -181,7 +181,7 @@ def set_unit_lead(session: Session, actor: Actor, unit_id: uuid.UUID, lead_staff
     return unit
 
 
-def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id: uuid.UUID, *,
+def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id: uuid.UUID | None, *,
                 effective_on: date | None = None) -> OrgUnit:
     """Fold a unit into another: all its teams (with their queues and work) move; it is kept, marked merged.
 
@@ -310,7 +310,7 @@ def create_queue(session: Session, actor: Actor, team_id: uuid.UUID, name: str) 
     return queue
 
 
-def move_team(session: Session, actor: Actor, team_id: uuid.UUID, unit_id: uuid.UUID, *,
+def move_team(session: Session, actor: Actor, team_id: uuid.UUID, unit_id: uuid.UUID | None, *,
               effective_on: date | None = None) -> Team:
     """Move a team, with its queues and their work, to another unit."""
     require(actor, Permission.ORG_MANAGE)
