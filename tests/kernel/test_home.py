@@ -36,3 +36,81 @@ def test_not_found_page_keeps_the_logged_in_navigation(client, db):
     page = client.get("/no/such/page")
     assert page.status_code == 404
     assert "Log out" in page.text and 'href="/ops/audit"' in page.text
+
+
+def _demo(db, settings):  # noqa: ANN001, ANN202
+    from careplane.demo import seed_demo
+
+    seed_demo(db, settings, patients=1, seed=7)
+
+
+def _staff_of(s, role):  # noqa: ANN001, ANN202
+    from sqlalchemy import select
+
+    from careplane.demo import demo_email
+    from careplane.kernel.identity.users import find_by_email
+    from careplane.kernel.org.models import StaffMember
+
+    user = find_by_email(s, demo_email(role))
+    return user, s.scalar(select(StaffMember).where(StaffMember.user_id == user.id))
+
+
+def test_a_clinician_home_lists_their_work_with_age_and_deadline_and_their_teams_queues(client, db, settings):
+    from datetime import timedelta
+
+    from careplane.kernel import clock, work
+    from careplane.kernel.access import Actor
+    from tests.helpers import session_cookie
+
+    _demo(db, settings)
+    with db.unit_of_work() as s:
+        user, staff = _staff_of(s, Role.CLINICIAN)
+        queue = next(q for q in work.visible_queues(s, Actor.for_system("tests")) if q.place.queue.team_id
+                     in {m.team_id for m in staff.memberships})
+        late = work.create_item(s, queue.place.queue.id, kind="async_visit", title="Itchy rash",
+                                due_at=clock.now() - timedelta(minutes=20))
+        work.assign(s, Actor.for_system("tests"), late.id, staff.id)
+        work.create_item(s, queue.place.queue.id, kind="async_visit", title="Pink eye",
+                         due_at=clock.now() + timedelta(hours=3))
+    client.cookies.set("cp_session", session_cookie(db, settings, user))
+    page = client.get("/").text
+    assert "Your work" in page and "Assigned to you" in page
+    assert "Itchy rash" in page and "late by 20 min" in page
+    assert "Pink eye" not in page  # not theirs yet: it is counted in the queue instead
+    assert f"waiting in {queue.place.queue.name}" in page
+    assert "Your API tokens" not in page and "Across the organisation" not in page
+
+
+def test_the_operations_home_shows_work_by_unit_unfinished_hand_overs_and_expiring_licences(client, db, settings):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from careplane.kernel import clock
+    from careplane.kernel.org.models import Licence
+    from tests.helpers import session_cookie
+
+    _demo(db, settings)
+    with db.unit_of_work() as s:
+        user, _ = _staff_of(s, Role.OPERATIONS_LEAD)
+        _, clinician = _staff_of(s, Role.CLINICIAN)
+        licence = s.scalars(select(Licence).where(Licence.staff_id == clinician.id)).first()
+        licence.expires_on = clock.today() + timedelta(days=5)
+    client.cookies.set("cp_session", session_cookie(db, settings, user))
+    page = client.get("/").text
+    assert "Across the organisation" in page and "Open work by unit" in page
+    assert "Virtual Care" in page
+    assert f"{licence.state} {licence.kind} licence" in page and "in 5 days" in page
+    assert "Departures still being handed over" in page
+
+
+def test_an_employer_admin_home_explains_what_they_will_see_and_shows_no_patient_search(client, db, settings):
+    from tests.helpers import session_cookie
+
+    _demo(db, settings)
+    with db.unit_of_work() as s:
+        user, _ = _staff_of(s, Role.EMPLOYER_ADMIN)
+    client.cookies.set("cp_session", session_cookie(db, settings, user))
+    page = client.get("/").text
+    assert "What you will see here" in page and "de-identified" in page
+    assert "Find a patient" not in page and "Your work" not in page

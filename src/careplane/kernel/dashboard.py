@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from careplane.kernel import clock, events
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.audit.models import AuditEntry
-from careplane.kernel.identity.models import ApiToken, User
+from careplane.kernel.identity.models import User
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,4 @@ def figures_for(session: Session, actor: Actor) -> list[Figure]:
         locked = session.scalar(select(func.count()).select_from(User).where(User.locked_until > now))
         figures.append(Figure("Active accounts", active or 0, "/admin/users"))
         figures.append(Figure("Locked accounts", locked or 0, "/admin/users", alert=bool(locked)))
-    if actor.user_id is not None:
-        tokens = session.scalar(
-            select(func.count())
-            .select_from(ApiToken)
-            .where(ApiToken.user_id == actor.user_id, ApiToken.revoked_at.is_(None))
-        )
-        figures.append(Figure("Your API tokens", tokens or 0, "/profile"))
     return figures

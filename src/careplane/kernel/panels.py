@@ -9,17 +9,22 @@ from fastapi import Request
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from careplane.kernel import units
+from careplane.kernel import home_panels, units
 from careplane.kernel.access import Actor
 from careplane.kernel.units import Panel
 
 Kind = Literal["home_panels", "chart_sections", "portal_sections"]
 
+#: The kernel's own panels, shown by the same rules as the units'.
+KERNEL_PANELS: dict[str, tuple[Panel, ...]] = {"home_panels": home_panels.PANELS}
+
 
 def shown_to(actor: Actor, kind: Kind) -> list[Panel]:
-    """The installed units' panels of one kind that ``actor`` may see, in order."""
-    panels = [panel for unit in units.installed() for panel in getattr(unit, kind)
-              if panel.permission is None or actor.can(panel.permission)]
+    """The kernel's and the installed units' panels of one kind that ``actor`` may see, in order."""
+    candidates = [*KERNEL_PANELS.get(kind, ()), *(panel for unit in units.installed() for panel in getattr(unit, kind))]
+    panels = [panel for panel in candidates
+              if (panel.permission is None or actor.can(panel.permission))
+              and (not panel.roles or any(role.value in panel.roles for role in actor.roles))]
     return sorted(panels, key=lambda p: (p.order, p.title))
 
 

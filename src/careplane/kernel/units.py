@@ -61,7 +61,8 @@ class Panel:
 
     ``render`` names a function (``module:function``) called with keyword arguments ``request``,
     ``session``, ``actor`` (and ``patient`` for chart and portal sections) that returns the panel's
-    HTML. The kernel shows the panel only to actors holding ``permission``; for a patient's chart,
+    HTML. The kernel shows the panel only to actors holding ``permission`` (and one of ``roles``,
+    when given); for a patient's chart,
     the chart's own access check (and audit) has already been made."""
 
     key: str
@@ -69,6 +70,8 @@ class Panel:
     render: str
     permission: str | None = None
     order: int = 50
+    #: Shown only to people holding one of these roles (none: any role the permission allows).
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

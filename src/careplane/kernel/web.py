@@ -10,7 +10,7 @@ import uuid
 from urllib.parse import quote, unquote
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,6 +84,20 @@ def _when(context: Any, moment: datetime | None, seconds: bool = False) -> Marku
 
 
 templates.filters["when"] = _when
+
+
+def _span(length: timedelta | None) -> str:
+    """A length of time as people say it on a work list: ``45 min``, ``3 h 05 min``, ``2 d 4 h``."""
+    if length is None:
+        return ""
+    minutes = int(abs(length.total_seconds()) // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+
+
+templates.filters["span"] = _span
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ def threshold_for(days_left: int) -> int | None:
 
 
 @dataclass(frozen=True)
-class _Expiring:
+class Expiring:
+    """A licence or DEA registration of a working staff member that expires within the warning horizon."""
+
     subject: str
     staff: StaffMember
     user: User
@@ -53,11 +55,11 @@ class _Expiring:
     expires_on: date
 
 
-def _expiring(session: Session, today: date) -> list[_Expiring]:
+def expiring(session: Session, today: date) -> list[Expiring]:
     horizon = today + timedelta(days=max(THRESHOLDS))
     working = (StaffMember.status == StaffStatus.ACTIVE.value, User.is_active.is_(True),
                or_(StaffMember.end_date.is_(None), StaffMember.end_date >= today))
-    found: list[_Expiring] = []
+    found: list[Expiring] = []
     licences = session.execute(
         select(Licence, StaffMember, User)
         .join(StaffMember, StaffMember.id == Licence.staff_id)
@@ -65,7 +67,7 @@ def _expiring(session: Session, today: date) -> list[_Expiring]:
         .where(Licence.expires_on >= today, Licence.expires_on <= horizon, *working)
     ).unique()
     for licence, staff, user in licences:
-        found.append(_Expiring(f"licence:{licence.id}", staff, user,
+        found.append(Expiring(f"licence:{licence.id}", staff, user,
                                f"{licence.state} {licence.kind} licence {licence.number}", licence.expires_on))
     registrations = session.execute(
         select(StaffMember, User)
@@ -74,7 +76,7 @@ def _expiring(session: Session, today: date) -> list[_Expiring]:
     ).unique()
     for staff, user in registrations:
         assert staff.dea_expires_on is not None, "the query asks for a date in range"
-        found.append(_Expiring(f"dea:{staff.id}", staff, user, f"DEA registration {staff.dea_number}",
+        found.append(Expiring(f"dea:{staff.id}", staff, user, f"DEA registration {staff.dea_number}",
                                staff.dea_expires_on))
     return found
 
@@ -116,20 +118,20 @@ def unit_lead_emails(session: Session, staff_ids: list[uuid.UUID]) -> dict[uuid.
 def send_expiry_warnings(session: Session, today: date | None = None) -> list[LicenceWarning]:
     """Send every warning due today that has not been sent; returns the warnings sent."""
     today = today or clock.today()
-    expiring = _expiring(session, today)
-    if not expiring:
+    due = expiring(session, today)
+    if not due:
         return []
     already = {
         (subject, expires_on, days)
         for subject, expires_on, days in session.execute(
             select(LicenceWarning.subject, LicenceWarning.expires_on, LicenceWarning.days_before)
-            .where(LicenceWarning.subject.in_([e.subject for e in expiring]))
+            .where(LicenceWarning.subject.in_([e.subject for e in due]))
         )
     }
-    leads = unit_lead_emails(session, list({e.staff.id for e in expiring}))
+    leads = unit_lead_emails(session, list({e.staff.id for e in due}))
     base_url = get_settings().base_url.rstrip("/")
     sent: list[LicenceWarning] = []
-    for item in sorted(expiring, key=lambda e: (e.expires_on, e.subject)):
+    for item in sorted(due, key=lambda e: (e.expires_on, e.subject)):
         days_left = (item.expires_on - today).days
         threshold = threshold_for(days_left)
         if threshold is None or any((item.subject, item.expires_on, t) in already for t in THRESHOLDS if t <= threshold):
