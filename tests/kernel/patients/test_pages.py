@@ -143,3 +143,25 @@ def test_a_patient_with_a_possible_duplicate_still_sees_their_own_chart_and_not_
     assert chart.status_code == 200
     assert "Possible duplicate" not in chart.text and first.mrn not in chart.text
     assert count(db, AuditEntry, AuditEntry.patient_id == first.id, AuditEntry.actor_user_id == me["user_id"]) == 0
+
+
+def test_the_chart_opens_with_a_patient_banner_and_a_list_of_its_sections(client, login, register, db):
+    a = register()  # registered without a consent to treatment
+    as_staff(client, login)
+    page = client.get(f"/patients/{a.id}").text
+    banner = page[page.index('class="patient-banner"'):page.index("</header>", page.index('class="patient-banner"'))]
+    assert a.mrn in banner and "Sex at birth" in banner and "Age" in banner and " y" in banner
+    assert "No consent to treatment on file" in banner
+    tabs = page[page.index('aria-label="Sections of this chart"'):]
+    for anchor in ("#demographics-h", "#prefs-h", "#contacts-h", "#consents-h"):
+        assert f'href="{anchor}"' in tabs and f'id="{anchor[1:]}"' in page
+
+
+def test_age_is_said_in_years_months_or_days():
+    from datetime import date
+
+    from careplane.kernel.patients.pages import age_of
+
+    today = date(2026, 12, 3)
+    assert age_of(date(1984, 12, 4), today) == "41 y" and age_of(date(1984, 12, 3), today) == "42 y"
+    assert age_of(date(2025, 8, 3), today) == "16 mo" and age_of(date(2026, 11, 20), today) == "13 d"

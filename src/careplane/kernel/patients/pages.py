@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from careplane.kernel import panels
+from careplane.kernel import clock, panels
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.db import apply_writes
 from careplane.kernel.errors import ValidationFailed
@@ -41,8 +42,19 @@ CHOICES: dict[str, list[tuple[str, str]]] = {
 }
 CONSENT_KINDS = list(ConsentKind)
 #: What the shared record templates need to show codes as words.
+def age_of(born: date, today: date | None = None) -> str:
+    """Age as a chart banner says it: years, or months under two (``4 mo``), or days under a month."""
+    today = today or clock.today()
+    months = (today.year - born.year) * 12 + today.month - born.month - (today.day < born.day)
+    if months >= 24:
+        return f"{months // 12} y"
+    if months >= 1:
+        return f"{months} mo"
+    return f"{(today - born).days} d"
+
+
 RECORD_HELPERS: dict[str, Any] = {"state_names": US_STATES, "languages": LANGUAGES,
-                                  "consent_label": lambda kind: ConsentKind(kind).label}
+                                  "consent_label": lambda kind: ConsentKind(kind).label, "age_of": age_of}
 FLAGS = ("allow_sms", "allow_email", "allow_phone")
 
 
