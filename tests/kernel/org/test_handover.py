@@ -231,7 +231,9 @@ def test_work_in_a_unit_made_by_a_split_is_handed_over_by_its_business_function(
     with db.unit_of_work() as s:
         previewed = {u.code: u.handed_over for u in departures.preview(s, actor, leaver.id).units}
     assert (previewed["video_consults"], previewed["old_desk"]) == (True, False)
-    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    with pytest.raises(departures.UncoveredWork):  # the old desk's note would stay with them
+        offboard(db, actor, leaver, successor_staff_id=successor.id)
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id, confirm_uncovered=True)
     drain(db, settings)
 
     waiting = status(db, departure)
