@@ -99,6 +99,9 @@ def test_offboarding_through_the_pages_shows_the_report_until_complete(db: Datab
     assert owners == {successor.id}
     again = client.get(f"/org/staff/{leaver.id}/offboard", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].endswith(str(departure.id))
+    history = client.get("/org/history")
+    assert "Dr Ada Leaving offboarded (last day" in history.text
+    assert "13 open work items handed over to Dr Grace Next" in history.text and "staff.offboarded" in history.text
 
 
 def test_a_clinician_cannot_offboard(db: Database, client: TestClient):
@@ -149,6 +152,10 @@ def test_the_json_api_offboards_and_reports_per_unit(db: Database, client: TestC
     assert all(r["reported"] for r in read["reports"])
     assert client.get(f"/api/v1/org/departures/{leaver.id}", headers=headers).status_code == 404
     assert re.fullmatch(r"[0-9a-f-]{36}", read["id"])
+    history = client.get("/api/v1/org/history", headers=headers).json()
+    entry = next(c for c in history if c["kind"] == "staff.offboarded")
+    assert (entry["details"]["departure_id"], entry["details"]["items_handed_over"]) == (data["id"], 2)
+    assert "2 open work items handed over to Revenue Cycle / Revenue Cycle team / Revenue Cycle queue" in entry["summary"]
 
 
 def make_uncovered_queue(db: Database):  # noqa: ANN201

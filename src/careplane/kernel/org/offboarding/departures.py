@@ -214,7 +214,8 @@ def offboard(
     staff = get_staff(session, staff_id, lock=True)
     effective_on = effective_on or clock.today()
     _check(session, actor, staff, successor_staff_id, successor_queue_id, effective_on)
-    uncovered = uncovered_units(_unit_previews(session, staff.id))
+    previews = _unit_previews(session, staff.id)
+    uncovered = uncovered_units(previews)
     if uncovered and not confirm_uncovered:
         raise UncoveredWork(uncovered)
     now = clock.now()
@@ -247,9 +248,51 @@ def offboard(
     session.add(departure)
     session.flush()
     _hand_over_leads(session, actor, staff, departure)
+    _record_in_history(session, actor, departure, user.unit if user is not None else None, previews)
     record(session, actor, "staff.offboard", resource_type="staff", resource_id=str(staff.id))
     publish(session, StaffDeparted(departure.id, staff.id, successor_staff_id, successor_queue_id))
     return departure
+
+
+def _record_in_history(session: Session, actor: Actor, departure: Departure, home_unit: str | None,
+                       previews: list[UnitPreview]) -> OrgChange:
+    """The offboarding in the organisation's history (``staff.offboarded``), beside the restructurings:
+    who left, their last day, the successor, and how many open work items the hand-over moves (counted
+    now: the items no hand-over covers, left with them by confirmation, are counted apart). It
+    concerns the person's home unit and, with a queue as successor, that queue's unit too."""
+    name = structure.staff_names(session, {departure.staff_id}).get(departure.staff_id, str(departure.staff_id))
+    home = session.scalar(select(OrgUnit).where(OrgUnit.code == home_unit)) if home_unit else None
+    queue_unit_id = None
+    if departure.successor_staff_id is not None:
+        successor = structure.staff_names(session, {departure.successor_staff_id}).get(
+            departure.successor_staff_id, str(departure.successor_staff_id))
+    else:
+        successor = dict(successor_queues(session, date.min)).get(departure.successor_queue_id, "a team queue")  # type: ignore[arg-type]
+        queue_unit_id = session.scalar(select(Team.unit_id).join(WorkQueue, WorkQueue.team_id == Team.id)
+                                       .where(WorkQueue.id == departure.successor_queue_id))
+    handed_over = sum(u.total for u in previews if u.handed_over)
+    kept = sum(u.total for u in uncovered_units(previews))
+    summary = (f"{name} offboarded (last day {departure.effective_on.isoformat()}); "
+               f"{handed_over} open work item{'' if handed_over == 1 else 's'} handed over to {successor}")
+    if kept:
+        summary += f"; {kept} item{'' if kept == 1 else 's'} that no hand-over covers stay with them (confirmed)"
+    change = OrgChange(
+        at=departure.at, effective_on=departure.effective_on, actor_label=actor.label, kind="staff.offboarded",
+        summary=summary,
+        details={"departure_id": str(departure.id), "staff_id": str(departure.staff_id), "name": name,
+                 "home_unit": home_unit, "successor_staff_id": _s(departure.successor_staff_id),
+                 "successor_queue_id": _s(departure.successor_queue_id), "successor": successor,
+                 "items_handed_over": handed_over, "items_not_covered": kept,
+                 "by_unit": {u.code: u.total for u in previews if u.total}},
+        unit_id=home.id if home else queue_unit_id,
+        other_unit_id=queue_unit_id if home and queue_unit_id != home.id else None,
+    )
+    session.add(change)
+    return change
+
+
+def _s(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
 
 
 def _hand_over_leads(session: Session, actor: Actor, staff: StaffMember, departure: Departure) -> None:
