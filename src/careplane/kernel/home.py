@@ -10,6 +10,7 @@ from careplane.kernel import panels
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.dashboard import figures_for
 from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.org.structure.service import units_without_lead
 from careplane.kernel.web import db_session, optional_page_actor, redirect, render
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False)
@@ -27,5 +28,7 @@ def home(
         request,
         "home.html",
         {"figures": figures_for(session, actor), "can_search_patients": actor.can(Permission.PATIENT_SEARCH),
-         "panels": panels.rendered("home_panels", request, session, actor)},
+         "panels": panels.rendered("home_panels", request, session, actor),
+         # Those who appoint leads (operations leads, administrators) see the units that lack one.
+         "units_without_lead": units_without_lead(session, actor) if actor.can(Permission.ORG_MANAGE) else []},
     )
