@@ -1,4 +1,9 @@
+from sqlalchemy import select
+
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.org.models import OrgUnit, StaffMember
+from careplane.kernel.org.structure import service as structure
+from tests import a11y
 from tests.helpers import login
 
 
@@ -114,3 +119,33 @@ def test_an_employer_admin_home_explains_what_they_will_see_and_shows_no_patient
     page = client.get("/").text
     assert "What you will see here" in page and "de-identified" in page
     assert "Find a patient" not in page and "Your work" not in page
+
+
+def test_the_operations_leads_home_lists_the_units_without_a_lead(client, db):
+    with db.unit_of_work() as s:
+        units = {u.code: u for u in structure.ensure_units(s)}
+        ids = {code: u.id for code, u in units.items()}
+    lead_user = login(client, db, role=Role.OPERATIONS_LEAD)
+    with db.unit_of_work() as s:
+        staff = StaffMember(user_id=lead_user.id, start_date=units["pharmacy"].effective_from)
+        s.add(staff)
+        s.flush()
+        for unit in s.scalars(select(OrgUnit).where(OrgUnit.code != "pharmacy")):
+            unit.lead_staff_id = staff.id
+        s.get(OrgUnit, ids["pharmacy"]).name = "Pharmacy Services"
+
+    page = client.get("/")
+    assert "Units without a lead" in page.text
+    assert f'<a href="/org/units/{ids["pharmacy"]}">Pharmacy Services</a> <span class="badge warn">No lead</span>' in page.text
+    listed = page.text[page.text.index('id="no-lead-h"'):page.text.index("Departures still being handed over")]
+    assert f'href="/org/units/{ids["virtual_care"]}"' not in listed, "units with a lead are not listed"
+    assert a11y.problems(page.text) == []
+
+    with db.unit_of_work() as s:
+        s.get(OrgUnit, ids["pharmacy"]).lead_staff_id = staff.id
+    assert "Units without a lead" not in client.get("/").text, "nothing to say when every unit has a lead"
+
+    login(client, db, role=Role.CLINICIAN)
+    with db.unit_of_work() as s:
+        s.get(OrgUnit, ids["pharmacy"]).lead_staff_id = None
+    assert "Units without a lead" not in client.get("/").text, "only for those who appoint leads"

@@ -22,7 +22,7 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.models import Departure, OrgUnit, Team, UnitStatus
 from careplane.kernel.org.offboarding import handover
 from careplane.kernel.org.staff.licence_expiry import expiring
-from careplane.kernel.org.structure.service import staff_names
+from careplane.kernel.org.structure.service import staff_names, units_without_lead
 from careplane.kernel.units import Panel
 from careplane.kernel.web import templates, viewer_zone
 from careplane.kernel.work import holdings, policy
@@ -84,6 +84,8 @@ def organisation(request: Request, session: Session, actor: Actor) -> str:
     return templates.get_template("home/_organisation.html").render(
         units=open_work_by_unit(session), incomplete=incomplete,
         names=staff_names(session, {d.staff_id for d, _ in incomplete}),
+        # Those who appoint leads see the units that lack one.
+        without_lead=units_without_lead(session, actor) if actor.can(Permission.ORG_MANAGE) else [],
         expiring=sorted(expiring(session, today), key=lambda e: (e.expires_on, e.user.display_name)), today=today)
 
 

@@ -20,6 +20,7 @@ from careplane.kernel.identity import authn
 from careplane.kernel.identity.models import ApiToken, User, WebSession
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.org.offboarding import departures
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, OrgChange, OrgUnit, StaffMember, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS
@@ -214,3 +215,39 @@ def test_a_departing_lead_passes_the_unit_to_the_successor_or_leaves_it_flagged(
         with db.unit_of_work() as s:
             for unit in s.scalars(select(OrgUnit)):
                 unit.lead_staff_id = None
+
+
+def test_an_offboarding_is_recorded_in_the_organisations_history(db: Database):
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db, name="Dr Ada Leaving")  # a clinician: works in Virtual Care
+    _, second = make_staff(db, name="Bo Also Leaving")
+    _, successor = make_staff(db, name="Dr Grace Next")
+    add_items(db, queues["virtual_care"], leaver, 2)
+    add_items(db, queues["pharmacy"], leaver, 1, kind="verification")
+    add_items(db, queues["pharmacy"], None, 4, kind="verification")  # no one's: not counted
+    first = offboard(db, actor, leaver, successor_staff_id=successor.id, effective_on=START + timedelta(days=30))
+    later = offboard(db, actor, second, successor_queue_id=queues["benefits"].id)
+
+    with db.unit_of_work() as s:
+        units = {u.code: u.id for u in s.scalars(select(OrgUnit))}
+        change = s.scalar(select(OrgChange).where(OrgChange.kind == "staff.offboarded",
+                                                  OrgChange.details["staff_id"].as_string() == str(leaver.id)))
+        assert change.summary == ("Dr Ada Leaving offboarded (last day 2020-01-31); "
+                                  "3 open work items handed over to Dr Grace Next")
+        assert (change.effective_on, change.actor_label, change.at) == (START + timedelta(days=30), actor.label, first.at)
+        assert change.details == {
+            "departure_id": str(first.id), "staff_id": str(leaver.id), "name": "Dr Ada Leaving", "home_unit": "virtual_care",
+            "successor_staff_id": str(successor.id), "successor_queue_id": None, "successor": "Dr Grace Next",
+            "items_handed_over": 3, "items_not_covered": 0, "by_unit": {"virtual_care": 2, "pharmacy": 1},
+        }
+        assert (change.unit_id, change.other_unit_id) == (units["virtual_care"], None)
+
+        history = structure.history(s, actor)
+        assert [c.kind for c in history][:2] == ["staff.offboarded", "staff.offboarded"], "newest first, with the restructurings"
+        queued = history[0]
+        assert queued.summary.endswith("0 open work items handed over to Employer Benefits / Employer Benefits team / Employer Benefits queue")
+        assert queued.details["departure_id"] == str(later.id)
+        assert (queued.unit_id, queued.other_unit_id) == (units["virtual_care"], units["benefits"])
+        assert queued in structure.history(s, actor, unit_id=units["benefits"]), "the queue's unit sees it too"
+        assert change not in structure.history(s, actor, unit_id=units["benefits"])

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.models import Departure, StaffMember
+from careplane.kernel.org.models import Departure, OrgUnit, StaffMember, Team
 from careplane.kernel.web import CSRF_COOKIE
-from careplane.kernel.work.models import WorkItem
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from careplane.settings import Settings
+from tests import a11y
 from tests.helpers import api_token, bearer, login, make_user
 from tests.kernel.org.test_departures import START, UNITS, add_items, lead_actor, make_org, make_staff, offboard
 from tests.kernel.org.test_handover import drain
@@ -98,6 +99,9 @@ def test_offboarding_through_the_pages_shows_the_report_until_complete(db: Datab
     assert owners == {successor.id}
     again = client.get(f"/org/staff/{leaver.id}/offboard", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].endswith(str(departure.id))
+    history = client.get("/org/history")
+    assert "Dr Ada Leaving offboarded (last day" in history.text
+    assert "13 open work items handed over to Dr Grace Next" in history.text and "staff.offboarded" in history.text
 
 
 def test_a_clinician_cannot_offboard(db: Database, client: TestClient):
@@ -148,3 +152,75 @@ def test_the_json_api_offboards_and_reports_per_unit(db: Database, client: TestC
     assert all(r["reported"] for r in read["reports"])
     assert client.get(f"/api/v1/org/departures/{leaver.id}", headers=headers).status_code == 404
     assert re.fullmatch(r"[0-9a-f-]{36}", read["id"])
+    history = client.get("/api/v1/org/history", headers=headers).json()
+    entry = next(c for c in history if c["kind"] == "staff.offboarded")
+    assert (entry["details"]["departure_id"], entry["details"]["items_handed_over"]) == (data["id"], 2)
+    assert "2 open work items handed over to Revenue Cycle / Revenue Cycle team / Revenue Cycle queue" in entry["summary"]
+
+
+def make_uncovered_queue(db: Database):  # noqa: ANN201
+    """A unit made before units had a kind of work: no hand-over covers its queue."""
+    with db.unit_of_work() as s:
+        unit = OrgUnit(code="old_desk", name="Old desk", function=None, effective_from=START)
+        queue = WorkQueue(name="Old queue", team=Team(name="Old team", unit=unit, effective_from=START))
+        s.add_all([unit, queue])
+    return queue
+
+
+def test_the_api_refuses_to_leave_uncovered_work_behind_until_confirmed(db: Database, client: TestClient):
+    queues = make_org(db)
+    old_queue = make_uncovered_queue(db)
+    headers = bearer(api_token(db, make_user(db, role=Role.OPERATIONS_LEAD)))
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    add_items(db, old_queue, leaver, 2, kind="note")
+    add_items(db, queues["virtual_care"], leaver, 1)
+    url = f"/api/v1/org/staff/{leaver.id}/offboard"
+    body = {"successor_staff_id": str(successor.id)}
+
+    refused = client.post(url, json=body, headers={**headers, "Idempotency-Key": "leave-1"})
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert problem["type"].endswith("/uncovered-work") and problem["status"] == 409
+    assert problem["uncovered_items"] == 2
+    assert problem["uncovered_units"] == [{"unit_code": "old_desk", "unit": "Old desk", "open_items": {"note": 2}}]
+    assert "2 open work items in Old desk" in problem["detail"] and '"confirm_uncovered": true' in problem["detail"]
+    with db.unit_of_work() as s:
+        assert s.get(StaffMember, leaver.id).status == "active"
+        assert s.scalar(select(Departure).where(Departure.staff_id == leaver.id)) is None
+
+    made = client.post(url, json={**body, "confirm_uncovered": True}, headers={**headers, "Idempotency-Key": "leave-1"})
+    assert made.status_code == 201, made.text
+
+
+def test_the_offboarding_form_asks_to_confirm_work_no_hand_over_covers(db: Database, client: TestClient):
+    queues = make_org(db)
+    old_queue = make_uncovered_queue(db)
+    login(client, db, role=Role.OPERATIONS_LEAD)
+    _, leaver = make_staff(db, name="Dr Ada Leaving")
+    _, successor = make_staff(db)
+    _, covered = make_staff(db)
+    add_items(db, old_queue, leaver, 1, kind="note")
+    add_items(db, queues["virtual_care"], covered, 1)
+    url = f"/org/staff/{leaver.id}/offboard"
+    assert "confirm_uncovered" not in client.get(f"/org/staff/{covered.id}/offboard").text, "only asked when needed"
+
+    form = client.get(url)
+    assert 'name="confirm_uncovered"' in form.text and "will not be handed over" in form.text
+    assert a11y.problems(form.text) == []
+
+    refused = client.post(url, data={"csrf_token": csrf(client), "successor_staff_id": str(successor.id)})
+    assert refused.status_code == 409
+    assert 'id="f-confirm_uncovered-error"' in refused.text and 'href="#f-confirm_uncovered"' in refused.text
+    assert "1 open work item in Old desk will not be handed over" in refused.text
+    assert 'aria-invalid="true"' in refused.text and f'value="{successor.id}" selected' in refused.text
+    assert a11y.problems(refused.text) == []
+    with db.unit_of_work() as s:
+        assert s.get(StaffMember, leaver.id).status == "active"
+
+    done = client.post(url, data={"csrf_token": csrf(client), "successor_staff_id": str(successor.id), "confirm_uncovered": "1"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    with db.unit_of_work() as s:
+        assert s.get(StaffMember, leaver.id).status == "departed"

@@ -231,7 +231,9 @@ def test_work_in_a_unit_made_by_a_split_is_handed_over_by_its_business_function(
     with db.unit_of_work() as s:
         previewed = {u.code: u.handed_over for u in departures.preview(s, actor, leaver.id).units}
     assert (previewed["video_consults"], previewed["old_desk"]) == (True, False)
-    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    with pytest.raises(departures.UncoveredWork):  # the old desk's note would stay with them
+        offboard(db, actor, leaver, successor_staff_id=successor.id)
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id, confirm_uncovered=True)
     drain(db, settings)
 
     waiting = status(db, departure)
@@ -241,3 +243,36 @@ def test_work_in_a_unit_made_by_a_split_is_handed_over_by_its_business_function(
     with db.unit_of_work() as s:
         s.get(WorkItem, stray[0]).assignee_staff_id = successor.id
     assert status(db, departure).complete
+
+
+def test_work_a_merge_carries_into_a_unit_that_already_handed_over_is_handed_over_too(db: Database, settings: Settings):
+    """Pharmacy hands over first (the person holds nothing there); then Health Technology, with the
+    person's item still in it, is merged into Pharmacy; then Health Technology's hand-over runs and
+    finds nothing of its own. The item is moved on all the same, on Pharmacy's report."""
+    queues = make_org(db)
+    actor = lead_actor(db)
+    _, leaver = make_staff(db)
+    _, successor = make_staff(db)
+    ids = add_items(db, queues["health_tech"], leaver, 1, kind="ticket")
+    departure = offboard(db, actor, leaver, successor_staff_id=successor.id)
+    event = StaffDeparted(departure.id, leaver.id, successor.id, None)
+
+    def hand_over(code: str) -> None:
+        with db.unit_of_work() as s:
+            events.handler(StaffDeparted.event_name(), handover.handler_name(code))(s, event)
+
+    hand_over("pharmacy")
+    with db.unit_of_work() as s:
+        units = {u.code: u for u in s.scalars(select(OrgUnit))}
+        structure.merge_units(s, actor, units["health_tech"].id, units["pharmacy"].id)
+    for code in UNITS:
+        if code != "pharmacy":
+            hand_over(code)
+
+    assert {i.assignee_staff_id for i in items(db, ids)} == {successor.id}
+    done = status(db, departure)
+    assert done.complete
+    assert (done.reports["pharmacy"].moved, done.reports["health_tech"].moved) == ({"ticket": 1}, {})
+    assert done.reports["pharmacy"].notes == handover.CAUGHT_UP
+    drain(db, settings)  # the deliveries themselves, run again: nothing moves twice
+    assert status(db, departure).reports["pharmacy"].moved == {"ticket": 1}

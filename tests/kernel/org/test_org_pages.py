@@ -222,3 +222,27 @@ def test_a_unit_made_before_units_had_a_kind_of_work_says_so(client, db):
     login(client, db, role=Role.CLINICIAN)
     legacy = section(client.get("/org").text, "Legacy Desk")
     assert "<dt>Kind of work</dt><dd>Not set" in legacy and "its staff open no patient records" in legacy
+
+
+def test_a_unit_without_a_lead_is_flagged_on_the_chart(client, db):
+    ids = seed(db)
+    lead = staff_member(db, role=Role.PHARMACIST, unit="pharmacy")
+    with db.unit_of_work() as s:
+        s.get(OrgUnit, ids["pharmacy"]).lead_staff_id = lead
+        merged = OrgUnit(code="old_desk", name="Old desk", function=None, effective_from=clock.today(),
+                         status="merged", merged_into_id=ids["primary_care"])
+        s.add(merged)
+    login(client, db, role=Role.CLINICIAN)
+    html = client.get("/org").text
+    badge = ('<span class="badge warn no-lead"><span class="visually-hidden">Warning: this unit has </span>'
+             'No lead</span>')
+    assert badge in section(html, "Primary Care") and badge in section(html, "Health Technology")
+    assert "No lead" not in section(html, "Pharmacy"), "a unit with a lead is not flagged"
+    assert "No lead" not in section(html, "Old desk"), "nor is a merged one: it needs none"
+    assert "Appoint a lead" not in html, "only those who may appoint one are offered the form"
+    unit_page = client.get(f"/org/units/{ids['benefits']}").text
+    assert badge in unit_page
+
+    login(client, db, role=Role.OPERATIONS_LEAD)
+    chart = client.get("/org").text
+    assert f'<a href="/org/units/{ids["benefits"]}/lead">Appoint a lead for Employer Benefits</a>' in chart

@@ -24,7 +24,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **_PROBLEM},
     403: {"description": "Access denied (offboarding needs org.manage)", **_PROBLEM},
     404: {"description": "No such staff member or departure", **_PROBLEM},
-    409: {"description": "Already offboarded, or offboarding yourself", **_PROBLEM},
+    409: {"description": "Already offboarded, or offboarding yourself; or (`uncovered-work`) the person holds open work "
+                         "that no hand-over covers: `uncovered_items` counts it, `uncovered_units` says where; resend "
+                         "with `\"confirm_uncovered\": true` to offboard anyway", **_PROBLEM},
     422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
 }
 
@@ -34,6 +36,9 @@ class OffboardIn(BaseModel):
     successor_queue_id: uuid.UUID | None = Field(None, description="Or a team queue the work goes back into, unassigned.")
     effective_on: date | None = Field(None, description="Last day; defaults to today and cannot be in the future.")
     reason: str | None = Field(None, max_length=2000)
+    confirm_uncovered: bool = Field(False, description="Offboard even though open work of theirs that no hand-over "
+                                    "covers (see the preview's `handed_over: false`) would stay with them; "
+                                    "without it that is refused with 409.")
 
 
 class UnitReportOut(BaseModel):
@@ -116,7 +121,7 @@ def offboard(
 ) -> JSONResponse:
     def act() -> tuple[int, Any]:
         departure = departures.offboard(session, actor, staff_id, body.successor_staff_id, body.successor_queue_id,
-                                        body.effective_on, body.reason)
+                                        body.effective_on, body.reason, confirm_uncovered=body.confirm_uncovered)
         session.flush()
         return 201, DepartureOut.of(departures.get_departure(session, actor, departure.id)).model_dump(mode="json")
 

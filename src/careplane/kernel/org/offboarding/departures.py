@@ -89,6 +89,11 @@ class UnitPreview:
         return sum(self.counts.values())
 
 
+def uncovered_units(units: list[UnitPreview]) -> list[UnitPreview]:
+    """The units where the person holds open work that no hand-over covers."""
+    return [u for u in units if not u.handed_over and u.total]
+
+
 @dataclass
 class Preview:
     staff: StaffMember
@@ -100,12 +105,28 @@ class Preview:
     def total(self) -> int:
         return sum(u.total for u in self.units)
 
+    @property
+    def uncovered(self) -> list[UnitPreview]:
+        """Units holding open work of theirs that no hand-over covers: it would stay with them."""
+        return uncovered_units(self.units)
+
+    @property
+    def uncovered_total(self) -> int:
+        return sum(u.total for u in self.uncovered)
+
 
 def preview(session: Session, actor: Actor, staff_id: uuid.UUID) -> Preview:
     """What an offboarding would move, per unit, and which units the person leads."""
     require(actor, Permission.ORG_MANAGE)
     staff = get_staff(session, staff_id)
-    counts = work.open_counts_by_unit(session, staff.id)
+    leads = list(session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).order_by(OrgUnit.name)))
+    return Preview(staff=staff, name=structure.staff_names(session, {staff.id}).get(staff.id, str(staff.id)),
+                   units=_unit_previews(session, staff.id), leads=leads)
+
+
+def _unit_previews(session: Session, staff_id: uuid.UUID) -> list[UnitPreview]:
+    """The person's open work per unit: every hand-over participant, then the other units holding some."""
+    counts = work.open_counts_by_unit(session, staff_id)
     names = handover.unit_names(session)
     participants = handover.registered_units()
     units = [UnitPreview(code, names.get(code, code), dict(counts.get(code, {}))) for code in participants]
@@ -116,8 +137,27 @@ def preview(session: Session, actor: Actor, staff_id: uuid.UUID) -> Preview:
         for code, kinds in sorted(counts.items())
         if code not in participants
     ]
-    leads = list(session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).order_by(OrgUnit.name)))
-    return Preview(staff=staff, name=structure.staff_names(session, {staff.id}).get(staff.id, str(staff.id)), units=units, leads=leads)
+    return units
+
+
+class UncoveredWork(Conflict):
+    """The person holds open work that no unit's hand-over covers (in a unit doing no installed
+    unit's kind of work): offboarding would leave it with them. Refused unless confirmed."""
+
+    type_slug = "uncovered-work"
+    title = "Open work would not be handed over"
+
+    def __init__(self, units: list[UnitPreview]) -> None:
+        self.units = units
+        self.count = sum(u.total for u in units)
+        items = f"{self.count} open work item{'' if self.count == 1 else 's'}"
+        super().__init__(
+            f"{items} in {', '.join(u.name for u in units)} would not be handed over: no unit's hand-over covers "
+            f"{'it' if self.count == 1 else 'them'}, so {'it' if self.count == 1 else 'they'} would stay with the "
+            "person who left. Reassign that work first, or resend with \"confirm_uncovered\": true to offboard anyway.",
+            uncovered_items=self.count,
+            uncovered_units=[{"unit_code": u.code, "unit": u.name, "open_items": dict(u.counts)} for u in units],
+        )
 
 
 # ---------------------------------------------------------------- offboarding
@@ -164,11 +204,19 @@ def offboard(
     successor_queue_id: uuid.UUID | None = None,
     effective_on: date | None = None,
     reason: str | None = None,
+    *,
+    confirm_uncovered: bool = False,
 ) -> Departure:
+    """Offboard a staff member now (see the module). Open work of theirs that no hand-over covers
+    would stay with them: that is refused (:class:`UncoveredWork`) unless ``confirm_uncovered``."""
     require(actor, Permission.ORG_MANAGE)
     staff = get_staff(session, staff_id, lock=True)
     effective_on = effective_on or clock.today()
     _check(session, actor, staff, successor_staff_id, successor_queue_id, effective_on)
+    previews = _unit_previews(session, staff.id)
+    uncovered = uncovered_units(previews)
+    if uncovered and not confirm_uncovered:
+        raise UncoveredWork(uncovered)
     now = clock.now()
 
     staff.status = StaffStatus.DEPARTED.value
@@ -199,9 +247,51 @@ def offboard(
     session.add(departure)
     session.flush()
     _hand_over_leads(session, actor, staff, departure)
+    _record_in_history(session, actor, departure, user.unit if user is not None else None, previews)
     record(session, actor, "staff.offboard", resource_type="staff", resource_id=str(staff.id))
     publish(session, StaffDeparted(departure.id, staff.id, successor_staff_id, successor_queue_id))
     return departure
+
+
+def _record_in_history(session: Session, actor: Actor, departure: Departure, home_unit: str | None,
+                       previews: list[UnitPreview]) -> OrgChange:
+    """The offboarding in the organisation's history (``staff.offboarded``), beside the restructurings:
+    who left, their last day, the successor, and how many open work items the hand-over moves (counted
+    now: the items no hand-over covers, left with them by confirmation, are counted apart). It
+    concerns the person's home unit and, with a queue as successor, that queue's unit too."""
+    name = structure.staff_names(session, {departure.staff_id}).get(departure.staff_id, str(departure.staff_id))
+    home = session.scalar(select(OrgUnit).where(OrgUnit.code == home_unit)) if home_unit else None
+    queue_unit_id = None
+    if departure.successor_staff_id is not None:
+        successor = structure.staff_names(session, {departure.successor_staff_id}).get(
+            departure.successor_staff_id, str(departure.successor_staff_id))
+    else:
+        successor = dict(successor_queues(session, date.min)).get(departure.successor_queue_id, "a team queue")  # type: ignore[arg-type]
+        queue_unit_id = session.scalar(select(Team.unit_id).join(WorkQueue, WorkQueue.team_id == Team.id)
+                                       .where(WorkQueue.id == departure.successor_queue_id))
+    handed_over = sum(u.total for u in previews if u.handed_over)
+    kept = sum(u.total for u in uncovered_units(previews))
+    summary = (f"{name} offboarded (last day {departure.effective_on.isoformat()}); "
+               f"{handed_over} open work item{'' if handed_over == 1 else 's'} handed over to {successor}")
+    if kept:
+        summary += f"; {kept} item{'' if kept == 1 else 's'} that no hand-over covers stay with them (confirmed)"
+    change = OrgChange(
+        at=departure.at, effective_on=departure.effective_on, actor_label=actor.label, kind="staff.offboarded",
+        summary=summary,
+        details={"departure_id": str(departure.id), "staff_id": str(departure.staff_id), "name": name,
+                 "home_unit": home_unit, "successor_staff_id": _s(departure.successor_staff_id),
+                 "successor_queue_id": _s(departure.successor_queue_id), "successor": successor,
+                 "items_handed_over": handed_over, "items_not_covered": kept,
+                 "by_unit": {u.code: u.total for u in previews if u.total}},
+        unit_id=home.id if home else queue_unit_id,
+        other_unit_id=queue_unit_id if home and queue_unit_id != home.id else None,
+    )
+    session.add(change)
+    return change
+
+
+def _s(value: uuid.UUID | None) -> str | None:
+    return str(value) if value else None
 
 
 def _hand_over_leads(session: Session, actor: Actor, staff: StaffMember, departure: Departure) -> None:

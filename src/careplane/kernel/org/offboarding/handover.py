@@ -4,7 +4,13 @@ Every installed unit (:mod:`careplane.kernel.units`) takes part, through a ``Sta
 handler of its own (:func:`register_handlers`): the unit's own hand-over (``Unit.hand_over``)
 moves its records of the person, or, for a unit that declares none, the kernel moves the person's
 work items in the unit's queues; then the unit's :func:`report` is recorded. A departure is
-complete once every installed unit has reported.
+complete once every installed unit has reported and the person holds no open item.
+
+The organisation may change while the units hand over: a merge or a team moved can carry an item
+from a unit whose hand-over has not run yet into one (of another kind of work) whose hand-over
+already has. So the units of one departure hand over one at a time (the departure's row is
+locked), and each one, after its own, moves on what such a restructuring left behind
+(:func:`catch_up`).
 """
 
 from __future__ import annotations
@@ -125,13 +131,62 @@ def _hand_over_in(unit_code: str) -> Callable[[Session, StaffDeparted], None]:
         unit = units.by_code(unit_code)
         if unit is None:
             return  # no longer installed: nothing of it to hand over
+        # One unit's hand-over of this departure at a time, so that each sees what the others reported.
+        if session.get(Departure, event.departure_id, with_for_update=True) is None:
+            raise LookupError(f"departure {event.departure_id} is missing")
         if unit.hand_over:
             moved = units.load(unit.hand_over)(session, event)
             report(session, event.departure_id, unit.code, dict(moved))
         else:
             hand_over_unit_work(session, event, unit.code)
+        catch_up(session, event)
 
     return hand_over_in_unit
+
+
+#: The note a unit's report gets when it is given work a restructuring carried in after it reported.
+CAUGHT_UP = "Work that a restructuring moved here after this unit had handed over was handed over too."
+
+
+def catch_up(session: Session, event: StaffDeparted) -> Counter[str]:
+    """Move on the person's open items in the units whose hand-over for this departure has run.
+
+    An item there was missed: a restructuring (a merge, a team moved) carried it in from a unit that
+    had not handed over yet, after this one had. It goes to the same successor, and is
+    added to the report of the unit whose work it now is (with :data:`CAUGHT_UP` as a note). One
+    query over all of those units, so an item cannot slip between two of them while it runs.
+    Returns how many moved, by kind."""
+    departure = session.get(Departure, event.departure_id)
+    if departure is None:
+        raise LookupError(f"departure {event.departure_id} is missing")
+    reported = set(session.scalars(select(HandoverReport.unit_code).where(HandoverReport.departure_id == departure.id)))
+    if not reported:
+        return Counter()
+    rows = session.execute(
+        select(WorkItem, OrgUnit.code, OrgUnit.function)
+        .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
+        .join(Team, Team.id == WorkQueue.team_id)
+        .join(OrgUnit, OrgUnit.id == Team.unit_id)
+        .where(WorkItem.assignee_staff_id == departure.staff_id, WorkItem.status == WorkItemStatus.OPEN.value,
+               or_(OrgUnit.function.in_(reported), OrgUnit.code.in_(reported)))
+        .order_by(WorkItem.created_at, WorkItem.id)
+        .with_for_update(of=WorkItem)
+    ).all()
+    if not rows:
+        return Counter()
+    to = successor_of(session, departure)
+    now = clock.now()
+    by_unit: dict[str, Counter[str]] = {}
+    for item, code, function in rows:
+        item.assignee_staff_id = to.staff_id
+        if to.queue_id is not None:
+            item.queue_id = to.queue_id
+        item.updated_at = now
+        by_unit.setdefault(function if function in reported else code, Counter())[item.kind] += 1
+    session.flush()
+    for unit_code, moved in sorted(by_unit.items()):
+        report(session, departure.id, unit_code, dict(moved), CAUGHT_UP)
+    return sum(by_unit.values(), Counter())
 
 
 def hand_over_unit_work(session: Session, event: StaffDeparted, unit_code: str, notes: str | None = None) -> HandoverReport:
@@ -173,7 +228,7 @@ def report(
         total = Counter(existing.moved)
         total.update({k: int(v) for k, v in moved.items() if v})
         existing.moved = dict(total)
-    if notes and notes != existing.notes:
+    if notes and notes not in (existing.notes or "").split("\n"):
         existing.notes = f"{existing.notes}\n{notes}" if existing.notes else notes
     return existing
 

@@ -25,7 +25,8 @@ POLL_SECONDS = 3
 
 
 def _form(
-    request: Request, session: Session, actor: Actor, staff_id: uuid.UUID, values: dict, errors: dict | None = None
+    request: Request, session: Session, actor: Actor, staff_id: uuid.UUID, values: dict, errors: dict | None = None,
+    status_code: int = 422,
 ) -> Response:
     seen = departures.preview(session, actor, staff_id)
     return render(
@@ -38,7 +39,7 @@ def _form(
             "values": values,
             "errors": errors or {},
         },
-        status_code=422 if errors else 200,
+        status_code=status_code if errors else 200,
     )
 
 
@@ -49,7 +50,8 @@ def offboard_form(
     departed = departures.departure_of(session, actor, staff_id)
     if departed is not None:
         return redirect(f"/org/departures/{departed.id}", flash="This person has already been offboarded.")
-    return _form(request, session, actor, staff_id, {"successor_staff_id": "", "successor_queue_id": "", "effective_on": "", "reason": ""})
+    return _form(request, session, actor, staff_id, {"successor_staff_id": "", "successor_queue_id": "", "effective_on": "", "reason": "",
+                                                     "confirm_uncovered": False})
 
 
 def _uuid(value: str, field: str, errors: dict[str, str]) -> uuid.UUID | None:
@@ -70,10 +72,13 @@ def offboard(
     successor_queue_id: str = Form(""),
     effective_on: str = Form(""),
     reason: str = Form(""),
+    confirm_uncovered: str = Form(""),
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    values = {"successor_staff_id": successor_staff_id, "successor_queue_id": successor_queue_id, "effective_on": effective_on, "reason": reason}
+    confirmed = confirm_uncovered.strip().lower() in ("1", "on", "true", "yes")
+    values = {"successor_staff_id": successor_staff_id, "successor_queue_id": successor_queue_id, "effective_on": effective_on, "reason": reason,
+              "confirm_uncovered": confirmed}
     errors: dict[str, str] = {}
     person = _uuid(successor_staff_id, "successor_staff_id", errors)
     queue = _uuid(successor_queue_id, "successor_queue_id", errors)
@@ -86,9 +91,14 @@ def offboard(
     try:
         if errors:
             raise ValidationFailed(errors)
-        departure = departures.offboard(session, actor, staff_id, person, queue, last_day, reason)
+        departure = departures.offboard(session, actor, staff_id, person, queue, last_day, reason, confirm_uncovered=confirmed)
     except ValidationFailed as exc:
         return _form(request, session, actor, staff_id, values, exc.errors)
+    except departures.UncoveredWork as exc:
+        items = f"{exc.count} open work item{'' if exc.count == 1 else 's'}"
+        message = (f"{items} in {', '.join(u.name for u in exc.units)} will not be handed over: nothing covers "
+                   f"{'it' if exc.count == 1 else 'them'}. Reassign that work first, or tick the box to offboard anyway.")
+        return _form(request, session, actor, staff_id, values, {"confirm_uncovered": message}, status_code=409)
     name = structure.staff_names(session, [staff_id]).get(staff_id, "The staff member")
     return redirect(f"/org/departures/{departure.id}", flash=f"{name} is offboarded: their sessions and API tokens no longer work.")
 

@@ -77,6 +77,11 @@ class UnitNode:
         return self.status == UnitStatus.ACTIVE
 
     @property
+    def without_lead(self) -> bool:
+        """An active unit that nobody leads (flagged on the chart)."""
+        return self.active and self.lead_staff_id is None
+
+    @property
     def open_items(self) -> int:
         return sum(t.open_items for t in self.teams)
 

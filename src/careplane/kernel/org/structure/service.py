@@ -97,6 +97,13 @@ def active_units(session: Session) -> list[OrgUnit]:
     return list(session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE).order_by(OrgUnit.name)))
 
 
+def units_without_lead(session: Session, actor: Actor) -> list[OrgUnit]:
+    """Active units that nobody leads, by name: someone should be appointed."""
+    require(actor, Permission.ORG_READ)
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE, OrgUnit.lead_staff_id.is_(None))
+                                .order_by(OrgUnit.name)))
+
+
 def active_staff(session: Session) -> list[tuple[StaffMember, str]]:
     """Staff who may lead a unit, with their names, by name."""
     rows = session.execute(
