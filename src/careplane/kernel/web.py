@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from careplane.kernel import clock, idempotency, units
+from careplane.kernel.form_dates import DATE_HINT
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database, Reader, SessionOrReader
 from careplane.kernel.errors import CareplaneError, NotAuthenticated
@@ -98,6 +99,7 @@ def _span(length: timedelta | None) -> str:
 
 
 templates.filters["span"] = _span
+templates.globals["date_hint"] = DATE_HINT
 
 
 @dataclass(frozen=True)

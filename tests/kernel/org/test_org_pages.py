@@ -120,7 +120,7 @@ def test_form_errors_are_field_level_and_nothing_changes(client, db):
     assert moved.status_code == 422 and 'id="f-unit_id-error"' in moved.text
     split = client.post(f"/org/units/{ids['virtual_care']}/split",
                         data={**token, "new_code": "video", "new_name": "Video", "effective_on": "31/12/2030"})
-    assert split.status_code == 422 and "Enter a date as YYYY-MM-DD" in split.text
+    assert split.status_code == 422 and "Enter the date as month, day and year (mm/dd/yyyy)" in split.text
     none_chosen = client.post(f"/org/units/{ids['virtual_care']}/split",
                               data={**token, "new_code": "video", "new_name": "Video"})
     assert none_chosen.status_code == 422 and 'id="f-team_ids-error"' in none_chosen.text

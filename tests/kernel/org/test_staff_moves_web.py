@@ -127,7 +127,7 @@ def test_an_operations_lead_moves_someone_from_their_page(client, db):
 
     bad = client.post(f"/org/staff/{staff.id}/move", data={"csrf_token": token, "unit": "", "effective_on": "soon"})
     assert bad.status_code == 422
-    assert 'id="f-effective_on-error">Enter the effective date as YYYY-MM-DD.' in bad.text
+    assert 'id="f-effective_on-error">Enter the effective date as month, day and year (mm/dd/yyyy)' in bad.text
     empty = client.post(f"/org/staff/{staff.id}/move", data={"csrf_token": token, "unit": ""})
     assert empty.status_code == 422 and 'id="f-unit-error">Choose the unit they move to.' in empty.text
     assert 'aria-invalid="true" aria-describedby="f-unit-error"' in empty.text

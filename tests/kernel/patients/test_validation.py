@@ -36,8 +36,9 @@ def test_names_are_required():
 
 
 def test_birth_date_rules():
-    assert "YYYY-MM-DD" in errors_for(birth_date="21/07/1984")["birth_date"]
-    assert "YYYY-MM-DD" in errors_for(birth_date="1984-02-30")["birth_date"]
+    assert "mm/dd/yyyy" in errors_for(birth_date="21/07/1984")["birth_date"]  # no 21st month
+    assert "mm/dd/yyyy" in errors_for(birth_date="1984-02-30")["birth_date"]
+    assert clean_patient(patient_data(birth_date="07/21/1984"))["birth_date"].isoformat() == "1984-07-21"
     assert errors_for(birth_date=clock.today() + timedelta(days=1))["birth_date"] == (
         "The date of birth cannot be in the future.")
     assert "more than 125 years" in errors_for(birth_date=date(clock.today().year - 126, 1, 1))["birth_date"]

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize, decide, refuse_unless
 from careplane.kernel.audit.record import entry_values, to_keep
 from careplane.kernel.db import SessionOrReader, columns, fetch
@@ -274,21 +275,13 @@ def _allow_read(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, in
 
 
 _MRN_QUERY = re.compile(rf"^{mrn.PREFIX}\d+$", re.IGNORECASE)
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 def _as_date(text: str) -> date | None:
     try:
-        return date.fromisoformat(text)
+        return parse_form_date(text)
     except ValueError:
-        pass
-    m = _US_DATE.match(text)
-    if m:
-        try:
-            return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-        except ValueError:
-            return None
-    return None
+        return None
 
 
 def search_patients(

@@ -13,6 +13,7 @@ from typing import Any
 
 
 from careplane.kernel.email_address import normalised_email
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel import clock
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.patients.models import ContactChannel, SexAtBirth
@@ -78,9 +79,9 @@ def check_birth_date(value: Any) -> tuple[date | None, str | None]:
         born = value
     else:
         try:
-            born = date.fromisoformat(str(value).strip())
-        except ValueError:
-            return None, "Enter the date of birth as YYYY-MM-DD, e.g. 1984-07-21."
+            born = parse_form_date(str(value))
+        except ValueError as exc:
+            return None, str(exc).replace("the date", "the date of birth")
     today = clock.today()
     if born > today:
         return None, "The date of birth cannot be in the future."

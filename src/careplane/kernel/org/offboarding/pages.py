@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
@@ -85,9 +86,9 @@ def offboard(
     last_day = None
     if effective_on.strip():
         try:
-            last_day = date.fromisoformat(effective_on.strip())
-        except ValueError:
-            errors["effective_on"] = "Enter a date like 2026-03-31."
+            last_day = parse_form_date(effective_on)
+        except ValueError as exc:
+            errors["effective_on"] = str(exc)
     try:
         if errors:
             raise ValidationFailed(errors)

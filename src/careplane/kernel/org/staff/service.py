@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from careplane.kernel import clock
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
@@ -73,9 +74,9 @@ def parse_date(value: Any, *, required: bool, label: str) -> tuple[date | None, 
     if not text:
         return None, (f"Enter the {label}." if required else None)
     try:
-        return date.fromisoformat(text), None
-    except ValueError:
-        return None, f"Enter the {label} as YYYY-MM-DD."
+        return parse_form_date(text), None
+    except ValueError as exc:
+        return None, str(exc).replace("the date", f"the {label}")
 
 
 def split_list(value: Any) -> list[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from careplane.kernel import clock
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
@@ -27,7 +28,7 @@ nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
 T = TypeVar("T")
 HISTORY_LIMIT = 200
 
-EFFECTIVE_HINT = ("YYYY-MM-DD; today if left empty. A future date is recorded and shown with the change, "
+EFFECTIVE_HINT = ("mm/dd/yyyy; today if left empty. A future date is recorded and shown with the change, "
                   "which applies at once.")
 FUNCTION_HINT = ("Decides which patient records the unit's staff may open. It stays with the unit: "
                  "a unit split off from it later does the same kind of work.")
@@ -235,7 +236,6 @@ def _date(text: str) -> date | None:
     if not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationFailed({"effective_on": "Enter a date as YYYY-MM-DD, e.g. "
-                                                f"{clock.today().isoformat()}."}) from None
+        return parse_form_date(text)
+    except ValueError as exc:
+        raise ValidationFailed({"effective_on": str(exc)}) from None
