@@ -146,6 +146,14 @@ def logout(request: Request, session: Session = Depends(db_session)) -> Response
     return _log_out_response("/login", "You have logged out.")
 
 
+@router.post("/session/keep-alive")
+def keep_alive(who: Authenticated = Depends(logged_in)) -> Response:
+    """'Stay logged in', from the warning shown before the idle timeout (static/page-helpers.js)."""
+    if who.web_session is not None:
+        service.keep_web_session(who.web_session)
+    return Response(status_code=204)
+
+
 # ---------------------------------------------------------------- second factor
 
 

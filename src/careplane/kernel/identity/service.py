@@ -234,6 +234,11 @@ def login(
     return LoginOutcome(user=user, cookie=cookie, web_session=web_session)
 
 
+def keep_web_session(web_session: WebSession) -> None:
+    """The person asked to stay logged in: their idle time starts again now."""
+    web_session.last_seen_at = clock.now()
+
+
 def end_web_session(session: Session, web_session: WebSession) -> None:
     if web_session.revoked_at is None:
         web_session.revoked_at = clock.now()
