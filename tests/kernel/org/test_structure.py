@@ -402,7 +402,21 @@ def test_demo_seeding_adds_the_six_units_once(db, settings):
     seed_demo(db, settings, patients=0)
     with db.unit_of_work() as s:
         assert sorted(s.scalars(select(OrgUnit.code))) == sorted(BUSINESS_FUNCTIONS)
-    assert count(db, Team) == 6 and count(db, OrgChange) == 6
+    # each unit created, and given its lead, once
+    assert count(db, Team) == 6 and count(db, OrgChange) == 12
+
+
+def test_demo_seeding_gives_every_unit_a_lead_of_its_kind_of_work(db, settings):
+    from careplane.demo import seed_demo
+
+    seed_demo(db, settings, patients=0)
+    with db.unit_of_work() as s:
+        leads = {u.code: u.lead_name for u in chart.org_chart(s, Actor.for_system("tests"))}
+        changes = sorted(s.scalars(select(OrgChange.summary).where(OrgChange.kind == "unit.lead_changed")))
+    assert leads == {"virtual_care": "Demo clinician", "primary_care": "Demo operations lead",
+                     "pharmacy": "Demo pharmacist", "revenue_cycle": "Demo biller",
+                     "benefits": "Demo operations lead", "health_tech": "Demo administrator"}
+    assert "Demo pharmacist now leads Pharmacy" in changes and len(changes) == 6
 
 
 def _race(*actions):  # noqa: ANN002, ANN202
