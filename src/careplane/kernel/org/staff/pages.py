@@ -33,6 +33,7 @@ T = TypeVar("T")
 STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
 LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")
 ROLE_CHOICES = [r for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN]
+CREDENTIAL_OPTIONS = [(c, c) for c in staff_service.CREDENTIALS]
 
 
 def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | None]:
@@ -69,8 +70,8 @@ def staff_list(request: Request, unit: str = "", role: str = "", actor: Actor = 
 
 
 def _form_context(session: Session, values: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"values": values, "errors": errors or {}, "role_choices": ROLE_CHOICES,
-            "credential_choices": staff_service.CREDENTIALS,
+    return {"values": values, "errors": errors or {}, "role_options": [(r.value, r.label) for r in ROLE_CHOICES],
+            "credential_options": CREDENTIAL_OPTIONS,
             "unit_options": [("", "None"), *staff_service.unit_choices(session)]}
 
 
@@ -206,3 +207,4 @@ def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     return render(request, "org/person.html", _person_context(
         session, actor, staff_id, move_values=values, move_errors=problem.errors if problem else {}),
         status_code=422)
+
