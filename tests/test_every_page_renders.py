@@ -148,6 +148,7 @@ ROUTES: list[Case] = [
     Case("/org/staff", "/org/staff?role=nobody&unit=nowhere", ORG_READ),
     Case("/org/staff/{staff_id}", "/org/staff/{staff}", ORG_READ),
     Case("/org/staff/new", "/org/staff/new", ORG_MANAGE),
+    Case("/org/staff/{staff_id}/edit", "/org/staff/{staff}/edit", ORG_MANAGE),
     Case("/org/staff/import", "/org/staff/import", ORG_MANAGE),
     Case("/org/staff/{staff_id}/offboard", "/org/staff/{staff}/offboard", ORG_MANAGE),
     Case("/org/departures", "/org/departures", ORG_MANAGE),

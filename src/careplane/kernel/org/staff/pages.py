@@ -34,6 +34,8 @@ STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "d
 LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")
 ROLE_CHOICES = [r for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN]
 CREDENTIAL_OPTIONS = [(c, c) for c in staff_service.CREDENTIALS]
+#: What the edit page changes: the fields ``update_staff`` (and ``PATCH /api/v1/org/staff/{id}``) accept.
+EDIT_FIELDS = ("npi", "dea_number", "dea_expires_on", "end_date")
 
 
 def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | None]:
@@ -207,4 +209,38 @@ def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     return render(request, "org/person.html", _person_context(
         session, actor, staff_id, move_values=values, move_errors=problem.errors if problem else {}),
         status_code=422)
+
+
+# ---------------------------------------------------------------- editing a person
+
+
+def _edit_context(session: Session, actor: Actor, staff_id: uuid.UUID, values: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None) -> dict[str, Any]:
+    staff = staff_service.get_staff(session, actor, staff_id)
+    if values is None:
+        values = {"credentials": list(staff.credentials), "npi": staff.npi or "", "dea_number": staff.dea_number or "",
+                  "dea_expires_on": staff.dea_expires_on.isoformat() if staff.dea_expires_on else "",
+                  "end_date": staff.end_date.isoformat() if staff.end_date else ""}
+    return {"staff": staff, "person": staff.user, "values": values, "errors": errors or {},
+            "credential_options": CREDENTIAL_OPTIONS}
+
+
+@router.get("/{staff_id}/edit")
+def edit_form(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+              session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    return render(request, "org/staff_edit.html", _edit_context(session, actor, staff_id))
+
+
+@router.post("/{staff_id}/edit")
+def edit(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
+         actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in EDIT_FIELDS}
+    values["credentials"] = [str(v) for v in form.getlist("credentials")]
+    staff, problem = attempt(session, lambda: staff_service.update_staff(session, actor, staff_id, values))
+    if staff is not None:
+        return redirect(f"/org/staff/{staff_id}", flash=f"Changes to {staff.user.display_name} saved.")
+    return render(request, "org/staff_edit.html", _edit_context(
+        session, actor, staff_id, values, problem.errors if problem else {}), status_code=422)
 
