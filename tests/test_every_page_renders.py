@@ -142,13 +142,14 @@ ROUTES: list[Case] = [
     *(Case("/org/units/{unit_id}/{action}", f"/org/units/{{unit}}/{action}", ORG_MANAGE)
       for action in ("rename", "lead", "teams", "merge", "split")),
     *(Case("/org/teams/{team_id}/{action}", f"/org/teams/{{team}}/{action}", ORG_MANAGE)
-      for action in ("queues", "move")),
+      for action in ("queues", "move", "people")),
     Case("/org/staff", "/org/staff", ORG_READ),
     Case("/org/staff", "/org/staff?role=clinician", ORG_READ),
     Case("/org/staff", "/org/staff?role=nobody&unit=nowhere", ORG_READ),
     Case("/org/staff/{staff_id}", "/org/staff/{staff}", ORG_READ),
     Case("/org/staff/new", "/org/staff/new", ORG_MANAGE),
     Case("/org/staff/{staff_id}/edit", "/org/staff/{staff}/edit", ORG_MANAGE),
+    Case("/org/staff/{staff_id}/teams", "/org/staff/{staff}/teams", ORG_MANAGE),
     Case("/org/staff/import", "/org/staff/import", ORG_MANAGE),
     Case("/org/staff/{staff_id}/offboard", "/org/staff/{staff}/offboard", ORG_MANAGE),
     Case("/org/departures", "/org/departures", ORG_MANAGE),
@@ -321,7 +322,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
             client.get("/healthz")
             token = client.get("/profile").cookies.get("cp_csrf") or client.cookies.get("cp_csrf")
             actions = ["rename", "lead", "teams", "merge", "split"] if path.endswith("/{action}") and "units" in path \
-                else ["queues", "move"] if path.endswith("/{action}") else [None]
+                else ["queues", "move", "people"] if path.endswith("/{action}") else [None]
             for action in actions:
                 url = path.format(**params, action=action)
                 if url.startswith("/api/"):

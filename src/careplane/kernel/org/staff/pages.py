@@ -244,3 +244,81 @@ def edit(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     return render(request, "org/staff_edit.html", _edit_context(
         session, actor, staff_id, values, problem.errors if problem else {}), status_code=422)
 
+
+# ---------------------------------------------------------------- a person's teams
+
+
+def _teams_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
+    staff = staff_service.get_staff(session, actor, staff_id)
+    today = clock.today()
+    memberships = sorted(staff.memberships, key=lambda ms: (ms.end_date is not None and ms.end_date <= today,
+                                                             ms.team.name, ms.start_date))
+    return {"staff": staff, "person": staff.user, "memberships": memberships, "today": today,
+            "team_options": [("", "Choose a team…"), *staff_service.team_choices(session)],
+            "join_values": {}, "join_errors": {}, "end_errors": {}, **extra}
+
+
+@router.get("/{staff_id}/teams")
+def teams(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+          session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id))
+
+
+@router.post("/{staff_id}/teams")
+def join_team(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
+              actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    values = {name: str(form.get(name, "")).strip() for name in ("team_id", "start_date")}
+
+    def act() -> Any:
+        errors: dict[str, str] = {}
+        team_id = _uuid(values["team_id"])
+        if team_id is None:
+            errors["team_id"] = "Choose a team."
+        start, problem = staff_service.parse_date(values["start_date"], required=False, label="start date")
+        if problem:
+            errors["start_date"] = problem
+        if errors:
+            raise ValidationFailed(errors)
+        assert team_id is not None
+        return staff_service.join_team(session, actor, staff_id, team_id, start)
+
+    membership, problem = attempt(session, act)
+    if membership is not None:
+        session.refresh(membership)
+        return redirect(f"/org/staff/{staff_id}/teams",
+                        flash=f"{membership.staff.user.display_name} joined {membership.team.name} "
+                              f"from {membership.start_date.isoformat()}.")
+    return render(request, "org/person_teams.html", _teams_context(
+        session, actor, staff_id, join_values=values, join_errors=problem.errors if problem else {}),
+        status_code=422)
+
+
+@router.post("/{staff_id}/teams/{membership_id}/end")
+def end_membership(request: Request, staff_id: uuid.UUID, membership_id: uuid.UUID,
+                   form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                   session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    text = str(form.get("end_date", "")).strip()
+
+    def act() -> Any:
+        end, problem = staff_service.parse_date(text, required=False, label="end date")
+        if problem:
+            raise ValidationFailed({"end_date": problem})
+        return staff_service.leave_team(session, actor, staff_id, membership_id, end)
+
+    membership, problem = attempt(session, act)
+    if membership is not None:
+        return redirect(f"/org/staff/{staff_id}/teams",
+                        flash=f"{membership.staff.user.display_name} left {membership.team.name} on {membership.end_date}.")
+    errors = {f"end-{membership_id}": message for message in (problem.errors.values() if problem else [])}
+    return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id, end_errors=errors),
+                  status_code=422)
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None

@@ -613,6 +613,30 @@ def worst_expiry(dates: Iterable[date | None], today: date | None = None) -> tup
     return "ok", None
 
 
+def team_members(session: Session, actor: Actor, team_id: uuid.UUID) -> list[TeamMembership]:
+    """The memberships of a team that have not ended (those starting later included), by name."""
+    require(actor, Permission.ORG_READ)
+    today = clock.today()
+    return list(session.scalars(
+        select(TeamMembership).join(StaffMember, StaffMember.id == TeamMembership.staff_id)
+        .join(User, User.id == StaffMember.user_id)
+        .where(TeamMembership.team_id == team_id,
+               or_(TeamMembership.end_date.is_(None), TeamMembership.end_date > today))
+        .options(selectinload(TeamMembership.staff).selectinload(StaffMember.user))
+        .order_by(User.display_name, TeamMembership.start_date)
+    ))
+
+
+def team_choices(session: Session) -> list[tuple[str, str]]:
+    """The current teams of the active units, as (id, "Team (Unit)"), by unit then team."""
+    rows = session.execute(
+        select(Team.id, Team.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == Team.unit_id)
+        .where(OrgUnit.status == UnitStatus.ACTIVE.value, Team.effective_to.is_(None))
+        .order_by(OrgUnit.name, Team.name)
+    )
+    return [(str(team_id), f"{team} ({unit})") for team_id, team, unit in rows]
+
+
 def unit_choices(session: Session) -> list[tuple[str, str]]:
     return [(u.code, u.name) for u in session.scalars(
         select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name))]
