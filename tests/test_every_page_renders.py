@@ -26,9 +26,9 @@ from careplane.kernel import clock, work
 from careplane.kernel.access import Actor
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import find_by_email
+from careplane.kernel.org.models import OrgUnit, StaffMember, Team
 from careplane.kernel.org.offboarding import departures
 from careplane.kernel.org.staff import service as staff_service
-from careplane.kernel.org.models import OrgUnit, StaffMember, Team
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.kernel.work.models import WorkQueue
@@ -341,7 +341,8 @@ def test_a_nul_byte_in_input_is_refused_whole_on_both_engines(app, db):
     client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
     client.get("/login")
     form = client.post("/login", data={"email": "a\x00@example.org", "password": "x",
-                                       "csrf_token": client.cookies.get("cp_csrf")}, headers={"Accept": "application/json"})
+                                       "csrf_token": client.cookies.get("cp_csrf")},
+                       headers={"Accept": "application/json"})
     assert form.status_code == 400 and form.json()["type"].endswith("/invalid-characters")
     query = client.get("/patients?q=a%00b")
     assert query.status_code == 400

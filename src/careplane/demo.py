@@ -18,14 +18,14 @@ from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
-from careplane.standards.dea import generate_dea, last_name_of
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership, UnitStatus
-from careplane.standards.npi import generate_npi
 from careplane.kernel.org.structure.service import ensure_units, set_unit_lead
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
 from careplane.settings import Settings
+from careplane.standards.dea import generate_dea, last_name_of
+from careplane.standards.npi import generate_npi
 
 DEMO_PASSWORD = "careplane-demo-pass"
 DEMO_DOMAIN = "demo.careplane.test"
@@ -126,7 +126,8 @@ DEMO_LICENCES: dict[Role, list[tuple[str, str, int]]] = {
     Role.PHARMACY_TECHNICIAN: [("NY", "CPhT", 300)],
 }
 DEMO_CREDENTIALS: dict[Role, list[str]] = {
-    Role.CLINICIAN: ["MD"], Role.PHARMACIST: ["PharmD", "RPh"], Role.PHARMACY_TECHNICIAN: ["CPhT"], Role.BILLER: ["CPC"],
+    Role.CLINICIAN: ["MD"], Role.PHARMACIST: ["PharmD", "RPh"], Role.PHARMACY_TECHNICIAN: ["CPhT"],
+    Role.BILLER: ["CPC"],
 }
 
 

@@ -25,8 +25,9 @@ def test_operations_lead_edits_credentials_with_the_keyboard(page, live_server, 
     units_and_teams(db)
     doc = hire(db, npi=NPI_A, unit="virtual_care", display_name="Dana Brown, MD")
     lead = make_user(db, role=Role.OPERATIONS_LEAD)
-    page.context.add_cookies([{"name": SESSION_COOKIE, "value": session_cookie(db, live_server.settings, lead),
-                               "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": SESSION_COOKIE, "value": session_cookie(db, live_server.settings, lead), "url": live_server.url}]
+    )
 
     page.goto(f"/org/staff/{doc.id}")
     press_until(page, "Tab", lambda: focused_label(page) == "Edit Dana Brown, MD", limit=60)

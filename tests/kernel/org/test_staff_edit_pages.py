@@ -46,13 +46,15 @@ def test_operations_lead_edits_credentials_npi_and_dea_on_the_edit_page(client, 
 
     form = client.get(f"/org/staff/{doc.id}/edit")
     assert form.status_code == 200
-    assert '<fieldset class="field checkbox-group"' in form.text and '<legend>Credentials</legend>' in form.text
+    assert '<fieldset class="field checkbox-group"' in form.text and "<legend>Credentials</legend>" in form.text
     assert 'id="credentials-MD" checked>' in form.text and 'id="credentials-DO">' in form.text
     assert f'value="{NPI_A}"' in form.text and "Clinician" in form.text  # roles shown, not editable here
 
     token = csrf(client)
-    bad = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "credentials": ["MD", "DO"],
-                                                         "npi": "1234567890", "dea_number": "AB1234563"})
+    bad = client.post(
+        f"/org/staff/{doc.id}/edit",
+        data={"csrf_token": token, "credentials": ["MD", "DO"], "npi": "1234567890", "dea_number": "AB1234563"},
+    )
     assert bad.status_code == 422
     assert 'class="error-summary"' in bad.text and "There are 2 problems" in bad.text
     assert 'id="f-npi-error"' in bad.text and "check digit" in bad.text
@@ -60,19 +62,31 @@ def test_operations_lead_edits_credentials_npi_and_dea_on_the_edit_page(client, 
     assert 'id="credentials-DO" checked>' in bad.text  # what was sent is kept
     assert _staff(db, doc.id).credentials == ["MD"] and _staff(db, doc.id).dea_number is None
 
-    done = client.post(f"/org/staff/{doc.id}/edit", data={
-        "csrf_token": token, "credentials": ["MD", "DO"], "npi": NPI_A, "dea_number": "AB1234563",
-        "dea_expires_on": "2027-01-31", "end_date": ""}, follow_redirects=False)
+    done = client.post(
+        f"/org/staff/{doc.id}/edit",
+        data={
+            "csrf_token": token,
+            "credentials": ["MD", "DO"],
+            "npi": NPI_A,
+            "dea_number": "AB1234563",
+            "dea_expires_on": "2027-01-31",
+            "end_date": "",
+        },
+        follow_redirects=False,
+    )
     assert done.status_code == 303 and done.headers["location"] == f"/org/staff/{doc.id}"
     staff = _staff(db, doc.id)
     assert (staff.credentials, staff.npi, staff.dea_number, staff.dea_expires_on) == (
-        ["MD", "DO"], NPI_A, "AB1234563", date(2027, 1, 31))
+        ["MD", "DO"],
+        NPI_A,
+        "AB1234563",
+        date(2027, 1, 31),
+    )
     with db.unit_of_work() as s:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "org.staff.update")).one()
         assert "credentials" in entry.reason and "dea_number" in entry.reason
 
-    cleared = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": NPI_A},
-                          follow_redirects=False)
+    cleared = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": NPI_A}, follow_redirects=False)
     assert cleared.status_code == 303
     staff = _staff(db, doc.id)
     assert (staff.credentials, staff.dea_number, staff.dea_expires_on) == ([], None, None)
@@ -86,16 +100,16 @@ def test_the_edit_page_applies_the_staff_rules_not_its_own(client, db):
     hire(db, npi=NPI_B, roles="pharmacist", credentials="RPh", display_name="Pat Pharm")
     login(client, db, role=Role.ADMINISTRATOR)
     token = csrf(client)
-    missing = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": "  ",
-                                                             "end_date": "2023-12-31"})
+    missing = client.post(
+        f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": "  ", "end_date": "2023-12-31"}
+    )
     assert missing.status_code == 422
     assert "Clinicians and pharmacists need their 10-digit NPI." in missing.text
     assert "The end date cannot be before the start date." in missing.text
     assert '<a href="#f-npi">' in missing.text and '<a href="#f-end_date">' in missing.text
     taken = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": NPI_B})
     assert taken.status_code == 422 and "Another staff member already has this NPI." in taken.text
-    unknown = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": NPI_A,
-                                                             "credentials": "XYZ"})
+    unknown = client.post(f"/org/staff/{doc.id}/edit", data={"csrf_token": token, "npi": NPI_A, "credentials": "XYZ"})
     assert unknown.status_code == 422 and "Unknown credential &#39;XYZ&#39;" in unknown.text
     assert _staff(db, doc.id).npi == NPI_A and _staff(db, doc.id).end_date is None
 
@@ -148,7 +162,9 @@ def test_a_persons_team_changes_page_adds_and_ends_memberships(client, db):
     empty = client.post(url, data={"csrf_token": token, "start_date": "10/05/2026"})
     assert empty.status_code == 422 and "Choose a team." in empty.text
     assert "Enter the start date as YYYY-MM-DD." in empty.text and 'id="f-team_id-error"' in empty.text
-    early = client.post(url, data={"csrf_token": token, "team_id": str(ids["Verification"]), "start_date": "2023-01-01"})
+    early = client.post(
+        url, data={"csrf_token": token, "team_id": str(ids["Verification"]), "start_date": "2023-01-01"}
+    )
     assert early.status_code == 422 and "They cannot join a team before they start work." in early.text
     joined = client.post(url, data={"csrf_token": token, "team_id": str(ids["Verification"])}, follow_redirects=False)
     assert joined.status_code == 303 and joined.headers["location"] == url
@@ -157,8 +173,11 @@ def test_a_persons_team_changes_page_adds_and_ends_memberships(client, db):
     assert _memberships(db, doc.id) == [("Async West", None), ("Verification", None)]
 
     with db.unit_of_work() as s:
-        west = s.scalar(select(TeamMembership.id).join(TeamMembership.team)
-                        .where(TeamMembership.staff_id == doc.id, TeamMembership.team_id == ids["Async West"]))
+        west = s.scalar(
+            select(TeamMembership.id)
+            .join(TeamMembership.team)
+            .where(TeamMembership.staff_id == doc.id, TeamMembership.team_id == ids["Async West"])
+        )
     bad = client.post(f"{url}/{west}/end", data={"csrf_token": token, "end_date": "2023-01-01"})
     assert bad.status_code == 422 and "They cannot leave a team before they joined it." in bad.text
     assert f'id="f-end-{west}-error"' in bad.text and f'href="#f-end-{west}"' in bad.text
@@ -198,8 +217,10 @@ def test_a_teams_people_page_adds_and_removes_people_from_the_unit_page(client, 
 
     with db.unit_of_work() as s:
         membership = s.scalar(select(TeamMembership.id).where(TeamMembership.staff_id == pharmacist.id))
-    assert client.post(f"/org/teams/{ids['Async West']}/people/{membership}/end",
-                       data={"csrf_token": token}).status_code == 404  # not a member of that team
+    assert (
+        client.post(f"/org/teams/{ids['Async West']}/people/{membership}/end", data={"csrf_token": token}).status_code
+        == 404
+    )  # not a member of that team
     removed = client.post(f"{team_url}/{membership}/end", data={"csrf_token": token}, follow_redirects=False)
     assert removed.status_code == 303
     assert _memberships(db, pharmacist.id) == [("Verification", TODAY)]

@@ -14,15 +14,17 @@ from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
 from careplane.kernel.org.structure import chart
 from careplane.kernel.org.structure import service as structure
-from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from tests.helpers import make_user
 
-ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}),
+              unit="health_tech", unit_function="health_tech")
+CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}),
+                  unit="virtual_care", unit_function="virtual_care")
 
 
 # ---------------------------------------------------------------- helpers other org tests import
@@ -281,8 +283,10 @@ def test_split_refusals(db):
     other_team, _ = first_team(db, ids["pharmacy"])
     cases = [
         ({"new_code": "", "new_name": "", "team_ids": []}, {"new_code", "new_name", "team_ids"}),
-        ({"new_code": "pharmacy", "new_name": "Pharmacy", "team_ids": [other_team]}, {"new_code", "new_name", "team_ids"}),
-        ({"new_code": "9bad code", "new_name": "x" * 121, "team_ids": [uuid.uuid4()]}, {"new_code", "new_name", "team_ids"}),
+        ({"new_code": "pharmacy", "new_name": "Pharmacy", "team_ids": [other_team]},
+         {"new_code", "new_name", "team_ids"}),
+        ({"new_code": "9bad code", "new_name": "x" * 121, "team_ids": [uuid.uuid4()]},
+         {"new_code", "new_name", "team_ids"}),
     ]
     for kwargs, fields in cases:
         with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:

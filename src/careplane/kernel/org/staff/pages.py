@@ -17,16 +17,17 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute, accepts_upload
-from careplane.kernel.org.structure.pages import EFFECTIVE_HINT
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.staff import csv_import
-from careplane.standards import dea
-from careplane.kernel.org.structure import service as structure
-from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import OrgUnit, UnitStatus
+from careplane.kernel.org.staff import csv_import
+from careplane.kernel.org.staff import service as staff_service
+from careplane.kernel.org.structure import service as structure
+from careplane.kernel.org.structure.pages import EFFECTIVE_HINT
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.standards import dea
 
-router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False,
+                   dependencies=[Depends(csrf_protect)])
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
 
 T = TypeVar("T")
@@ -140,7 +141,8 @@ def import_upload(request: Request, form: FormData = Depends(posted_form), actor
 
 def _person_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
-    active = list(session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)))
+    active = list(session.scalars(
+        select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)))
     home = session.scalar(select(OrgUnit).where(OrgUnit.code == staff.user.unit)) if staff.user.unit else None
     return {
         "staff": staff, "person": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
@@ -183,10 +185,12 @@ def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
                   form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
                   session: Session = Depends(db_session)) -> Response:
     values = {name: str(form.get(name, "")) for name in ("expires_on", "issued_on")}
-    licence, problem = attempt(session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
+    licence, problem = attempt(
+        session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
     if licence is not None:
         return redirect(f"/org/staff/{staff_id}#licences",
-                        flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.")
+                        flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to "
+                              f"{licence.expires_on}.")
     return render(request, "org/person.html", _person_context(
         session, actor, staff_id, renew_errors=problem.errors if problem else {}, renew_id=licence_id),
         status_code=422)
@@ -311,7 +315,8 @@ def end_membership(request: Request, staff_id: uuid.UUID, membership_id: uuid.UU
     membership, problem = attempt(session, act)
     if membership is not None:
         return redirect(f"/org/staff/{staff_id}/teams",
-                        flash=f"{membership.staff.user.display_name} left {membership.team.name} on {membership.end_date}.")
+                        flash=f"{membership.staff.user.display_name} left {membership.team.name} "
+                              f"on {membership.end_date}.")
     errors = {f"end-{membership_id}": message for message in (problem.errors.values() if problem else [])}
     return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id, end_errors=errors),
                   status_code=422)

@@ -24,7 +24,6 @@ from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User, UserRole
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
-from careplane.standards import dea as dea_rules
 from careplane.kernel.org.models import (
     Licence,
     OrgChange,
@@ -35,11 +34,12 @@ from careplane.kernel.org.models import (
     TeamMembership,
     UnitStatus,
 )
-from careplane.standards.npi import npi_problem
 from careplane.kernel.patients.validation import US_STATES, check_email, check_state
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from careplane.settings import Settings
+from careplane.standards import dea as dea_rules
+from careplane.standards.npi import npi_problem
 
 #: Professional credentials we record, in their usual spelling.
 CREDENTIALS: tuple[str, ...] = (
@@ -315,7 +315,8 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
     require(actor, Permission.ORG_MANAGE)
     staff = _staff(session, staff_id, lock=True)
     current = {
-        "email": staff.user.email, "display_name": staff.user.display_name, "roles": [r.value for r in staff.user.roles],
+        "email": staff.user.email, "display_name": staff.user.display_name,
+        "roles": [r.value for r in staff.user.roles],
         "credentials": staff.credentials, "npi": staff.npi, "dea_number": staff.dea_number,
         "dea_expires_on": staff.dea_expires_on, "start_date": staff.start_date, "end_date": staff.end_date,
     }

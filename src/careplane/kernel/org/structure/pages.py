@@ -22,7 +22,8 @@ from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
-router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False,
+                   dependencies=[Depends(csrf_protect)])
 nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
 
 T = TypeVar("T")
@@ -83,7 +84,8 @@ def history_page(request: Request, unit: str = "", actor: Actor = Depends(page_a
     options = [("", "All units")] + [(str(u.id), u.name if u.status == "active" else f"{u.name} ({u.status})")
                                      for u in units]
     return render(request, "org/history.html", {"changes": changes, "unit": str(unit_id) if unit_id else "",
-                                                 "unit_options": options, "limit": HISTORY_LIMIT, "today": clock.today()})
+                                                 "unit_options": options, "limit": HISTORY_LIMIT,
+                                                 "today": clock.today()})
 
 
 # ---------------------------------------------------------------- restructuring forms
@@ -181,7 +183,8 @@ def remove_from_team(request: Request, team_id: uuid.UUID, membership_id: uuid.U
                      session: Session = Depends(db_session)) -> Response:
     """End a current membership of the team today (the person's team changes page takes another date)."""
     require(actor, Permission.ORG_MANAGE)
-    membership = next((ms for ms in staff_service.team_members(session, actor, team_id) if ms.id == membership_id), None)
+    members = staff_service.team_members(session, actor, team_id)
+    membership = next((ms for ms in members if ms.id == membership_id), None)
     if membership is None:
         return render(request, "error.html", {"title": "Not found", "detail": "No such member of this team."},
                       status_code=404)
