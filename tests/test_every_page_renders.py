@@ -26,9 +26,9 @@ from careplane.kernel import clock, work
 from careplane.kernel.access import Actor
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import find_by_email
+from careplane.kernel.org.models import OrgUnit, StaffMember, Team
 from careplane.kernel.org.offboarding import departures
 from careplane.kernel.org.staff import service as staff_service
-from careplane.kernel.org.models import OrgUnit, StaffMember, Team
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.kernel.work.models import WorkQueue
@@ -142,12 +142,14 @@ ROUTES: list[Case] = [
     *(Case("/org/units/{unit_id}/{action}", f"/org/units/{{unit}}/{action}", ORG_MANAGE)
       for action in ("rename", "lead", "teams", "merge", "split")),
     *(Case("/org/teams/{team_id}/{action}", f"/org/teams/{{team}}/{action}", ORG_MANAGE)
-      for action in ("queues", "move")),
+      for action in ("queues", "move", "people")),
     Case("/org/staff", "/org/staff", ORG_READ),
     Case("/org/staff", "/org/staff?role=clinician", ORG_READ),
     Case("/org/staff", "/org/staff?role=nobody&unit=nowhere", ORG_READ),
     Case("/org/staff/{staff_id}", "/org/staff/{staff}", ORG_READ),
     Case("/org/staff/new", "/org/staff/new", ORG_MANAGE),
+    Case("/org/staff/{staff_id}/edit", "/org/staff/{staff}/edit", ORG_MANAGE),
+    Case("/org/staff/{staff_id}/teams", "/org/staff/{staff}/teams", ORG_MANAGE),
     Case("/org/staff/import", "/org/staff/import", ORG_MANAGE),
     Case("/org/staff/{staff_id}/offboard", "/org/staff/{staff}/offboard", ORG_MANAGE),
     Case("/org/departures", "/org/departures", ORG_MANAGE),
@@ -320,7 +322,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
             client.get("/healthz")
             token = client.get("/profile").cookies.get("cp_csrf") or client.cookies.get("cp_csrf")
             actions = ["rename", "lead", "teams", "merge", "split"] if path.endswith("/{action}") and "units" in path \
-                else ["queues", "move"] if path.endswith("/{action}") else [None]
+                else ["queues", "move", "people"] if path.endswith("/{action}") else [None]
             for action in actions:
                 url = path.format(**params, action=action)
                 if url.startswith("/api/"):
@@ -339,7 +341,8 @@ def test_a_nul_byte_in_input_is_refused_whole_on_both_engines(app, db):
     client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
     client.get("/login")
     form = client.post("/login", data={"email": "a\x00@example.org", "password": "x",
-                                       "csrf_token": client.cookies.get("cp_csrf")}, headers={"Accept": "application/json"})
+                                       "csrf_token": client.cookies.get("cp_csrf")},
+                       headers={"Accept": "application/json"})
     assert form.status_code == 400 and form.json()["type"].endswith("/invalid-characters")
     query = client.get("/patients?q=a%00b")
     assert query.status_code == 400

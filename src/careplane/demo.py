@@ -18,14 +18,14 @@ from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
-from careplane.standards.dea import generate_dea, last_name_of
-from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
-from careplane.standards.npi import generate_npi
-from careplane.kernel.org.structure.service import ensure_units
+from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership, UnitStatus
+from careplane.kernel.org.structure.service import ensure_units, set_unit_lead
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
 from careplane.settings import Settings
+from careplane.standards.dea import generate_dea, last_name_of
+from careplane.standards.npi import generate_npi
 
 DEMO_PASSWORD = "careplane-demo-pass"
 DEMO_DOMAIN = "demo.careplane.test"
@@ -39,6 +39,18 @@ ROLE_UNITS: dict[Role, str] = {
     Role.EMPLOYER_ADMIN: "benefits",
     Role.OPERATIONS_LEAD: "primary_care",
     Role.ADMINISTRATOR: "health_tech",
+}
+
+#: Who leads each kind of unit in the demo: the demo staff member whose work the unit does. Employer
+#: Benefits' demo login is a customer (an employer admin), so the operations lead leads it, as any
+#: other unit installed.
+UNIT_LEADS: dict[str, Role] = {
+    "virtual_care": Role.CLINICIAN,
+    "primary_care": Role.OPERATIONS_LEAD,
+    "pharmacy": Role.PHARMACIST,
+    "revenue_cycle": Role.BILLER,
+    "benefits": Role.OPERATIONS_LEAD,
+    "health_tech": Role.ADMINISTRATOR,
 }
 
 DEMO_PATIENT = {
@@ -97,6 +109,7 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
         for unit in units.installed():
             if unit.demo:
                 units.load(unit.demo)(session, settings, random.Random(f"{seed}-{unit.code}"))
+        ensure_demo_leads(session, actor)
         already = session.scalar(select(func.count()).select_from(Patient)) or 0
     # the demo patient is not part of the synthetic population
     missing = max(0, patients - max(0, already - 1))
@@ -113,7 +126,8 @@ DEMO_LICENCES: dict[Role, list[tuple[str, str, int]]] = {
     Role.PHARMACY_TECHNICIAN: [("NY", "CPhT", 300)],
 }
 DEMO_CREDENTIALS: dict[Role, list[str]] = {
-    Role.CLINICIAN: ["MD"], Role.PHARMACIST: ["PharmD", "RPh"], Role.PHARMACY_TECHNICIAN: ["CPhT"], Role.BILLER: ["CPC"],
+    Role.CLINICIAN: ["MD"], Role.PHARMACIST: ["PharmD", "RPh"], Role.PHARMACY_TECHNICIAN: ["CPhT"],
+    Role.BILLER: ["CPC"],
 }
 
 
@@ -145,3 +159,15 @@ def ensure_demo_staff(session: Session) -> None:
                               .where(OrgUnit.code == user.unit, Team.effective_to.is_(None)).order_by(Team.name))
         if team is not None:
             session.add(TeamMembership(team_id=team.id, staff_id=member.id, start_date=member.start_date))
+
+
+def ensure_demo_leads(session: Session, actor: Actor) -> None:
+    """Give every active unit without a lead one (``UNIT_LEADS`` by its kind of work), recorded in its
+    history as any change of lead is; a unit that has a lead keeps it."""
+    leaderless = session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value,
+                                                       OrgUnit.lead_staff_id.is_(None)).order_by(OrgUnit.name))
+    for unit in list(leaderless):
+        user = find_by_email(session, demo_email(UNIT_LEADS.get(unit.function or "", Role.OPERATIONS_LEAD)))
+        staff_id = session.scalar(select(StaffMember.id).where(StaffMember.user_id == user.id)) if user else None
+        if staff_id is not None:
+            set_unit_lead(session, actor, unit.id, staff_id)

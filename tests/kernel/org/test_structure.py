@@ -14,15 +14,17 @@ from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
 from careplane.kernel.org.structure import chart
 from careplane.kernel.org.structure import service as structure
-from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, Team, TeamMembership
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from tests.helpers import make_user
 
-ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}),
+              unit="health_tech", unit_function="health_tech")
+CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}),
+                  unit="virtual_care", unit_function="virtual_care")
 
 
 # ---------------------------------------------------------------- helpers other org tests import
@@ -281,8 +283,10 @@ def test_split_refusals(db):
     other_team, _ = first_team(db, ids["pharmacy"])
     cases = [
         ({"new_code": "", "new_name": "", "team_ids": []}, {"new_code", "new_name", "team_ids"}),
-        ({"new_code": "pharmacy", "new_name": "Pharmacy", "team_ids": [other_team]}, {"new_code", "new_name", "team_ids"}),
-        ({"new_code": "9bad code", "new_name": "x" * 121, "team_ids": [uuid.uuid4()]}, {"new_code", "new_name", "team_ids"}),
+        ({"new_code": "pharmacy", "new_name": "Pharmacy", "team_ids": [other_team]},
+         {"new_code", "new_name", "team_ids"}),
+        ({"new_code": "9bad code", "new_name": "x" * 121, "team_ids": [uuid.uuid4()]},
+         {"new_code", "new_name", "team_ids"}),
     ]
     for kwargs, fields in cases:
         with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
@@ -402,7 +406,21 @@ def test_demo_seeding_adds_the_six_units_once(db, settings):
     seed_demo(db, settings, patients=0)
     with db.unit_of_work() as s:
         assert sorted(s.scalars(select(OrgUnit.code))) == sorted(BUSINESS_FUNCTIONS)
-    assert count(db, Team) == 6 and count(db, OrgChange) == 6
+    # each unit created, and given its lead, once
+    assert count(db, Team) == 6 and count(db, OrgChange) == 12
+
+
+def test_demo_seeding_gives_every_unit_a_lead_of_its_kind_of_work(db, settings):
+    from careplane.demo import seed_demo
+
+    seed_demo(db, settings, patients=0)
+    with db.unit_of_work() as s:
+        leads = {u.code: u.lead_name for u in chart.org_chart(s, Actor.for_system("tests"))}
+        changes = sorted(s.scalars(select(OrgChange.summary).where(OrgChange.kind == "unit.lead_changed")))
+    assert leads == {"virtual_care": "Demo clinician", "primary_care": "Demo operations lead",
+                     "pharmacy": "Demo pharmacist", "revenue_cycle": "Demo biller",
+                     "benefits": "Demo operations lead", "health_tech": "Demo administrator"}
+    assert "Demo pharmacist now leads Pharmacy" in changes and len(changes) == 6
 
 
 def _race(*actions):  # noqa: ANN002, ANN202

@@ -17,22 +17,26 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute, accepts_upload
-from careplane.kernel.org.structure.pages import EFFECTIVE_HINT
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.staff import csv_import
-from careplane.standards import dea
-from careplane.kernel.org.structure import service as structure
-from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import OrgUnit, UnitStatus
+from careplane.kernel.org.staff import csv_import
+from careplane.kernel.org.staff import service as staff_service
+from careplane.kernel.org.structure import service as structure
+from careplane.kernel.org.structure.pages import EFFECTIVE_HINT
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.standards import dea
 
-router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False,
+                   dependencies=[Depends(csrf_protect)])
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
 
 T = TypeVar("T")
 STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
 LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")
 ROLE_CHOICES = [r for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN]
+CREDENTIAL_OPTIONS = [(c, c) for c in staff_service.CREDENTIALS]
+#: What the edit page changes: the fields ``update_staff`` (and ``PATCH /api/v1/org/staff/{id}``) accept.
+EDIT_FIELDS = ("npi", "dea_number", "dea_expires_on", "end_date")
 
 
 def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | None]:
@@ -69,8 +73,8 @@ def staff_list(request: Request, unit: str = "", role: str = "", actor: Actor = 
 
 
 def _form_context(session: Session, values: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"values": values, "errors": errors or {}, "role_choices": ROLE_CHOICES,
-            "credential_choices": staff_service.CREDENTIALS,
+    return {"values": values, "errors": errors or {}, "role_options": [(r.value, r.label) for r in ROLE_CHOICES],
+            "credential_options": CREDENTIAL_OPTIONS,
             "unit_options": [("", "None"), *staff_service.unit_choices(session)]}
 
 
@@ -137,7 +141,8 @@ def import_upload(request: Request, form: FormData = Depends(posted_form), actor
 
 def _person_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
-    active = list(session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)))
+    active = list(session.scalars(
+        select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)))
     home = session.scalar(select(OrgUnit).where(OrgUnit.code == staff.user.unit)) if staff.user.unit else None
     return {
         "staff": staff, "person": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
@@ -180,10 +185,12 @@ def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
                   form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
                   session: Session = Depends(db_session)) -> Response:
     values = {name: str(form.get(name, "")) for name in ("expires_on", "issued_on")}
-    licence, problem = attempt(session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
+    licence, problem = attempt(
+        session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
     if licence is not None:
         return redirect(f"/org/staff/{staff_id}#licences",
-                        flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.")
+                        flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to "
+                              f"{licence.expires_on}.")
     return render(request, "org/person.html", _person_context(
         session, actor, staff_id, renew_errors=problem.errors if problem else {}, renew_id=licence_id),
         status_code=422)
@@ -206,3 +213,117 @@ def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     return render(request, "org/person.html", _person_context(
         session, actor, staff_id, move_values=values, move_errors=problem.errors if problem else {}),
         status_code=422)
+
+
+# ---------------------------------------------------------------- editing a person
+
+
+def _edit_context(session: Session, actor: Actor, staff_id: uuid.UUID, values: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None) -> dict[str, Any]:
+    staff = staff_service.get_staff(session, actor, staff_id)
+    if values is None:
+        values = {"credentials": list(staff.credentials), "npi": staff.npi or "", "dea_number": staff.dea_number or "",
+                  "dea_expires_on": staff.dea_expires_on.isoformat() if staff.dea_expires_on else "",
+                  "end_date": staff.end_date.isoformat() if staff.end_date else ""}
+    return {"staff": staff, "person": staff.user, "values": values, "errors": errors or {},
+            "credential_options": CREDENTIAL_OPTIONS}
+
+
+@router.get("/{staff_id}/edit")
+def edit_form(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+              session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    return render(request, "org/staff_edit.html", _edit_context(session, actor, staff_id))
+
+
+@router.post("/{staff_id}/edit")
+def edit(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
+         actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in EDIT_FIELDS}
+    values["credentials"] = [str(v) for v in form.getlist("credentials")]
+    staff, problem = attempt(session, lambda: staff_service.update_staff(session, actor, staff_id, values))
+    if staff is not None:
+        return redirect(f"/org/staff/{staff_id}", flash=f"Changes to {staff.user.display_name} saved.")
+    return render(request, "org/staff_edit.html", _edit_context(
+        session, actor, staff_id, values, problem.errors if problem else {}), status_code=422)
+
+
+# ---------------------------------------------------------------- a person's teams
+
+
+def _teams_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
+    staff = staff_service.get_staff(session, actor, staff_id)
+    today = clock.today()
+    memberships = sorted(staff.memberships, key=lambda ms: (ms.end_date is not None and ms.end_date <= today,
+                                                             ms.team.name, ms.start_date))
+    return {"staff": staff, "person": staff.user, "memberships": memberships, "today": today,
+            "team_options": [("", "Choose a team…"), *staff_service.team_choices(session)],
+            "join_values": {}, "join_errors": {}, "end_errors": {}, **extra}
+
+
+@router.get("/{staff_id}/teams")
+def teams(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
+          session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id))
+
+
+@router.post("/{staff_id}/teams")
+def join_team(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
+              actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    values = {name: str(form.get(name, "")).strip() for name in ("team_id", "start_date")}
+
+    def act() -> Any:
+        errors: dict[str, str] = {}
+        team_id = _uuid(values["team_id"])
+        if team_id is None:
+            errors["team_id"] = "Choose a team."
+        start, problem = staff_service.parse_date(values["start_date"], required=False, label="start date")
+        if problem:
+            errors["start_date"] = problem
+        if errors:
+            raise ValidationFailed(errors)
+        assert team_id is not None
+        return staff_service.join_team(session, actor, staff_id, team_id, start)
+
+    membership, problem = attempt(session, act)
+    if membership is not None:
+        session.refresh(membership)
+        return redirect(f"/org/staff/{staff_id}/teams",
+                        flash=f"{membership.staff.user.display_name} joined {membership.team.name} "
+                              f"from {membership.start_date.isoformat()}.")
+    return render(request, "org/person_teams.html", _teams_context(
+        session, actor, staff_id, join_values=values, join_errors=problem.errors if problem else {}),
+        status_code=422)
+
+
+@router.post("/{staff_id}/teams/{membership_id}/end")
+def end_membership(request: Request, staff_id: uuid.UUID, membership_id: uuid.UUID,
+                   form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                   session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
+    text = str(form.get("end_date", "")).strip()
+
+    def act() -> Any:
+        end, problem = staff_service.parse_date(text, required=False, label="end date")
+        if problem:
+            raise ValidationFailed({"end_date": problem})
+        return staff_service.leave_team(session, actor, staff_id, membership_id, end)
+
+    membership, problem = attempt(session, act)
+    if membership is not None:
+        return redirect(f"/org/staff/{staff_id}/teams",
+                        flash=f"{membership.staff.user.display_name} left {membership.team.name} "
+                              f"on {membership.end_date}.")
+    errors = {f"end-{membership_id}": message for message in (problem.errors.values() if problem else [])}
+    return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id, end_errors=errors),
+                  status_code=422)
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None

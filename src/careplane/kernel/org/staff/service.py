@@ -25,7 +25,6 @@ from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User, UserRole
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
-from careplane.standards import dea as dea_rules
 from careplane.kernel.org.models import (
     Licence,
     OrgChange,
@@ -36,11 +35,12 @@ from careplane.kernel.org.models import (
     TeamMembership,
     UnitStatus,
 )
-from careplane.standards.npi import npi_problem
 from careplane.kernel.patients.validation import US_STATES, check_email, check_state
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from careplane.settings import Settings
+from careplane.standards import dea as dea_rules
+from careplane.standards.npi import npi_problem
 
 #: Professional credentials we record, in their usual spelling.
 CREDENTIALS: tuple[str, ...] = (
@@ -316,7 +316,8 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
     require(actor, Permission.ORG_MANAGE)
     staff = _staff(session, staff_id, lock=True)
     current = {
-        "email": staff.user.email, "display_name": staff.user.display_name, "roles": [r.value for r in staff.user.roles],
+        "email": staff.user.email, "display_name": staff.user.display_name,
+        "roles": [r.value for r in staff.user.roles],
         "credentials": staff.credentials, "npi": staff.npi, "dea_number": staff.dea_number,
         "dea_expires_on": staff.dea_expires_on, "start_date": staff.start_date, "end_date": staff.end_date,
     }
@@ -612,6 +613,30 @@ def worst_expiry(dates: Iterable[date | None], today: date | None = None) -> tup
         if found:
             return min(found, key=lambda s: s[1] or 0)
     return "ok", None
+
+
+def team_members(session: Session, actor: Actor, team_id: uuid.UUID) -> list[TeamMembership]:
+    """The memberships of a team that have not ended (those starting later included), by name."""
+    require(actor, Permission.ORG_READ)
+    today = clock.today()
+    return list(session.scalars(
+        select(TeamMembership).join(StaffMember, StaffMember.id == TeamMembership.staff_id)
+        .join(User, User.id == StaffMember.user_id)
+        .where(TeamMembership.team_id == team_id,
+               or_(TeamMembership.end_date.is_(None), TeamMembership.end_date > today))
+        .options(selectinload(TeamMembership.staff).selectinload(StaffMember.user))
+        .order_by(User.display_name, TeamMembership.start_date)
+    ))
+
+
+def team_choices(session: Session) -> list[tuple[str, str]]:
+    """The current teams of the active units, as (id, "Team (Unit)"), by unit then team."""
+    rows = session.execute(
+        select(Team.id, Team.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == Team.unit_id)
+        .where(OrgUnit.status == UnitStatus.ACTIVE.value, Team.effective_to.is_(None))
+        .order_by(OrgUnit.name, Team.name)
+    )
+    return [(str(team_id), f"{team} ({unit})") for team_id, team, unit in rows]
 
 
 def unit_choices(session: Session) -> list[tuple[str, str]]:

@@ -15,14 +15,16 @@ from starlette.datastructures import FormData
 from careplane.kernel import clock
 from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.structure import chart
 from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 
-router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False,
+                   dependencies=[Depends(csrf_protect)])
 nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
 
 T = TypeVar("T")
@@ -83,7 +85,8 @@ def history_page(request: Request, unit: str = "", actor: Actor = Depends(page_a
     options = [("", "All units")] + [(str(u.id), u.name if u.status == "active" else f"{u.name} ({u.status})")
                                      for u in units]
     return render(request, "org/history.html", {"changes": changes, "unit": str(unit_id) if unit_id else "",
-                                                 "unit_options": options, "limit": HISTORY_LIMIT, "today": clock.today()})
+                                                 "unit_options": options, "limit": HISTORY_LIMIT,
+                                                 "today": clock.today()})
 
 
 # ---------------------------------------------------------------- restructuring forms
@@ -147,12 +150,13 @@ def team_action_form(request: Request, team_id: uuid.UUID, action: str, actor: A
     template = _TEAM_FORMS.get(action)
     if template is None:
         return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
-    return _form(request, session, template, {"team": structure.get_team(session, team_id)})
+    return _form(request, session, template, _team_context(session, actor, team_id, action))
 
 
 @router.post("/teams/{team_id}/{action}")
 def team_action(request: Request, team_id: uuid.UUID, action: str, form: FormData = Depends(posted_form),
                 actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    require(actor, Permission.ORG_MANAGE)
     template = _TEAM_FORMS.get(action)
     if template is None:
         return render(request, "error.html", {"title": "Not found", "detail": "No such form."}, status_code=404)
@@ -162,14 +166,36 @@ def team_action(request: Request, team_id: uuid.UUID, action: str, form: FormDat
         if action == "queues":
             queue = structure.create_queue(session, actor, team_id, values["name"])
             return f"/org/units/{queue.team.unit_id}", f"Queue {queue.name} created."
+        if action == "people":
+            return _add_to_team(session, actor, team_id, values)
         team = structure.move_team(session, actor, team_id, _uuid(values["unit_id"]),
                                    effective_on=_date(values["effective_on"]))
         return f"/org/units/{team.unit_id}", f"Team {team.name} moved to {team.unit.name} with its queues."
 
     done, errors = _attempt(session, act)
     if done is None:
-        return _form(request, session, template, {"team": structure.get_team(session, team_id)}, values, errors)
+        return _form(request, session, template, _team_context(session, actor, team_id, action), values, errors)
     return redirect(done[0], flash=done[1])
+
+
+@router.post("/teams/{team_id}/people/{membership_id}/end")
+def remove_from_team(request: Request, team_id: uuid.UUID, membership_id: uuid.UUID,
+                     form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
+                     session: Session = Depends(db_session)) -> Response:
+    """End a current membership of the team today (the person's team changes page takes another date)."""
+    require(actor, Permission.ORG_MANAGE)
+    members = staff_service.team_members(session, actor, team_id)
+    membership = next((ms for ms in members if ms.id == membership_id), None)
+    if membership is None:
+        return render(request, "error.html", {"title": "Not found", "detail": "No such member of this team."},
+                      status_code=404)
+    name, staff_id = membership.staff.user.display_name, membership.staff_id
+    done, errors = _attempt(session, lambda: staff_service.leave_team(session, actor, staff_id, membership_id))
+    if done is None:
+        errors = {f"end-{membership_id}": message for message in errors.values()}
+        return _form(request, session, _TEAM_FORMS["people"], _team_context(session, actor, team_id, "people"),
+                     {}, errors)
+    return redirect(f"/org/teams/{team_id}/people", flash=f"{name} removed from {done.team.name}.")
 
 
 _UNIT_FORMS = {
@@ -179,9 +205,10 @@ _UNIT_FORMS = {
     "merge": "org/restructure_merge.html",
     "split": "org/restructure_split.html",
 }
-_TEAM_FORMS = {"queues": "org/restructure_queue_new.html", "move": "org/restructure_move.html"}
+_TEAM_FORMS = {"queues": "org/restructure_queue_new.html", "move": "org/restructure_move.html",
+               "people": "org/team_people.html"}
 _FIELDS = ("code", "name", "function", "lead_staff_id", "effective_on", "into_unit_id", "unit_id", "new_code",
-           "new_name")
+           "new_name", "staff_id", "start_date")
 
 
 # ---------------------------------------------------------------- helpers
@@ -189,6 +216,39 @@ _FIELDS = ("code", "name", "function", "lead_staff_id", "effective_on", "into_un
 
 def _values(form: FormData) -> dict[str, Any]:
     return {name: str(form.get(name, "")) for name in _FIELDS}
+
+
+def _team_context(session: Session, actor: Actor, team_id: uuid.UUID, action: str) -> dict[str, Any]:
+    """What a team's form shows; the people form also lists who is in the team now, and who may join."""
+    team = structure.get_team(session, team_id)
+    if action != "people":
+        return {"team": team}
+    members = staff_service.team_members(session, actor, team_id)
+    inside = {ms.staff_id for ms in members}
+    return {"team": team, "members": members, "today": clock.today(),
+            "person_options": [("", "Choose a person…")] + [
+                (str(s.id), name) for s, name in structure.active_staff(session) if s.id not in inside]}
+
+
+def _add_to_team(session: Session, actor: Actor, team_id: uuid.UUID, values: dict[str, Any]) -> tuple[str, str]:
+    """Someone joins the team (``staff_service.join_team``); its problems are shown at this form's fields."""
+    staff_id = _uuid(values["staff_id"])
+    start, problem = staff_service.parse_date(values["start_date"], required=False, label="start date")
+    errors = {"staff_id": "Choose a person."} if staff_id is None else {}
+    if problem:
+        errors["start_date"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    assert staff_id is not None
+    try:
+        membership = staff_service.join_team(session, actor, staff_id, team_id, start)
+    except ValidationFailed as exc:  # "already in the team" is about the person chosen here
+        raise ValidationFailed({("staff_id" if k == "team_id" else k): v for k, v in exc.errors.items()}) from None
+    except NotFound:
+        raise ValidationFailed({"staff_id": "Choose a current staff member."}) from None
+    session.refresh(membership)
+    return (f"/org/teams/{team_id}/people",
+            f"{membership.staff.user.display_name} joined {membership.team.name}.")
 
 
 def _unit_context(session: Session, unit: chart.UnitNode, action: str) -> dict[str, Any]:
