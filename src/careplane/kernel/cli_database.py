@@ -46,7 +46,8 @@ def _why_unusable(db: Database) -> str | None:
         with db.engine.connect() as connection:
             return None if inspect(connection).has_table("alembic_version") else "it holds no careplane tables"
     except SQLAlchemyError as exc:
-        return f"it could not be opened ({str(exc.orig or exc).strip().splitlines()[0]})"
+        reason = getattr(exc, "orig", None) or exc
+        return f"it could not be opened ({str(reason).strip().splitlines()[0]})"
 
 
 def _refuse(settings: Settings, why: str) -> None:

@@ -236,11 +236,12 @@ def documented_refusals(route: GuardedRoute) -> dict[int | str, dict[str, Any]]:
         400: problem_answer("A field, the path or the query holds a control character (`errors` names the "
                             "field), or the body cannot be parsed."),
     }
-    if (route.methods or set()) - {"GET", "HEAD", "OPTIONS"}:
+    changes = bool((route.methods or set()) - {"GET", "HEAD", "OPTIONS"})
+    if changes:
         answers[413] = problem_answer("The body is larger than the route accepts (`max_bytes`).")
     if route.anonymous_refusal is not None:
         answers[401] = problem_answer("Not logged in, or an Authorization header that is not a valid bearer token.")
-        if route.methods - {"GET", "HEAD", "OPTIONS"}:
+        if changes:
             answers[403] = problem_answer("Sent with a web session's cookie but without its CSRF token "
                                           "(`X-CSRF-Token`); a bearer token needs none.")
     return answers
