@@ -13,6 +13,17 @@ from careplane.kernel.identity.users import find_by_email
 
 pytestmark = pytest.mark.browser
 
+HOME_SECTION = {
+    Role.PATIENT: "Demographics",
+    Role.CLINICIAN: "Your work",
+    Role.PHARMACIST: "Your work",
+    Role.PHARMACY_TECHNICIAN: "Your work",
+    Role.BILLER: "Your work",
+    Role.EMPLOYER_ADMIN: "What you will see here",
+    Role.OPERATIONS_LEAD: "Across the organisation",
+    Role.ADMINISTRATOR: "Your work",
+}
+
 
 def test_every_demo_login_reaches_its_home_page(page, live_server, shot):
     logins = demo.seed_demo(live_server.db, live_server.settings, patients=0)
@@ -34,6 +45,8 @@ def test_every_demo_login_reaches_its_home_page(page, live_server, shot):
         assert "Not Found" not in page.title() and "Forbidden" not in page.title(), f"{login.role}: {page.title()}"
         if login.role is Role.PATIENT:
             expect(page.locator("main")).to_contain_text("Avery")
+        # Each home is the role's work: what waits for them, or what they will see there.
+        expect(page.get_by_role("heading", name=HOME_SECTION[login.role], exact=True)).to_be_visible()
         shot(page, login.role.value)
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("heading", name="Log in")).to_be_visible()
