@@ -24,8 +24,8 @@ from starlette.datastructures import FormData
 
 from careplane.kernel import clock, idempotency, units
 from careplane.kernel.access import Actor, Permission
-from careplane.kernel.db import Database, Reader, SessionOrReader
-from careplane.kernel.errors import CareplaneError, NotAuthenticated
+from careplane.kernel.db import Database, Reader, SessionOrReader, apply_writes
+from careplane.kernel.errors import CareplaneError, NotAuthenticated, ValidationFailed
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.roles import Role
 from careplane.settings import Settings
@@ -379,6 +379,33 @@ def respond_once(request: Request, session: Session, actor: Actor, key: str | No
                                    payload=payload, action=act)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+# ---------------------------------------------------------------- forms
+
+
+def attempt(session: Session, action: Callable[[], T],
+            catch: tuple[type[CareplaneError], ...] = (ValidationFailed,)) -> tuple[T | None, CareplaneError | None]:
+    """Run a page's service call in a savepoint: ``(result, None)``, or ``(None, problem)`` when it
+    raises one of ``catch`` (a broken rule, by default), for the page to show on its form.
+
+    A problem leaves nothing of the call behind but the writes it carries in
+    ``keep_after_rollback`` (e.g. the audit rows of the candidates a possible duplicate showed),
+    applied once the savepoint is undone; any other error propagates to the unit of work."""
+    try:
+        with session.begin_nested():
+            return action(), None
+    except catch as exc:
+        keep = getattr(exc, "keep_after_rollback", None)
+        if keep:
+            apply_writes(session, keep)
+        return None, exc
+
+
+def form_errors(problem: CareplaneError | None) -> dict[str, str]:
+    """The field messages (name -> message) of a problem :func:`attempt` returned: a
+    :class:`ValidationFailed`'s ``errors``, empty for any other problem or none."""
+    return problem.errors if isinstance(problem, ValidationFailed) else {}
 
 
 # ---------------------------------------------------------------- errors

@@ -4,8 +4,7 @@ adding and renewing licences, and the CSV upload. Thin: parse, call the staff se
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -24,24 +23,24 @@ from careplane.standards import dea
 from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import OrgUnit, UnitStatus
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    nav_item,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
 
-T = TypeVar("T")
 STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
 LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")
 ROLE_CHOICES = [r for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN]
-
-
-def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | None]:
-    """Run a service call in a savepoint, so a broken rule leaves nothing behind."""
-    try:
-        with session.begin_nested():
-            return action(), None
-    except ValidationFailed as exc:
-        return None, exc
 
 
 def _helpers(session: Session) -> dict[str, Any]:
@@ -92,7 +91,7 @@ def create_staff(request: Request, form: FormData = Depends(posted_form), actor:
     staff, problem = attempt(session, lambda: staff_service.hire(session, actor, values, settings=settings))
     if staff is not None:
         return redirect(f"/org/staff/{staff.id}", flash=f"{values['display_name'].strip()} added to staff.")
-    return render(request, "org/staff_form.html", _form_context(session, values, problem.errors if problem else {}),
+    return render(request, "org/staff_form.html", _form_context(session, values, form_errors(problem)),
                   status_code=422)
 
 
@@ -171,7 +170,7 @@ def add_licence(request: Request, staff_id: uuid.UUID, form: FormData = Depends(
         return redirect(f"/org/staff/{staff_id}#licences",
                         flash=f"{licence.state} {licence.kind} licence {licence.number} added.")
     return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, licence_values=values, licence_errors=problem.errors if problem else {}),
+        session, actor, staff_id, licence_values=values, licence_errors=form_errors(problem)),
         status_code=422)
 
 
@@ -185,7 +184,7 @@ def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
         return redirect(f"/org/staff/{staff_id}#licences",
                         flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.")
     return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, renew_errors=problem.errors if problem else {}, renew_id=licence_id),
+        session, actor, staff_id, renew_errors=form_errors(problem), renew_id=licence_id),
         status_code=422)
 
 
@@ -204,5 +203,5 @@ def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     if change is not None:
         return redirect(f"/org/staff/{staff_id}", flash=f"{change.summary}.")
     return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, move_values=values, move_errors=problem.errors if problem else {}),
+        session, actor, staff_id, move_values=values, move_errors=form_errors(problem)),
         status_code=422)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -19,12 +18,21 @@ from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org.structure import chart
 from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    nav_item,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
 
-T = TypeVar("T")
 HISTORY_LIMIT = 200
 
 EFFECTIVE_HINT = ("YYYY-MM-DD; today if left empty. A future date is recorded and shown with the change, "
@@ -56,11 +64,11 @@ def new_unit_form(request: Request, actor: Actor = Depends(page_actor),
 def create_unit(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
                 session: Session = Depends(db_session)) -> Response:
     values = _values(form)
-    unit, errors = _attempt(session, lambda: structure.create_unit(
+    unit, problem = attempt(session, lambda: structure.create_unit(
         session, actor, code=values["code"], name=values["name"], function=values["function"],
         lead_staff_id=_uuid(values["lead_staff_id"]), effective_on=_date(values["effective_on"])))
     if unit is None:
-        return _form(request, session, "org/restructure_unit_new.html", {}, values, errors)
+        return _form(request, session, "org/restructure_unit_new.html", {}, values, form_errors(problem))
     return redirect(f"/org/units/{unit.id}", flash=f"Unit {unit.name} created.")
 
 
@@ -131,11 +139,11 @@ def unit_action(request: Request, unit_id: uuid.UUID, action: str, form: FormDat
                                    new_name=values["new_name"], team_ids=team_ids, effective_on=when)
         return f"/org/units/{new.id}", f"Unit {new.name} split off with {len(team_ids)} team(s)."
 
-    done, errors = _attempt(session, act)
+    done, problem = attempt(session, act)
     if done is None:
         values["team_ids"] = [str(v) for v in form.getlist("team_ids")]
         unit = chart.unit_chart(session, actor, unit_id)
-        return _form(request, session, template, _unit_context(session, unit, action), values, errors)
+        return _form(request, session, template, _unit_context(session, unit, action), values, form_errors(problem))
     return redirect(done[0], flash=done[1])
 
 
@@ -165,9 +173,10 @@ def team_action(request: Request, team_id: uuid.UUID, action: str, form: FormDat
                                    effective_on=_date(values["effective_on"]))
         return f"/org/units/{team.unit_id}", f"Team {team.name} moved to {team.unit.name} with its queues."
 
-    done, errors = _attempt(session, act)
+    done, problem = attempt(session, act)
     if done is None:
-        return _form(request, session, template, {"team": structure.get_team(session, team_id)}, values, errors)
+        return _form(request, session, template, {"team": structure.get_team(session, team_id)}, values,
+                     form_errors(problem))
     return redirect(done[0], flash=done[1])
 
 
@@ -213,15 +222,6 @@ def _form(request: Request, session: Session, template: str, context: dict[str, 
             (str(u.id), f"{u.name} ({structure.function_label(u.function)})") for u in units],
         "staff_options": [("", "No lead")] + [(str(s.id), name) for s, name in staff],
     }, status_code=422 if errors else 200)
-
-
-def _attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
-    """Run a change in a savepoint: a broken rule leaves nothing behind, and its messages go to the form."""
-    try:
-        with session.begin_nested():
-            return action(), {}
-    except ValidationFailed as exc:
-        return None, exc.errors
 
 
 def _uuid(text: str) -> uuid.UUID | None:
