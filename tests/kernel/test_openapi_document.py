@@ -6,6 +6,7 @@ import pytest
 from fastapi import APIRouter
 
 from careplane.kernel.guarded_route import GuardedRoute, assert_guarded
+from careplane.kernel.problem_docs import DESCRIPTIONS, problem_responses
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -49,3 +50,18 @@ def test_an_app_with_an_unguarded_route_does_not_start():
     guarded = APIRouter(route_class=GuardedRoute)
     guarded.post("/fine")(sneaky)
     assert_guarded(guarded.routes, "a module")
+
+
+def test_problem_responses_use_the_usual_description_unless_one_is_given():
+    answers = problem_responses(401, 422, described={404: "No such patient", 422: "Bad filter"})
+    assert list(answers) == [401, 422, 404]
+    assert answers[401]["description"] == DESCRIPTIONS[401]
+    assert answers[422]["description"] == "Bad filter"
+    assert answers[404]["description"] == "No such patient"
+    assert all(a["content"] == {"application/problem+json": {}} for a in answers.values())
+
+
+def test_problem_responses_refuse_a_status_with_no_description():
+    with pytest.raises(ValueError, match="418"):
+        problem_responses(401, 418)
+    assert problem_responses(described={418: "A teapot"})[418]["description"] == "A teapot"
