@@ -132,14 +132,6 @@ class PatientOut(BaseModel):
     emergency_contacts: list[EmergencyContactOut] | None = Field(None, description="With ?include=contacts")
 
     @classmethod
-    def of(cls, p: Patient, include: set[str] = frozenset()) -> PatientOut:  # type: ignore[assignment]
-        return cls.from_data(service.PatientData(
-            columns(p),
-            consents=[columns(c) for c in p.consents] if "consents" in include else None,
-            contacts=[columns(c) for c in p.emergency_contacts] if "contacts" in include else None,
-        ))
-
-    @classmethod
     def from_data(cls, data: service.PatientData) -> PatientOut:
         row = data.patient
         fields = {name: row[name] for name in cls.model_fields if name in row}
@@ -269,7 +261,7 @@ async def change(
         if patient is None:
             patient = service.get_patient(session, actor, patient_id)
         session.refresh(patient)  # the new contacts, in their order
-        return PatientOut.of(patient, {"contacts"})
+        return PatientOut.from_data(service.PatientData.of(patient, {"contacts"}))
 
     return await api_write(request, work)
 
@@ -359,7 +351,7 @@ class MergeOut(BaseModel):
 
     @classmethod
     def of(cls, r: service.MergeResult) -> MergeOut:
-        return cls(survivor=PatientOut.of(r.survivor, {"consents", "contacts"}), merged_id=r.merged.id,
+        return cls(survivor=PatientOut.from_data(service.PatientData.of(r.survivor, {"consents", "contacts"})), merged_id=r.merged.id,
                    merged_mrn=r.merged.mrn, filled=r.filled, consents_moved=r.consents_moved,
                    contacts_moved=r.contacts_moved, contacts_already_there=r.contacts_already_there,
                    portal_accounts_moved=r.portal_accounts_moved, earlier_merges_repointed=r.earlier_merges_repointed,
