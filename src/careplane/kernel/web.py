@@ -28,6 +28,7 @@ from careplane.kernel.db import Database, Reader, SessionOrReader, apply_writes
 from careplane.kernel.errors import CareplaneError, NotAuthenticated, ValidationFailed
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.money import Money
 from careplane.settings import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +85,19 @@ def _when(context: Any, moment: datetime | None, seconds: bool = False) -> Marku
 
 
 templates.filters["when"] = _when
+
+
+def _money(amount: Money | None) -> str:
+    """``{{ charge.amount|money }}``: ``$1,234.50``, ``-$5.00``; nothing for None. Only a
+    :class:`~careplane.kernel.money.Money` is shown: a bare number could be dollars or cents."""
+    if amount is None:
+        return ""
+    if not isinstance(amount, Money):
+        raise TypeError(f"the money filter shows a Money, not {type(amount).__name__} {amount!r}")
+    return amount.format()
+
+
+templates.filters["money"] = _money
 
 
 @dataclass(frozen=True)
