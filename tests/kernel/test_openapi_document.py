@@ -6,6 +6,7 @@ import pytest
 from fastapi import APIRouter
 
 from careplane.kernel.guarded_route import GuardedRoute, assert_guarded
+from careplane.kernel.problem_docs import DESCRIPTIONS, problem_responses
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -60,3 +61,18 @@ def test_the_document_declares_bearer_tokens_and_which_operations_need_one(clien
     assert spec["paths"]["/api/v1/patients"]["post"]["security"] == [{"bearerToken": []}]
     public = [(path, method) for path, ops in spec["paths"].items() for method, op in ops.items() if "security" not in op]
     assert all("401" not in spec["paths"][path][method]["responses"] for path, method in public)
+
+
+def test_problem_responses_use_the_usual_description_unless_one_is_given():
+    answers = problem_responses(401, 422, described={404: "No such patient", 422: "Bad filter"})
+    assert list(answers) == [401, 422, 404]
+    assert answers[401]["description"] == DESCRIPTIONS[401]
+    assert answers[422]["description"] == "Bad filter"
+    assert answers[404]["description"] == "No such patient"
+    assert all(a["content"] == {"application/problem+json": {}} for a in answers.values())
+
+
+def test_problem_responses_refuse_a_status_with_no_description():
+    with pytest.raises(ValueError, match="418"):
+        problem_responses(401, 418)
+    assert problem_responses(described={418: "A teapot"})[418]["description"] == "A teapot"

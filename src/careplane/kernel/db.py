@@ -27,6 +27,7 @@ from anyio import CapacityLimiter, to_thread
 
 from careplane.kernel import clock
 from careplane.kernel.group_commit import GroupCommit, Write
+from careplane.kernel.money import Money, MoneyType
 from careplane.kernel.prepared import Prepared
 from careplane.kernel.sqlite_checkpoint import Checkpointer
 from careplane.kernel.sqlite_writer import SQLiteWriter
@@ -67,7 +68,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
+    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid(), Money: MoneyType()}
     if TYPE_CHECKING:
         # Every careplane entity maps a table of its own (never a join or a select), so its
         # Core statements (insert, update) take ``Entity.__table__``.

@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from careplane.kernel import clock, idempotency, units
+from careplane.kernel.access import Actor, Permission
+from careplane.kernel.db import Database, Reader, SessionOrReader, apply_writes
+from careplane.kernel.errors import CareplaneError, NotAuthenticated, ValidationFailed
 from careplane.kernel.form_dates import DATE_HINT
-from careplane.kernel.access import Actor
-from careplane.kernel.db import Database, Reader, SessionOrReader
-from careplane.kernel.errors import CareplaneError, NotAuthenticated
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.money import Money
 from careplane.settings import Settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +101,19 @@ def _span(length: timedelta | None) -> str:
 
 templates.filters["span"] = _span
 templates.globals["date_hint"] = DATE_HINT
+
+
+def _money(amount: Money | None) -> str:
+    """``{{ charge.amount|money }}``: ``$1,234.50``, ``-$5.00``; nothing for None. Only a
+    :class:`~careplane.kernel.money.Money` is shown: a bare number could be dollars or cents."""
+    if amount is None:
+        return ""
+    if not isinstance(amount, Money):
+        raise TypeError(f"the money filter shows a Money, not {type(amount).__name__} {amount!r}")
+    return amount.format()
+
+
+templates.filters["money"] = _money
 
 
 @dataclass(frozen=True)
@@ -395,6 +409,33 @@ def respond_once(request: Request, session: Session, actor: Actor, key: str | No
                                    payload=payload, action=act)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+
+
+# ---------------------------------------------------------------- forms
+
+
+def attempt(session: Session, action: Callable[[], T],
+            catch: tuple[type[CareplaneError], ...] = (ValidationFailed,)) -> tuple[T | None, CareplaneError | None]:
+    """Run a page's service call in a savepoint: ``(result, None)``, or ``(None, problem)`` when it
+    raises one of ``catch`` (a broken rule, by default), for the page to show on its form.
+
+    A problem leaves nothing of the call behind but the writes it carries in
+    ``keep_after_rollback`` (e.g. the audit rows of the candidates a possible duplicate showed),
+    applied once the savepoint is undone; any other error propagates to the unit of work."""
+    try:
+        with session.begin_nested():
+            return action(), None
+    except catch as exc:
+        keep = getattr(exc, "keep_after_rollback", None)
+        if keep:
+            apply_writes(session, keep)
+        return None, exc
+
+
+def form_errors(problem: CareplaneError | None) -> dict[str, str]:
+    """The field messages (name -> message) of a problem :func:`attempt` returned: a
+    :class:`ValidationFailed`'s ``errors``, empty for any other problem or none."""
+    return problem.errors if isinstance(problem, ValidationFailed) else {}
 
 
 # ---------------------------------------------------------------- errors

@@ -12,7 +12,7 @@ from careplane.kernel.access import Actor, Permission, registry
 from careplane.kernel.audit.search import OUTCOMES, PAGE_SIZE, AuditFilters, AuditRow, search
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.problem_docs import problem_answer
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, db_session, nav_item, page_actor, render
 
 router = APIRouter(route_class=GuardedRoute)
@@ -80,10 +80,10 @@ def _as_json(row: AuditRow) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/audit", tags=["audit"], responses={
-    403: problem_answer("The caller lacks the audit.read permission (the refusal is itself audited)."),
-    422: problem_answer("A filter is malformed (a date, time zone or outcome): `errors` names it."),
-})
+@router.get("/api/v1/audit", tags=["audit"], responses=problem_responses(described={
+    403: "The caller lacks the audit.read permission (the refusal is itself audited).",
+    422: "A filter is malformed (a date, time zone or outcome): `errors` names it.",
+}))
 def audit_log_api(
     after: str | None = Query(None, description="next_cursor of the previous page"),
     limit: int = Query(PAGE_SIZE, ge=1, le=500),

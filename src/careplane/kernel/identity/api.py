@@ -13,7 +13,7 @@ from careplane.kernel.access import Actor
 from careplane.kernel.identity import service
 from careplane.kernel.identity.models import ApiToken, User
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.problem_docs import problem_answer
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, csrf_protect, db_session
 
 
@@ -22,7 +22,7 @@ router = APIRouter(
     prefix="/api/v1/me",
     tags=["me"],
     dependencies=[Depends(csrf_protect)],
-    responses={401: problem_answer("No valid API token or session.")},
+    responses=problem_responses(described={401: "No valid API token or session."}),
 )
 
 
@@ -96,11 +96,11 @@ def list_tokens(user: User = Depends(current_user), session: Session = Depends(d
     response_model=TokenCreated,
     status_code=201,
     summary="Create an API token",
-    responses={
-        403: problem_answer("The caller authenticated with an API token: tokens are made only from a logged-in web "
-                      "session (password and second factor)."),
-        422: problem_answer("Invalid name or expiry."),
-    },
+    responses=problem_responses(described={
+        403: "The caller authenticated with an API token: tokens are made only from a logged-in web "
+             "session (password and second factor).",
+        422: "Invalid name or expiry.",
+    }),
 )
 def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: User = Depends(current_user),
                  session: Session = Depends(db_session)) -> TokenCreated:
@@ -114,7 +114,7 @@ def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: Use
     "/tokens/{token_id}",
     status_code=204,
     summary="Revoke an API token",
-    responses={404: problem_answer("No such token of the caller.")},
+    responses=problem_responses(described={404: "No such token of the caller."}),
 )
 def revoke_token(token_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(db_session)) -> Response:
     service.revoke_api_token(session, user, token_id)

@@ -20,21 +20,14 @@ from careplane.kernel.guarded_route import GuardedRoute, needs_login
 from careplane.kernel.iso_date import IsoDate
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDuplicate
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, api_caller, api_read, api_write, csrf_protect, db_session, respond_once
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated", **_PROBLEM},
-    403: {"description": "Access denied (audited)", **_PROBLEM},
-    404: {"description": "No such patient", **_PROBLEM},
-    422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
-}
-_MERGED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The record was merged into another and is read-only: `replaced_by` names that record",
-          **_PROBLEM},
-}
+_ERRORS = problem_responses(401, 403, 422, described={404: "No such patient"})
+_MERGED = problem_responses(described={
+    409: "The record was merged into another and is read-only: `replaced_by` names that record"})
 
 
 # ---------------------------------------------------------------- models
@@ -141,14 +134,6 @@ class PatientOut(BaseModel):
     emergency_contacts: list[EmergencyContactOut] | None = Field(None, description="With ?include=contacts")
 
     @classmethod
-    def of(cls, p: Patient, include: Set[str] = frozenset()) -> PatientOut:
-        return cls.from_data(service.PatientData(
-            columns(p),
-            consents=[columns(c) for c in p.consents] if "consents" in include else None,
-            contacts=[columns(c) for c in p.emergency_contacts] if "contacts" in include else None,
-        ))
-
-    @classmethod
     def from_data(cls, data: service.PatientData) -> PatientOut:
         row = data.patient
         fields = {name: row[name] for name in cls.model_fields if name in row}
@@ -214,11 +199,9 @@ def search(
     "",
     status_code=201,
     response_model=PatientOut,
-    responses={
-        **_ERRORS,
-        409: {"description": "Possible duplicate: `candidates` lists matching patients. Resend with "
-                             "`confirm_not_duplicate: true` if this is a different person.", **_PROBLEM},
-    },
+    responses={**_ERRORS, **problem_responses(described={
+        409: "Possible duplicate: `candidates` lists matching patients. Resend with "
+             "`confirm_not_duplicate: true` if this is a different person."})},
     summary="Register a patient",
 )
 async def register(
@@ -281,7 +264,7 @@ async def change(
         if patient is None:
             patient = service.get_patient(session, actor, patient_id)
         session.refresh(patient)  # the new contacts, in their order
-        return PatientOut.of(patient, {"contacts"})
+        return PatientOut.from_data(service.PatientData.of(patient, {"contacts"}))
 
     return await api_write(request, work)
 
@@ -301,7 +284,7 @@ async def grant(patient_id: uuid.UUID, body: ConsentGrant, request: Request,
 
 
 @router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
-             responses={**_ERRORS, 409: {"description": "Already revoked, or the record was merged", **_PROBLEM}},
+             responses={**_ERRORS, **problem_responses(described={409: "Already revoked, or the record was merged"})},
              summary="Revoke a consent")
 def revoke(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(api_actor),
            session: Session = Depends(db_session)) -> ConsentOut:
@@ -371,7 +354,7 @@ class MergeOut(BaseModel):
 
     @classmethod
     def of(cls, r: service.MergeResult) -> MergeOut:
-        return cls(survivor=PatientOut.of(r.survivor, {"consents", "contacts"}), merged_id=r.merged.id,
+        return cls(survivor=PatientOut.from_data(service.PatientData.of(r.survivor, {"consents", "contacts"})), merged_id=r.merged.id,
                    merged_mrn=r.merged.mrn, filled=r.filled, consents_moved=r.consents_moved,
                    contacts_moved=r.contacts_moved, contacts_already_there=r.contacts_already_there,
                    portal_accounts_moved=r.portal_accounts_moved, earlier_merges_repointed=r.earlier_merges_repointed,
@@ -394,8 +377,8 @@ def duplicates(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
 @router.post(
     "/{patient_id}/duplicates/{pair_id}/dismiss",
     response_model=DuplicateDecision,
-    responses={**_ERRORS, 404: {"description": "No such pair for this patient", **_PROBLEM},
-               409: {"description": "The pair was already decided", **_PROBLEM}},
+    responses={**_ERRORS, **problem_responses(described={404: "No such pair for this patient",
+                                                         409: "The pair was already decided"})},
     summary="Dismiss a possible duplicate",
 )
 def dismiss_duplicate(
@@ -419,13 +402,11 @@ def dismiss_duplicate(
 @router.post(
     "/{patient_id}/merge",
     response_model=MergeOut,
-    responses={
-        **_ERRORS,
-        404: {"description": "No such patient (either record), or no such pair of the two", **_PROBLEM},
-        409: {"description": "A record was already merged (`replaced_by` names its survivor), or the pair was "
-                             "already decided", **_PROBLEM},
-        422: {"description": "Validation failed, e.g. a record merged into itself", **_PROBLEM},
-    },
+    responses={**_ERRORS, **problem_responses(described={
+        404: "No such patient (either record), or no such pair of the two",
+        409: "A record was already merged (`replaced_by` names its survivor), or the pair was already decided",
+        422: "Validation failed, e.g. a record merged into itself",
+    })},
     summary="Merge a duplicate record into this one",
 )
 def merge(

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,7 +15,6 @@ from starlette.datastructures import FormData
 
 from careplane.kernel import clock, panels
 from careplane.kernel.access import Actor, Permission, require
-from careplane.kernel.db import apply_writes
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service
@@ -24,12 +22,21 @@ from careplane.kernel.patients.merge import labels as field_labels
 from careplane.kernel.patients.models import ConsentKind, ContactChannel, Patient, SexAtBirth
 from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 from careplane.kernel.patients.validation import LANGUAGES, PATIENT_FIELDS, US_STATES
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    nav_item,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 nav_item("Patients", "/patients", permission=Permission.PATIENT_SEARCH, order=10)
 
-T = TypeVar("T")
 
 #: Choices the templates offer; shared with the portal pages.
 CHOICES: dict[str, list[tuple[str, str]]] = {
@@ -58,19 +65,8 @@ RECORD_HELPERS: dict[str, Any] = {"state_names": US_STATES, "languages": LANGUAG
 FLAGS = ("allow_sms", "allow_email", "allow_phone")
 
 
-Problem = ValidationFailed | DuplicateSuspected | RecordMerged
-
-
-def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, Problem | None]:
-    """Run a service call in a savepoint: a rule broken leaves nothing behind but its audit rows."""
-    try:
-        with session.begin_nested():
-            return action(), None
-    except DuplicateSuspected as exc:
-        apply_writes(session, exc.keep_after_rollback)
-        return None, exc
-    except (ValidationFailed, RecordMerged) as exc:
-        return None, exc
+#: What the registry's forms show rather than an error page (:func:`careplane.kernel.web.attempt`).
+FORM_PROBLEMS = (ValidationFailed, DuplicateSuspected, RecordMerged)
 
 
 def merged_notice(patient: Any) -> str:
@@ -151,14 +147,14 @@ def register_patient(request: Request, form: FormData = Depends(posted_form), ac
             service.set_emergency_contacts(session, actor, patient.id, contacts)
         return patient
 
-    patient, problem = attempt(session, act)
+    patient, problem = attempt(session, act, FORM_PROBLEMS)
     if patient is not None:
         return redirect(f"/patients/{patient.id}", flash=f"Registered {patient.legal_name}, MRN {patient.mrn}.")
     context = _form_context(data, consents=[k.value for k in consents], contacts=contacts, auto_channel=True)
     if isinstance(problem, DuplicateSuspected):
         context["candidates"] = problem.extensions["candidates"]
         return render(request, "patients/new.html", context, status_code=409)
-    context["errors"] = contact_errors(problem.errors) if isinstance(problem, ValidationFailed) else {}
+    context["errors"] = contact_errors(form_errors(problem))
     return render(request, "patients/new.html", context, status_code=422)
 
 
@@ -219,7 +215,7 @@ def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, fo
     survivor = ids.pop(chosen)
     (merged,) = ids.values()
     result, problem = attempt(session, lambda: service.merge_patients(session, actor, survivor.id, merged.id,
-                                                                      pair_id))
+                                                                      pair_id), FORM_PROBLEMS)
     if result is None:
         message = problem.detail if problem else "The records could not be merged."
         return _merge_page(request, preview, chosen=chosen, errors={"survivor": message}, status_code=409)
@@ -250,7 +246,7 @@ def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depend
         service.set_emergency_contacts(session, actor, patient_id, contacts)
         return True
 
-    done, problem = attempt(session, act)
+    done, problem = attempt(session, act, FORM_PROBLEMS)
     if done:
         return redirect(f"/patients/{patient_id}", flash="Changes saved.")
     patient = service.get_patient(session, actor, patient_id)
@@ -258,7 +254,7 @@ def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depend
     if isinstance(problem, RecordMerged):
         context["merged_problem"] = problem
         return render(request, "patients/edit.html", context, status_code=409)
-    context["errors"] = contact_errors(problem.errors) if isinstance(problem, ValidationFailed) else {}
+    context["errors"] = contact_errors(form_errors(problem))
     return render(request, "patients/edit.html", context, status_code=422)
 
 
@@ -266,7 +262,8 @@ def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depend
 def grant_consent(request: Request, patient_id: uuid.UUID, form: FormData = Depends(posted_form),
                   actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
     kind = str(form.get("kind", ""))
-    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind))
+    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind),
+                               FORM_PROBLEMS)
     if problem:
         return redirect(f"/patients/{patient_id}", flash=problem.detail)
     assert consent is not None, "attempt() returns the consent or the problem"

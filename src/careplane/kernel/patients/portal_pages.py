@@ -30,17 +30,19 @@ from careplane.kernel.patients.models import ConsentKind
 from careplane.kernel.patients.pages import (
     CHOICES,
     CONSENT_KINDS,
+    FORM_PROBLEMS,
     RECORD_HELPERS,
-    attempt,
     contact_errors,
     contacts_from,
     form_data,
 )
 from careplane.kernel.patients.validation import SELF_SERVICE_FIELDS, clean_patient
 from careplane.kernel.web import (
+    attempt,
     client_ip,
     csrf_protect,
     db_session,
+    form_errors,
     nav_item,
     optional_page_actor,
     page_actor,
@@ -102,10 +104,10 @@ def update_my_record(request: Request, form: FormData = Depends(posted_form), ac
         service.set_emergency_contacts(session, actor, patient_id, contacts)
         return True
 
-    done, problem = attempt(session, act)
+    done, problem = attempt(session, act, FORM_PROBLEMS)
     if done:
         return redirect("/my", flash="Your details were saved.")
-    errors = contact_errors(problem.errors) if isinstance(problem, ValidationFailed) else {}
+    errors = contact_errors(form_errors(problem))
     return _my_page(request, session, actor, values=data, errors=errors, contacts=contacts, status_code=422)
 
 
@@ -113,7 +115,8 @@ def update_my_record(request: Request, form: FormData = Depends(posted_form), ac
 def grant_my_consent(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
                      session: Session = Depends(db_session)) -> Response:
     kind = str(form.get("kind", ""))
-    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind))
+    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind),
+                               FORM_PROBLEMS)
     if problem:
         return redirect("/my", flash=problem.detail)
     assert consent is not None, "attempt() returns the consent or the problem"
@@ -168,10 +171,9 @@ def register(request: Request, form: FormData = Depends(posted_form),
         hash_password(password)  # the work of a real sign-up, so that the time taken does not tell either
         mail_existing_account_of_signup(session, settings, existing)
     else:
-        user, problem = attempt(session, lambda: _sign_up(session, values, password, consents))
+        user, problem = attempt(session, lambda: _sign_up(session, values, password, consents), FORM_PROBLEMS)
         if user is None:
-            shown = problem.errors if isinstance(problem, ValidationFailed) else {}
-            return _register_page(request, values, shown, consents, status_code=422)
+            return _register_page(request, values, form_errors(problem), consents, status_code=422)
         send_email_verification(session, user, settings)
     record_signup(session, values["email"], ip)
     return render(request, "portal/register_sent.html", {"email": values["email"]})

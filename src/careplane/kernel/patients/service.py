@@ -218,18 +218,15 @@ def dismiss_duplicate(session: Session, actor: Actor, patient_id: uuid.UUID, pai
 # ---------------------------------------------------------------- reading and searching
 
 
+# A patient is read in one of two shapes, each by one function, behind the same access rule and
+# audit row (:func:`_allow_read`): the entity (:func:`get_patient`, for the pages, whose templates
+# and units' chart panels use its properties and relationships) and the column mappings
+# (:func:`read_patient`, :class:`PatientData`, for the API, which serialises only that shape).
+
+
 def get_patient(session: Session, actor: Actor, patient_id: uuid.UUID, *, include: Iterable[str] = ()) -> Patient:
     """One patient. Consents and contacts are loaded only when ``include`` names them."""
-    wanted = _allow_read(session, actor, patient_id, include)
-    query = select(Patient).where(Patient.id == patient_id)
-    if "consents" in wanted:
-        query = query.options(selectinload(Patient.consents))
-    if "contacts" in wanted:
-        query = query.options(selectinload(Patient.emergency_contacts))
-    patient = session.scalar(query)
-    if patient is None:
-        raise NotFound("No patient with this id.")
-    return patient
+    return _patient_entity(session, patient_id, related=_allow_read(session, actor, patient_id, include))
 
 
 @dataclass(frozen=True)
@@ -240,6 +237,15 @@ class PatientData:
     patient: dict[str, Any]
     consents: list[dict[str, Any]] | None = None
     contacts: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of(cls, patient: Patient, include: Iterable[str] = ()) -> PatientData:
+        """An entity already read (e.g. the survivor of a merge) in this shape, with the related
+        lists ``include`` names, in the order :func:`read_patient` gives them."""
+        wanted = set(include)
+        return cls(columns(patient),
+                   consents=[columns(c) for c in patient.consents] if "consents" in wanted else None,
+                   contacts=[columns(c) for c in patient.emergency_contacts] if "contacts" in wanted else None)
 
 
 # Prepared once: the patient read is the busiest call there is (bench/patient_read.py).
@@ -255,12 +261,10 @@ def read_patient(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, *
     """:func:`get_patient` as column mappings rather than entities, for the API's read: the same
     access rule and audit row, a fraction of the cost."""
     wanted = _allow_read(target, actor, patient_id, include)
-    rows = _PATIENT_ROW.mappings(fetch(target, _PATIENT_ROW, patient_id=patient_id))
-    if not rows:
-        raise NotFound("No patient with this id.")
+    row = _patient_row(target, patient_id)
     consents = _CONSENT_ROWS.mappings(fetch(target, _CONSENT_ROWS, patient_id=patient_id)) if "consents" in wanted else None
     contacts = _CONTACT_ROWS.mappings(fetch(target, _CONTACT_ROWS, patient_id=patient_id)) if "contacts" in wanted else None
-    return PatientData(rows[0], consents, contacts)
+    return PatientData(row, consents, contacts)
 
 
 def _allow_read(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, include: Iterable[str]) -> set[str]:
@@ -272,6 +276,27 @@ def _allow_read(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, in
     if unknown:
         raise ValidationFailed({"include": f"Unknown include {', '.join(sorted(unknown))}; use consents, contacts."})
     return wanted
+
+
+def _patient_entity(session: Session, patient_id: uuid.UUID, *, related: Iterable[str] = ()) -> Patient:
+    """The patient as an entity, with the related lists named loaded, or :class:`NotFound`. No access check."""
+    query = select(Patient).where(Patient.id == patient_id)
+    if "consents" in related:
+        query = query.options(selectinload(Patient.consents))
+    if "contacts" in related:
+        query = query.options(selectinload(Patient.emergency_contacts))
+    patient = session.scalar(query)
+    if patient is None:
+        raise NotFound("No patient with this id.")
+    return patient
+
+
+def _patient_row(target: SessionOrReader, patient_id: uuid.UUID) -> dict[str, Any]:
+    """The patient's columns (a prepared read), or :class:`NotFound`. No access check."""
+    rows = _PATIENT_ROW.mappings(fetch(target, _PATIENT_ROW, patient_id=patient_id))
+    if not rows:
+        raise NotFound("No patient with this id.")
+    return rows[0]
 
 
 _MRN_QUERY = re.compile(rf"^{mrn.PREFIX}\d+$", re.IGNORECASE)
@@ -497,12 +522,7 @@ def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resour
     """The record to change; a merged record is read-only (:class:`RecordMerged`, a 409)."""
     authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type=resource_type,
               resource_id=str(patient_id))
-    query = select(Patient).where(Patient.id == patient_id)
-    if load_contacts:
-        query = query.options(selectinload(Patient.emergency_contacts))
-    patient = session.scalar(query)
-    if patient is None:
-        raise NotFound("No patient with this id.")
+    patient = _patient_entity(session, patient_id, related=("contacts",) if load_contacts else ())
     if not patient.active:
         raise RecordMerged(patient)
     return patient
@@ -511,12 +531,10 @@ def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resour
 def _changeable_row(session: Session, patient_id: uuid.UUID) -> dict[str, Any]:
     """The patient's columns, for a change already authorized; a merged record is read-only
     (:class:`RecordMerged`), as in :func:`_for_update`."""
-    rows = _PATIENT_ROW.mappings(fetch(session, _PATIENT_ROW, patient_id=patient_id))
-    if not rows:
-        raise NotFound("No patient with this id.")
-    if rows[0]["merged_into_id"] is not None:
-        raise RecordMerged(Patient(**rows[0]))
-    return rows[0]
+    row = _patient_row(session, patient_id)
+    if row["merged_into_id"] is not None:
+        raise RecordMerged(Patient(**row))
+    return row
 
 
 def _exists(session: Session, patient_id: uuid.UUID) -> None:

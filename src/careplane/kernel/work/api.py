@@ -18,19 +18,17 @@ from sqlalchemy.orm import Session
 from careplane.kernel import idempotency, work
 from careplane.kernel.access import Actor
 from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 from careplane.kernel.work.listing import MAX_LIMIT, ItemRow, QueueSummary
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/work", tags=["work queues"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated", **_PROBLEM},
-    403: {"description": "Access denied: `detail` says why (not your unit or team, role, licence, patient)", **_PROBLEM},
-    404: {"description": "No such queue or work item", **_PROBLEM},
-    409: {"description": "Already taken by someone else, or no longer open", **_PROBLEM},
-    422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
-}
+_ERRORS = problem_responses(401, 422, described={
+    403: "Access denied: `detail` says why (not your unit or team, role, licence, patient)",
+    404: "No such queue or work item",
+    409: "Already taken by someone else, or no longer open",
+})
 _KEY_DOC = "Retries with the same key and body replay the first response instead of acting twice"
 
 

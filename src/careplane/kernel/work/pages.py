@@ -16,7 +16,7 @@ from careplane.kernel import work
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.errors import Conflict
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.web import attempt, csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
 from careplane.kernel.work.listing import ItemFilter
 from careplane.kernel.work.policy import acting_worker
 
@@ -52,12 +52,8 @@ def queue(request: Request, queue_id: uuid.UUID, view: str = "open", offset: int
 def _act(form: FormData, item_id: uuid.UUID, change: Callable[[], Any], session: Session, done: str) -> Response:
     back = str(form.get("back") or "/work")
     back = back if back.startswith("/work") else "/work"
-    try:
-        with session.begin_nested():
-            change()
-    except Conflict as exc:
-        return redirect(back, flash=exc.detail)
-    return redirect(back, flash=done)
+    _, problem = attempt(session, change, catch=(Conflict,))
+    return redirect(back, flash=problem.detail if problem else done)
 
 
 @router.post("/items/{item_id}/claim")

@@ -15,20 +15,18 @@ from careplane.kernel import idempotency
 from careplane.kernel.access import Actor
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org.offboarding import departures
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated", **_PROBLEM},
-    403: {"description": "Access denied (offboarding needs org.manage)", **_PROBLEM},
-    404: {"description": "No such staff member or departure", **_PROBLEM},
-    409: {"description": "Already offboarded, or offboarding yourself; or (`uncovered-work`) the person holds open work "
-                         "that no hand-over covers: `uncovered_items` counts it, `uncovered_units` says where; resend "
-                         "with `\"confirm_uncovered\": true` to offboard anyway", **_PROBLEM},
-    422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
-}
+_ERRORS = problem_responses(401, 422, described={
+    403: "Access denied (offboarding needs org.manage)",
+    404: "No such staff member or departure",
+    409: "Already offboarded, or offboarding yourself; or (`uncovered-work`) the person holds open work that no "
+         "hand-over covers: `uncovered_items` counts it, `uncovered_units` says where; resend with "
+         "`\"confirm_uncovered\": true` to offboard anyway",
+})
 
 
 class OffboardIn(BaseModel):

@@ -21,17 +21,13 @@ from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.staff.licensure import clinicians_licensed_in, may_verify_for_state
 from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
 from careplane.kernel.patients.validation import check_state
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["staff"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated", **_PROBLEM},
-    403: {"description": "Access denied (changes need org.manage)", **_PROBLEM},
-    404: {"description": "No such staff member or licence", **_PROBLEM},
-    422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
-}
+_ERRORS = problem_responses(401, 422, described={403: "Access denied (changes need org.manage)",
+                                                  404: "No such staff member or licence"})
 _KEY_DOC = "Retries with the same key and body replay the first response instead of acting twice"
 
 
@@ -221,7 +217,7 @@ def update_staff(staff_id: uuid.UUID, body: StaffUpdate, actor: Actor = Depends(
 
 
 @router.post("/staff/{staff_id}/move", response_model=StaffDetail, summary="Move a staff member to another unit",
-             responses={**_ERRORS, 409: {"description": "The staff member has left and cannot be moved", **_PROBLEM}})
+             responses={**_ERRORS, **problem_responses(described={409: "The staff member has left and cannot be moved"})})
 def move_staff(staff_id: uuid.UUID, body: StaffMove, request: Request, actor: Actor = Depends(api_actor),
                session: Session = Depends(db_session),
                idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_KEY_DOC)) -> JSONResponse:

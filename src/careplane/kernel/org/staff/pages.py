@@ -4,8 +4,7 @@ adding and renewing licences, and the CSV upload. Thin: parse, call the staff se
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -23,29 +22,29 @@ from careplane.kernel.org.staff import csv_import
 from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.structure.pages import EFFECTIVE_HINT
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    nav_item,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 from careplane.standards import dea
 
 router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False,
                    dependencies=[Depends(csrf_protect)])
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
 
-T = TypeVar("T")
 STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
 LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")
 ROLE_CHOICES = [r for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN]
 CREDENTIAL_OPTIONS = [(c, c) for c in staff_service.CREDENTIALS]
 #: What the edit page changes: the fields ``update_staff`` (and ``PATCH /api/v1/org/staff/{id}``) accept.
 EDIT_FIELDS = ("npi", "dea_number", "dea_expires_on", "end_date")
-
-
-def attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, ValidationFailed | None]:
-    """Run a service call in a savepoint, so a broken rule leaves nothing behind."""
-    try:
-        with session.begin_nested():
-            return action(), None
-    except ValidationFailed as exc:
-        return None, exc
 
 
 def _helpers(session: Session) -> dict[str, Any]:
@@ -96,7 +95,7 @@ def create_staff(request: Request, form: FormData = Depends(posted_form), actor:
     staff, problem = attempt(session, lambda: staff_service.hire(session, actor, values, settings=settings))
     if staff is not None:
         return redirect(f"/org/staff/{staff.id}", flash=f"{values['display_name'].strip()} added to staff.")
-    return render(request, "org/staff_form.html", _form_context(session, values, problem.errors if problem else {}),
+    return render(request, "org/staff_form.html", _form_context(session, values, form_errors(problem)),
                   status_code=422)
 
 
@@ -176,7 +175,7 @@ def add_licence(request: Request, staff_id: uuid.UUID, form: FormData = Depends(
         return redirect(f"/org/staff/{staff_id}#licences",
                         flash=f"{licence.state} {licence.kind} licence {licence.number} added.")
     return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, licence_values=values, licence_errors=problem.errors if problem else {}),
+        session, actor, staff_id, licence_values=values, licence_errors=form_errors(problem)),
         status_code=422)
 
 
@@ -192,7 +191,7 @@ def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
                         flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to "
                               f"{licence.expires_on}.")
     return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, renew_errors=problem.errors if problem else {}, renew_id=licence_id),
+        session, actor, staff_id, renew_errors=form_errors(problem), renew_id=licence_id),
         status_code=422)
 
 
@@ -211,7 +210,7 @@ def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     if change is not None:
         return redirect(f"/org/staff/{staff_id}", flash=f"{change.summary}.")
     return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, move_values=values, move_errors=problem.errors if problem else {}),
+        session, actor, staff_id, move_values=values, move_errors=form_errors(problem)),
         status_code=422)
 
 
@@ -246,7 +245,7 @@ def edit(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     if staff is not None:
         return redirect(f"/org/staff/{staff_id}", flash=f"Changes to {staff.user.display_name} saved.")
     return render(request, "org/staff_edit.html", _edit_context(
-        session, actor, staff_id, values, problem.errors if problem else {}), status_code=422)
+        session, actor, staff_id, values, form_errors(problem)), status_code=422)
 
 
 # ---------------------------------------------------------------- a person's teams
@@ -295,7 +294,7 @@ def join_team(request: Request, staff_id: uuid.UUID, form: FormData = Depends(po
                         flash=f"{membership.staff.user.display_name} joined {membership.team.name} "
                               f"from {membership.start_date.isoformat()}.")
     return render(request, "org/person_teams.html", _teams_context(
-        session, actor, staff_id, join_values=values, join_errors=problem.errors if problem else {}),
+        session, actor, staff_id, join_values=values, join_errors=form_errors(problem)),
         status_code=422)
 
 
@@ -317,7 +316,7 @@ def end_membership(request: Request, staff_id: uuid.UUID, membership_id: uuid.UU
         return redirect(f"/org/staff/{staff_id}/teams",
                         flash=f"{membership.staff.user.display_name} left {membership.team.name} "
                               f"on {membership.end_date}.")
-    errors = {f"end-{membership_id}": message for message in (problem.errors.values() if problem else [])}
+    errors = {f"end-{membership_id}": message for message in form_errors(problem).values()}
     return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id, end_errors=errors),
                   status_code=422)
 

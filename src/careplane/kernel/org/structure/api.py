@@ -18,18 +18,14 @@ from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.org.structure import chart
 from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgChange
+from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 
 router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/org", tags=["organisation"], dependencies=[Depends(csrf_protect)])
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated", **_PROBLEM},
-    403: {"description": "Access denied (restructuring needs org.manage)", **_PROBLEM},
-    404: {"description": "No such unit or team", **_PROBLEM},
-    422: {"description": "Validation failed: `errors` lists each field and its message", **_PROBLEM},
-}
+_ERRORS = problem_responses(401, 422, described={403: "Access denied (restructuring needs org.manage)",
+                                                  404: "No such unit or team"})
 _KEY_DOC = "Retries with the same key and body replay the first response instead of acting twice"
 _EFFECTIVE_DOC = "Defaults to today. A future date is recorded and shown; the change applies at once."
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -21,13 +20,22 @@ from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.structure import chart
 from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    nav_item,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=GuardedRoute, prefix="/org", include_in_schema=False,
                    dependencies=[Depends(csrf_protect)])
 nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
 
-T = TypeVar("T")
 HISTORY_LIMIT = 200
 
 EFFECTIVE_HINT = ("mm/dd/yyyy; today if left empty. A future date is recorded and shown with the change, "
@@ -59,11 +67,11 @@ def new_unit_form(request: Request, actor: Actor = Depends(page_actor),
 def create_unit(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
                 session: Session = Depends(db_session)) -> Response:
     values = _values(form)
-    unit, errors = _attempt(session, lambda: structure.create_unit(
+    unit, problem = attempt(session, lambda: structure.create_unit(
         session, actor, code=values["code"], name=values["name"], function=values["function"],
         lead_staff_id=_uuid(values["lead_staff_id"]), effective_on=_date(values["effective_on"])))
     if unit is None:
-        return _form(request, session, "org/restructure_unit_new.html", {}, values, errors)
+        return _form(request, session, "org/restructure_unit_new.html", {}, values, form_errors(problem))
     return redirect(f"/org/units/{unit.id}", flash=f"Unit {unit.name} created.")
 
 
@@ -135,11 +143,11 @@ def unit_action(request: Request, unit_id: uuid.UUID, action: str, form: FormDat
                                    new_name=values["new_name"], team_ids=team_ids, effective_on=when)
         return f"/org/units/{new.id}", f"Unit {new.name} split off with {len(team_ids)} team(s)."
 
-    done, errors = _attempt(session, act)
+    done, problem = attempt(session, act)
     if done is None:
         values["team_ids"] = [str(v) for v in form.getlist("team_ids")]
         unit = chart.unit_chart(session, actor, unit_id)
-        return _form(request, session, template, _unit_context(session, unit, action), values, errors)
+        return _form(request, session, template, _unit_context(session, unit, action), values, form_errors(problem))
     return redirect(done[0], flash=done[1])
 
 
@@ -172,9 +180,10 @@ def team_action(request: Request, team_id: uuid.UUID, action: str, form: FormDat
                                    effective_on=_date(values["effective_on"]))
         return f"/org/units/{team.unit_id}", f"Team {team.name} moved to {team.unit.name} with its queues."
 
-    done, errors = _attempt(session, act)
+    done, problem = attempt(session, act)
     if done is None:
-        return _form(request, session, template, _team_context(session, actor, team_id, action), values, errors)
+        return _form(request, session, template, _team_context(session, actor, team_id, action), values,
+                     form_errors(problem))
     return redirect(done[0], flash=done[1])
 
 
@@ -190,9 +199,9 @@ def remove_from_team(request: Request, team_id: uuid.UUID, membership_id: uuid.U
         return render(request, "error.html", {"title": "Not found", "detail": "No such member of this team."},
                       status_code=404)
     name, staff_id = membership.staff.user.display_name, membership.staff_id
-    done, errors = _attempt(session, lambda: staff_service.leave_team(session, actor, staff_id, membership_id))
+    done, problem = attempt(session, lambda: staff_service.leave_team(session, actor, staff_id, membership_id))
     if done is None:
-        errors = {f"end-{membership_id}": message for message in errors.values()}
+        errors = {f"end-{membership_id}": message for message in form_errors(problem).values()}
         return _form(request, session, _TEAM_FORMS["people"], _team_context(session, actor, team_id, "people"),
                      {}, errors)
     return redirect(f"/org/teams/{team_id}/people", flash=f"{name} removed from {done.team.name}.")
@@ -274,15 +283,6 @@ def _form(request: Request, session: Session, template: str, context: dict[str, 
             (str(u.id), f"{u.name} ({structure.function_label(u.function)})") for u in units],
         "staff_options": [("", "No lead")] + [(str(s.id), name) for s, name in staff],
     }, status_code=422 if errors else 200)
-
-
-def _attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, dict[str, str]]:
-    """Run a change in a savepoint: a broken rule leaves nothing behind, and its messages go to the form."""
-    try:
-        with session.begin_nested():
-            return action(), {}
-    except ValidationFailed as exc:
-        return None, exc.errors
 
 
 def _uuid(text: str) -> uuid.UUID | None:
