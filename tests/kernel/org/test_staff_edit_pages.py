@@ -159,9 +159,9 @@ def test_a_persons_team_changes_page_adds_and_ends_memberships(client, db):
     assert f'<option value="{ids["Verification"]}" >Verification (Pharmacy)</option>' in page.text
     token = csrf(client)
 
-    empty = client.post(url, data={"csrf_token": token, "start_date": "10/05/2026"})
+    empty = client.post(url, data={"csrf_token": token, "start_date": "31/10/2026"})  # no 31st month
     assert empty.status_code == 422 and "Choose a team." in empty.text
-    assert "Enter the start date as YYYY-MM-DD." in empty.text and 'id="f-team_id-error"' in empty.text
+    assert "Enter the start date as month, day and year (mm/dd/yyyy)" in empty.text and 'id="f-team_id-error"' in empty.text
     early = client.post(
         url, data={"csrf_token": token, "team_id": str(ids["Verification"]), "start_date": "2023-01-01"}
     )
