@@ -207,6 +207,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         answer.headers.update(exc.headers or {})
         if exc.status_code == 405 and (allowed := _allowed_methods(request)):
             answer.headers["Allow"] = ", ".join(allowed)  # a mounted app (static files) says its own
+        elif exc.status_code == 405 and isinstance(request.scope.get("endpoint"), StaticFiles):
+            answer.headers.setdefault("Allow", "GET, HEAD")  # Starlette's static files say so only from 1.8
         return answer
 
 
