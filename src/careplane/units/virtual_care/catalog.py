@@ -17,6 +17,7 @@ import functools
 import json
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -436,7 +437,7 @@ class _Reader:
 
     def enable_when(self, raw: Any, where: str, earlier: dict[str, Item], own_id: str) -> EnableWhen | None:
         answer_keys = set(ANSWER_KEY.values())
-        obj = self.fields(raw, where, {"question": True, "operator": True, **{k: False for k in sorted(answer_keys)}})
+        obj = self.fields(raw, where, {"question": True, "operator": True, **dict.fromkeys(sorted(answer_keys), False)})
         if obj is None:
             return None
         question = self.text(obj, "question", where)
@@ -565,7 +566,7 @@ class _Reader:
             here = f"{where}.states.{state}"
             if state not in US_STATES:
                 self.bad(f"{where}.states", f"'{state}' is not a US state, DC or territory code")
-            override = self.fields(raw_override, here, {v: False for v in VISIT_TYPES})
+            override = self.fields(raw_override, here, dict.fromkeys(VISIT_TYPES, False))
             if override is None:
                 continue
             if not override:
@@ -581,7 +582,9 @@ class _Reader:
 def is_billable_icd10(code: str) -> bool:
     """Whether ``code`` (with its dot) is an ICD-10-CM code a claim may carry: a leaf of the tabular
     list (a category with no subcategories, or a full subcategory), per ``simple-icd-10-cm``."""
-    import simple_icd_10_cm as icd  # loads the whole tabular list (seconds): only when a catalog is checked
+    with warnings.catch_warnings():  # it reads its data with importlib.resources' deprecated read_text
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as icd  # loads the whole tabular list (seconds): only when a catalog is checked
 
     if not _ICD10_SHAPE.fullmatch(code):
         return False
