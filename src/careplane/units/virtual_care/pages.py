@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service as patients
 from careplane.kernel.web import csrf_protect, db_session, optional_page_actor, render
-from careplane.kernel.guarded_route import GuardedRoute
 from careplane.units.virtual_care import service
 from careplane.units.virtual_care.catalog import dollars, shipped
 
