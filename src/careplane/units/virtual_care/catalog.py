@@ -344,7 +344,8 @@ class _Reader:
         obj = self.fields(raw, where, _ELIGIBILITY)
         if obj is None:
             return None
-        low, high = obj.get("min_age"), obj.get("max_age")
+        low: Any = obj.get("min_age")
+        high: Any = obj.get("max_age")
         if "min_age" in obj and not (_is_int(low) and 0 <= low <= 125):
             self.bad(f"{where}.min_age", f"must be a whole number of years from 0 to 125, not {low!r}")
             low = 0
@@ -486,7 +487,7 @@ class _Reader:
             )
             self.bad(where, f"{value!r} is not {allowed} for '{target.link_id}'")
             return None
-        return value  # type: ignore[no-any-return]
+        return value
 
     def red_flag(self, raw: Any, where: str, items: dict[str, Item]) -> RedFlag | None:
         obj = self.fields(raw, where, _RED_FLAG)
@@ -535,7 +536,8 @@ class _Reader:
         if obj is None:
             return None
         name, strength, sig = (self.text(obj, f, where) for f in ("name", "strength", "sig"))
-        quantity, refills = obj.get("quantity"), obj.get("refills")
+        quantity: Any = obj.get("quantity")
+        refills: Any = obj.get("refills")
         if "quantity" in obj and not (_is_number(quantity) and quantity > 0):
             self.bad(f"{where}.quantity", f"must be a positive number, not {quantity!r}")
             return None
