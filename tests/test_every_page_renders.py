@@ -184,6 +184,14 @@ ROUTES: list[Case] = [
          VISIT_QUEUE),
     Case("/api/v1/work/items/{item_id}", "/api/v1/work/items/{item}", VISIT_QUEUE),
     Case("/api/v1/work/items/{item_id}", "/api/v1/work/items/{nope}", allowed=404),
+    # Virtual Care's condition catalog: a public price list (a patient's own state by default)
+    Case("/virtual-care/conditions", "/virtual-care/conditions"),
+    Case("/virtual-care/conditions", "/virtual-care/conditions?state=NY"),
+    Case("/virtual-care/conditions", "/virtual-care/conditions?state=ZZ", allowed=422),
+    Case("/api/v1/virtual-care/conditions", "/api/v1/virtual-care/conditions?state=NY&visit_type=message"),
+    Case("/api/v1/virtual-care/conditions", "/api/v1/virtual-care/conditions?state=ZZ", allowed=422),
+    Case("/api/v1/virtual-care/conditions/{code}", "/api/v1/virtual-care/conditions/uti"),
+    Case("/api/v1/virtual-care/conditions/{code}", "/api/v1/virtual-care/conditions/nope", allowed=404),
 ]
 
 
@@ -261,7 +269,8 @@ def test_every_page_redirects_or_refuses_an_anonymous_visitor(client, db, settin
     ids = _demo_ids(db)
     open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/docs/assets/{name}", "/api/v1/openapi.json",
                    "/login", "/password/forgot", "/password/reset/{token}", "/verify-email/{token}", "/register",
-                   "/mailbox", "/mailbox/{mail_id}"}
+                   "/mailbox", "/mailbox/{mail_id}", "/virtual-care/conditions", "/api/v1/virtual-care/conditions",
+                   "/api/v1/virtual-care/conditions/{code}"}
     problems = []
     for case in ROUTES:
         url = case.url.format(**ids)
