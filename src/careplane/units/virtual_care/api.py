@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.units.virtual_care import service
-from careplane.units.virtual_care.catalog import dollars, fhir_questionnaire, shipped
+from careplane.units.virtual_care.catalog import fhir_questionnaire, shipped
 
 shipped()  # start-up check: a catalog that does not validate stops the app here, naming every problem
 
@@ -68,7 +68,7 @@ def conditions(
                 pregnancy_allowed=p.condition.eligibility.pregnancy_allowed,
             ),
             state=p.state,
-            prices={k: PriceOut(cents=c, display=dollars(c)) for k, c in p.prices.items()},
+            prices={k: PriceOut(cents=m.cents, display=m.format()) for k, m in p.prices.items()},
             questionnaire=f"{router.prefix}/conditions/{p.condition.code}",
         )
         for p in service.price_list(state, visit_type)

@@ -7,7 +7,7 @@ billable ICD-10-CM code``), so a bad edit is found in one pass. :func:`shipped` 
 file once per process; the API module calls it when it is imported, so the app does not start
 with a broken catalog.
 
-Prices are integer cents (US dollars); :func:`dollars` formats them. No rules about visits live
+Prices are integer cents in the file; the service hands them out as :class:`~careplane.kernel.money.Money`. No rules about visits live
 here: only what the catalog says and whether it is well formed.
 """
 
@@ -161,11 +161,6 @@ class Catalog:
 
     def get(self, code: str) -> Condition | None:
         return next((c for c in self.conditions if c.code == code), None)
-
-
-def dollars(cents: int) -> str:
-    """``3900`` -> ``"$39.00"``, ``123456`` -> ``"$1,234.56"``."""
-    return f"${cents // 100:,}.{cents % 100:02d}"
 
 
 # ---------------------------------------------------------------- loading

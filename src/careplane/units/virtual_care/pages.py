@@ -15,7 +15,7 @@ from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service as patients
 from careplane.kernel.web import csrf_protect, db_session, optional_page_actor, render
 from careplane.units.virtual_care import service
-from careplane.units.virtual_care.catalog import dollars, shipped
+from careplane.units.virtual_care.catalog import shipped
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -46,7 +46,6 @@ def conditions_page(
             "state": chosen.upper(),
             "errors": errors,
             "state_choices": [("", "Choose your state…"), *service.STATE_CHOICES],
-            "dollars": dollars,
         },
         status_code=422 if errors else 200,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from careplane.kernel.money import Money
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.patients.validation import US_STATES, check_state
 from careplane.units.virtual_care.catalog import VISIT_TYPES, Condition, shipped
@@ -15,7 +16,7 @@ class PricedCondition:
 
     condition: Condition
     state: str
-    prices: dict[str, int]  # cents per visit type
+    prices: dict[str, Money]  # per visit type
 
 
 def checked_state_and_visit_type(state: str, visit_type: str | None) -> tuple[str, str | None]:
@@ -36,7 +37,7 @@ def price_list(state: str, visit_type: str | None = None) -> list[PricedConditio
     """Every condition of the catalog with its prices in ``state`` (only ``visit_type``'s, when given)."""
     code, kind = checked_state_and_visit_type(state, visit_type)
     kinds = (kind,) if kind else VISIT_TYPES
-    return [PricedCondition(c, code, {k: c.prices.for_visit(k, code) for k in kinds}) for c in shipped().conditions]
+    return [PricedCondition(c, code, {k: Money(c.prices.for_visit(k, code)) for k in kinds}) for c in shipped().conditions]
 
 
 def condition(code: str) -> Condition:
