@@ -63,8 +63,9 @@ def problems(html: str) -> list[str]:
     if whole and not page.lang:
         found.append("<html> has no lang attribute")
     for tag, attrs, wrapped in page.controls:
-        labelled = wrapped or attrs.get("id", "") in page.label_for or attrs.get("aria-label") \
-            or attrs.get("aria-labelledby")
+        labelled = (
+            wrapped or attrs.get("id", "") in page.label_for or attrs.get("aria-label") or attrs.get("aria-labelledby")
+        )
         if not labelled:
             found.append(f"<{tag} name={attrs.get('name')!r}> has no label")
     found += page.problems_unnamed

@@ -63,7 +63,11 @@ def _empty_all_tables(database: Database) -> None:
     with triggers_off(database) as conn:  # the audit log refuses deletes
         # References that close a cycle (use_alter, e.g. a unit's lead) are cleared first.
         for table in Base.metadata.sorted_tables:
-            cyclic = [fk.parent.name for fk in table.foreign_keys if fk.use_alter or (fk.constraint is not None and fk.constraint.use_alter)]
+            cyclic = [
+                fk.parent.name
+                for fk in table.foreign_keys
+                if fk.use_alter or (fk.constraint is not None and fk.constraint.use_alter)
+            ]
             if cyclic:
                 conn.execute(update(table).values(dict.fromkeys(cyclic)))
         for table in reversed(Base.metadata.sorted_tables):

@@ -1,11 +1,11 @@
 """Helpers every test may use: a logged-in web client and API tokens, made the way the app makes them.
 
-    from tests.helpers import api_token, login
+from tests.helpers import api_token, login
 
-    def test_something(client, db):
-        user = login(client, db, role=Role.CLINICIAN)
-        token = api_token(db, user)
-        client.get("/api/v1/...", headers={"Authorization": f"Bearer {token}"})
+def test_something(client, db):
+    user = login(client, db, role=Role.CLINICIAN)
+    token = api_token(db, user)
+    client.get("/api/v1/...", headers={"Authorization": f"Bearer {token}"})
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ def make_user(
 def session_cookie(db: Database, settings: Settings, user: User) -> str:
     """A new, fully logged-in (MFA-verified) web session for ``user``; returns the cookie value."""
     with db.unit_of_work() as session:
-        raw, _ = authn.start_web_session(session, user, settings, mfa_verified=True, ip="127.0.0.1", user_agent="pytest")
+        raw, _ = authn.start_web_session(
+            session, user, settings, mfa_verified=True, ip="127.0.0.1", user_agent="pytest"
+        )
     return raw
 
 

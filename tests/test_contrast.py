@@ -11,16 +11,30 @@ VARS = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", CSS))
 
 #: (text colour, background) pairs the stylesheet puts together; names are its custom properties.
 TEXT_PAIRS = [
-    ("ink", "bg"), ("ink", "panel"), ("muted", "bg"), ("muted", "panel"), ("brand", "bg"), ("brand", "panel"),
-    ("brand-dark", "bg"), ("danger", "bg"), ("danger", "panel"), ("ok", "bg"), ("ok", "panel"), ("warn", "bg"),
-    ("warn", "panel"), ("#ffffff", "brand"), ("#ffffff", "brand-dark"), ("#ffffff", "danger"),
-    ("ink", "#e7f3ec"), ("ink", "#fff4e0"),  # flash and notice boxes
+    ("ink", "bg"),
+    ("ink", "panel"),
+    ("muted", "bg"),
+    ("muted", "panel"),
+    ("brand", "bg"),
+    ("brand", "panel"),
+    ("brand-dark", "bg"),
+    ("danger", "bg"),
+    ("danger", "panel"),
+    ("ok", "bg"),
+    ("ok", "panel"),
+    ("warn", "bg"),
+    ("warn", "panel"),
+    ("#ffffff", "brand"),
+    ("#ffffff", "brand-dark"),
+    ("#ffffff", "danger"),
+    ("ink", "#e7f3ec"),
+    ("ink", "#fff4e0"),  # flash and notice boxes
 ]
 
 
 def _rgb(colour: str) -> tuple[float, ...]:
     value = VARS.get(colour, colour).lstrip("#")
-    return tuple(int(value[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    return tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
 
 
 def _luminance(colour: str) -> float:

@@ -18,11 +18,19 @@ pytestmark = pytest.mark.slow
 def run_demo(data_dir: Path) -> str:
     """Start the demo, wait until it answers, check a page, stop it; returns what it printed."""
     port = free_port()
-    env = {**os.environ, "CAREPLANE_DATA_DIR": str(data_dir), "CAREPLANE_DATABASE_URL": "postgresql+psycopg://ignored/x"}
+    env = {
+        **os.environ,
+        "CAREPLANE_DATA_DIR": str(data_dir),
+        "CAREPLANE_DATABASE_URL": "postgresql+psycopg://ignored/x",
+    }
     env.pop("CAREPLANE_SECRET_KEY", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "careplane.cli", "demo", "--port", str(port), "--patients", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 90

@@ -38,7 +38,9 @@ def test_the_install_stamp_changes_with_the_lock_file(dev):
     assert dev.install_fingerprint() != before
 
 
-@pytest.mark.parametrize(("ci", "pytest_code", "expected"), [("true", 5, 1), ("", 5, 5), ("true", 0, 0), ("true", 1, 1)])
+@pytest.mark.parametrize(
+    ("ci", "pytest_code", "expected"), [("true", 5, 1), ("", 5, 5), ("true", 0, 0), ("true", 1, 1)]
+)
 def test_an_empty_test_run_fails_in_ci(dev, monkeypatch, ci, pytest_code, expected):  # noqa: ANN001
     monkeypatch.setenv("CI", ci)
     monkeypatch.setattr(dev, "ensure_environment", lambda: Path(sys.executable))
@@ -73,9 +75,15 @@ def test_a_signal_to_dev_py_reaches_the_server_it_started_and_dev_py_waits_for_i
         "time.sleep(60)\n"
     )
     runner = subprocess.Popen(
-        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); import dev; "
-                               f"sys.exit(dev.run_child([sys.executable, {str(child)!r}]))"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(ROOT)!r}); import dev; "
+            f"sys.exit(dev.run_child([sys.executable, {str(child)!r}]))",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert runner.stdout is not None and runner.stdout.readline().strip() == "ready"
     runner.send_signal(signum)
     assert runner.wait(timeout=20) == 3  # the server's own exit code, after it finished

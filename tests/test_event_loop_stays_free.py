@@ -25,13 +25,20 @@ def _calls(dependant: Dependant) -> set[object]:
 
 
 def _routes() -> list[APIRoute]:
-    return [route for name in router_modules() for route in importlib.import_module(name).router.routes
-            if isinstance(route, APIRoute)]
+    return [
+        route
+        for name in router_modules()
+        for route in importlib.import_module(name).router.routes
+        if isinstance(route, APIRoute)
+    ]
 
 
 def test_no_coroutine_route_works_on_a_unit_of_work():
-    offenders = [f"{sorted(route.methods)} {route.path}" for route in _routes()
-                 if inspect.iscoroutinefunction(route.endpoint) and db_session in _calls(route.dependant)]
+    offenders = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in _routes()
+        if inspect.iscoroutinefunction(route.endpoint) and db_session in _calls(route.dependant)
+    ]
     assert offenders == []
 
 

@@ -37,29 +37,37 @@ from tests.helpers import session_cookie
 
 #: The demo roles, in the order of the columns of ``who`` below. Each demo login works in its role's
 #: demo unit (careplane.demo.ROLE_UNITS), whose kind of work also decides what it may do.
-COLUMNS = (Role.PATIENT, Role.CLINICIAN, Role.PHARMACIST, Role.PHARMACY_TECHNICIAN, Role.BILLER,
-           Role.EMPLOYER_ADMIN, Role.OPERATIONS_LEAD, Role.ADMINISTRATOR)
+COLUMNS = (
+    Role.PATIENT,
+    Role.CLINICIAN,
+    Role.PHARMACIST,
+    Role.PHARMACY_TECHNICIAN,
+    Role.BILLER,
+    Role.EMPLOYER_ADMIN,
+    Role.OPERATIONS_LEAD,
+    Role.ADMINISTRATOR,
+)
 
 # Who may open what, written out by hand (not read from careplane.kernel.access, which this checks):
 # one mark per role in COLUMNS order. "x": allowed (the case's ``allowed`` answer), "-": refused
 # (403), "4": no such page for them (404).
 #                 PCPTBEOA
-EVERYONE =       "xxxxxxxx"
-SEARCH =         "-xxxx-x-"  # find patients: staff of units that see patients
-REGISTER =       "-x----x-"  # register patients (virtual and primary care)
-OWN_RECORD =     "xxxxx-x-"  # the demo patient's record: the patient, and staff who see patients
-OTHER_RECORD =   "-xxxx-x-"  # someone else's record: staff only
-UPDATE_OTHER =   "-x----x-"  # change a record: the clinician and the operations lead
-DUPLICATES =     "-xxxx-x-"  # possible duplicates are staff work, even of one's own record
-MERGE =          "------x-"  # merge records: health information management
-AUDIT =          "------xx"  # read the audit log
-OPERATIONS =     "------xx"  # the event queue
-USERS =          "-------x"  # manage staff accounts
-ORG_READ =       "-xxxx-xx"  # the organisation: every employee (employer admins are customers)
-ORG_MANAGE =     "------xx"  # change the organisation, hire, hand over
-MINE =           "x4444444"  # the portal: staff have no record of their own
-WORK =           "-xxxx-xx"  # work queues: staff see the queues they work, operations every queue
-VISIT_QUEUE =    "-x----xx"  # Virtual Care's visit queue: its clinicians, and operations
+EVERYONE = "xxxxxxxx"
+SEARCH = "-xxxx-x-"  # find patients: staff of units that see patients
+REGISTER = "-x----x-"  # register patients (virtual and primary care)
+OWN_RECORD = "xxxxx-x-"  # the demo patient's record: the patient, and staff who see patients
+OTHER_RECORD = "-xxxx-x-"  # someone else's record: staff only
+UPDATE_OTHER = "-x----x-"  # change a record: the clinician and the operations lead
+DUPLICATES = "-xxxx-x-"  # possible duplicates are staff work, even of one's own record
+MERGE = "------x-"  # merge records: health information management
+AUDIT = "------xx"  # read the audit log
+OPERATIONS = "------xx"  # the event queue
+USERS = "-------x"  # manage staff accounts
+ORG_READ = "-xxxx-xx"  # the organisation: every employee (employer admins are customers)
+ORG_MANAGE = "------xx"  # change the organisation, hire, hand over
+MINE = "x4444444"  # the portal: staff have no record of their own
+WORK = "-xxxx-xx"  # work queues: staff see the queues they work, operations every queue
+VISIT_QUEUE = "-x----xx"  # Virtual Care's visit queue: its clinicians, and operations
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,12 @@ ROUTES: list[Case] = [
     Case("/patients/{patient_id}", "/patients/{own}", OWN_RECORD),
     Case("/patients/{patient_id}", "/patients/{other}", OTHER_RECORD),
     Case("/patients/{patient_id}/edit", "/patients/{other}/edit", UPDATE_OTHER),
-    Case("/patients/{patient_id}/duplicates/{pair_id}/merge", "/patients/{other}/duplicates/{nope}/merge",
-         MERGE, allowed=404),
+    Case(
+        "/patients/{patient_id}/duplicates/{pair_id}/merge",
+        "/patients/{other}/duplicates/{nope}/merge",
+        MERGE,
+        allowed=404,
+    ),
     Case("/api/v1/patients", "/api/v1/patients?q=demo", SEARCH),
     Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{own}", OWN_RECORD),
     Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{other}", OTHER_RECORD),
@@ -139,10 +151,14 @@ ROUTES: list[Case] = [
     Case("/org/history", "/org/history?unit={unit}", ORG_READ),
     Case("/org/units/{unit_id}", "/org/units/{unit}", ORG_READ),
     Case("/org/units/new", "/org/units/new", ORG_MANAGE),
-    *(Case("/org/units/{unit_id}/{action}", f"/org/units/{{unit}}/{action}", ORG_MANAGE)
-      for action in ("rename", "lead", "teams", "merge", "split")),
-    *(Case("/org/teams/{team_id}/{action}", f"/org/teams/{{team}}/{action}", ORG_MANAGE)
-      for action in ("queues", "move", "people")),
+    *(
+        Case("/org/units/{unit_id}/{action}", f"/org/units/{{unit}}/{action}", ORG_MANAGE)
+        for action in ("rename", "lead", "teams", "merge", "split")
+    ),
+    *(
+        Case("/org/teams/{team_id}/{action}", f"/org/teams/{{team}}/{action}", ORG_MANAGE)
+        for action in ("queues", "move", "people")
+    ),
     Case("/org/staff", "/org/staff", ORG_READ),
     Case("/org/staff", "/org/staff?role=clinician", ORG_READ),
     Case("/org/staff", "/org/staff?role=nobody&unit=nowhere", ORG_READ),
@@ -158,8 +174,7 @@ ROUTES: list[Case] = [
     Case("/org/staff/{staff_id}/offboard", "/org/staff/{leaver}/offboard", ORG_MANAGE),  # -> departure
     Case("/org/staff/{staff_id}", "/org/staff/{leaver}", ORG_READ),
     Case("/org/departures/{departure_id}", "/org/departures/{nope}", ORG_MANAGE, allowed=404),
-    Case("/org/departures/{departure_id}/report", "/org/departures/{nope}/report", ORG_MANAGE,
-         allowed=404),
+    Case("/org/departures/{departure_id}/report", "/org/departures/{nope}/report", ORG_MANAGE, allowed=404),
     Case("/api/v1/org/units", "/api/v1/org/units", ORG_READ),
     Case("/api/v1/org/units/{unit_id}", "/api/v1/org/units/{unit}", ORG_READ),
     Case("/api/v1/org/history", "/api/v1/org/history", ORG_READ),
@@ -168,11 +183,9 @@ ROUTES: list[Case] = [
     Case("/api/v1/org/staff/{staff_id}/licences", "/api/v1/org/staff/{staff}/licences", ORG_READ),
     Case("/api/v1/org/staff/{staff_id}/offboard", "/api/v1/org/staff/{staff}/offboard", ORG_MANAGE),
     Case("/api/v1/org/licensure", "/api/v1/org/licensure?state=NY", ORG_READ),
-    Case("/api/v1/org/staff/{staff_id}/may-verify", "/api/v1/org/staff/{staff}/may-verify?state=NY",
-         ORG_READ),
+    Case("/api/v1/org/staff/{staff_id}/may-verify", "/api/v1/org/staff/{staff}/may-verify?state=NY", ORG_READ),
     Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{departure}", ORG_MANAGE),
-    Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{nope}", ORG_MANAGE,
-         allowed=404),
+    Case("/api/v1/org/departures/{departure_id}", "/api/v1/org/departures/{nope}", ORG_MANAGE, allowed=404),
     # work queues
     Case("/work", "/work", WORK),
     Case("/work/queues/{queue_id}", "/work/queues/{queue}", VISIT_QUEUE),
@@ -180,8 +193,11 @@ ROUTES: list[Case] = [
     Case("/work/queues/{queue_id}", "/work/queues/{nope}", allowed=404),
     Case("/api/v1/work/queues", "/api/v1/work/queues", WORK),
     Case("/api/v1/work/queues/{queue_id}/items", "/api/v1/work/queues/{queue}/items", VISIT_QUEUE),
-    Case("/api/v1/work/queues/{queue_id}/items", "/api/v1/work/queues/{queue}/items?assignee=me&overdue=true",
-         VISIT_QUEUE),
+    Case(
+        "/api/v1/work/queues/{queue_id}/items",
+        "/api/v1/work/queues/{queue}/items?assignee=me&overdue=true",
+        VISIT_QUEUE,
+    ),
     Case("/api/v1/work/items/{item_id}", "/api/v1/work/items/{item}", VISIT_QUEUE),
     Case("/api/v1/work/items/{item_id}", "/api/v1/work/items/{nope}", allowed=404),
     # Virtual Care's condition catalog: a public price list (a patient's own state by default)
@@ -224,15 +240,34 @@ def _demo_ids(db) -> dict[str, str]:  # noqa: ANN001
         team = s.scalar(select(Team.id).where(Team.unit_id == unit).order_by(Team.name).limit(1))
         # one departure (a biller hands over to the demo clinician), so its pages have something to show
         system = Actor.for_system("tests")
-        leaver = staff_service.hire(s, system, {"email": "leaver@example.org", "display_name": "Lee Leaver",
-                                                "roles": ["biller"], "start_date": "2024-01-02"}).id
+        leaver = staff_service.hire(
+            s,
+            system,
+            {
+                "email": "leaver@example.org",
+                "display_name": "Lee Leaver",
+                "roles": ["biller"],
+                "start_date": "2024-01-02",
+            },
+        ).id
         departure = departures.offboard(s, system, leaver, successor_staff_id=staff).id
         # one visit waiting in Virtual Care's queue, for the demo patient
         queue = s.scalar(select(WorkQueue.id).where(WorkQueue.team_id == team).order_by(WorkQueue.name).limit(1))
-        item = work.create_item(s, queue, kind="async_visit", title="Sore throat", patient_id=own,
-                                due_at=clock.now() + timedelta(hours=2)).id
-    ids = {"own": own, "other": other, "staff": staff, "unit": unit, "team": team, "departure": departure,
-           "leaver": leaver, "queue": queue, "item": item, "nope": uuid.uuid4()}
+        item = work.create_item(
+            s, queue, kind="async_visit", title="Sore throat", patient_id=own, due_at=clock.now() + timedelta(hours=2)
+        ).id
+    ids = {
+        "own": own,
+        "other": other,
+        "staff": staff,
+        "unit": unit,
+        "team": team,
+        "departure": departure,
+        "leaver": leaver,
+        "queue": queue,
+        "item": item,
+        "nope": uuid.uuid4(),
+    }
     assert all(ids.values()), ids
     return {k: str(v) for k, v in ids.items()}
 
@@ -250,8 +285,11 @@ def test_every_page_and_api_read_as_every_demo_role(client, db, settings):
             url = case.url.format(**ids)
             response = client.get(url, follow_redirects=False)
             status = response.status_code
-            if status == 200 and response.headers["content-type"].startswith("text/html") \
-                    and not url.startswith(("/api/", "/docs/")):
+            if (
+                status == 200
+                and response.headers["content-type"].startswith("text/html")
+                and not url.startswith(("/api/", "/docs/"))
+            ):
                 problems += [f"{role.value} GET {url}: {p}" for p in a11y.problems(response.text)]
             expected = case.expected(role)
             if status >= 500:
@@ -267,10 +305,24 @@ def test_every_page_and_api_read_as_every_demo_role(client, db, settings):
 def test_every_page_redirects_or_refuses_an_anonymous_visitor(client, db, settings):
     seed_demo(db, settings, patients=1, seed=7)
     ids = _demo_ids(db)
-    open_to_all = {"/healthz", "/readyz", "/metrics", "/api/docs", "/api/docs/assets/{name}", "/api/v1/openapi.json",
-                   "/login", "/password/forgot", "/password/reset/{token}", "/verify-email/{token}", "/register",
-                   "/mailbox", "/mailbox/{mail_id}", "/virtual-care/conditions", "/api/v1/virtual-care/conditions",
-                   "/api/v1/virtual-care/conditions/{code}"}
+    open_to_all = {
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/docs",
+        "/api/docs/assets/{name}",
+        "/api/v1/openapi.json",
+        "/login",
+        "/password/forgot",
+        "/password/reset/{token}",
+        "/verify-email/{token}",
+        "/register",
+        "/mailbox",
+        "/mailbox/{mail_id}",
+        "/virtual-care/conditions",
+        "/api/v1/virtual-care/conditions",
+        "/api/v1/virtual-care/conditions/{code}",
+    }
     problems = []
     for case in ROUTES:
         url = case.url.format(**ids)
@@ -288,16 +340,23 @@ def test_every_page_redirects_or_refuses_an_anonymous_visitor(client, db, settin
 
 
 def test_the_accessibility_check_finds_what_it_looks_for():
-    bad = ('<html><body><h1>A</h1><h3>C</h3><form><input name="q"><select name="s"></select>'
-           '<button type="submit"></button><a href="/x"></a></form></body></html>')
+    bad = (
+        '<html><body><h1>A</h1><h3>C</h3><form><input name="q"><select name="s"></select>'
+        '<button type="submit"></button><a href="/x"></a></form></body></html>'
+    )
     assert a11y.problems(bad) == [
-        "<html> has no lang attribute", "<input name='q'> has no label", "<select name='s'> has no label",
-        "<button {'type': 'submit'}> has no text", "<a {'href': '/x'}> has no text",
+        "<html> has no lang attribute",
+        "<input name='q'> has no label",
+        "<select name='s'> has no label",
+        "<button {'type': 'submit'}> has no text",
+        "<a {'href': '/x'}> has no text",
         "heading level jumps from h1 to h3",
     ]
-    good = ('<html lang="en"><body><h1>A</h1><h2>B</h2><form><label for="q">Find</label><input id="q" name="q">'
-            '<label>Kind <select name="s"></select></label><input type="hidden" name="t">'
-            '<button type="submit">Go</button><a href="/x" aria-label="Home"></a></form></body></html>')
+    good = (
+        '<html lang="en"><body><h1>A</h1><h2>B</h2><form><label for="q">Find</label><input id="q" name="q">'
+        '<label>Kind <select name="s"></select></label><input type="hidden" name="t">'
+        '<button type="submit">Go</button><a href="/x" aria-label="Home"></a></form></body></html>'
+    )
     assert a11y.problems(good) == []
 
 
@@ -316,11 +375,23 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
     client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
     seed_demo(db, settings, patients=1, seed=7)
     ids = _demo_ids(db)
-    params = {"patient_id": ids["other"], "staff_id": ids["staff"], "unit_id": ids["unit"], "team_id": ids["team"],
-              "departure_id": ids["departure"], "consent_id": ids["nope"], "licence_id": ids["nope"],
-              "membership_id": ids["nope"], "token_id": ids["nope"], "user_id": ids["nope"],
-              "delivery_id": ids["nope"], "pair_id": ids["nope"], "token": "not-a-real-token",
-              "queue_id": ids["queue"], "item_id": ids["item"]}
+    params = {
+        "patient_id": ids["other"],
+        "staff_id": ids["staff"],
+        "unit_id": ids["unit"],
+        "team_id": ids["team"],
+        "departure_id": ids["departure"],
+        "consent_id": ids["nope"],
+        "licence_id": ids["nope"],
+        "membership_id": ids["nope"],
+        "token_id": ids["nope"],
+        "user_id": ids["nope"],
+        "delivery_id": ids["nope"],
+        "pair_id": ids["nope"],
+        "token": "not-a-real-token",
+        "queue_id": ids["queue"],
+        "item_id": ids["item"],
+    }
     problems = []
     for role in (Role.OPERATIONS_LEAD, Role.ADMINISTRATOR, Role.CLINICIAN, Role.PATIENT):
         with db.unit_of_work() as s:
@@ -330,8 +401,13 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
             client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, user))
             client.get("/healthz")
             token = client.get("/profile").cookies.get("cp_csrf") or client.cookies.get("cp_csrf")
-            actions = ["rename", "lead", "teams", "merge", "split"] if path.endswith("/{action}") and "units" in path \
-                else ["queues", "move", "people"] if path.endswith("/{action}") else [None]
+            actions = (
+                ["rename", "lead", "teams", "merge", "split"]
+                if path.endswith("/{action}") and "units" in path
+                else ["queues", "move", "people"]
+                if path.endswith("/{action}")
+                else [None]
+            )
             for action in actions:
                 url = path.format(**params, action=action)
                 if url.startswith("/api/"):
@@ -349,9 +425,11 @@ def test_a_nul_byte_in_input_is_refused_whole_on_both_engines(app, db):
     """SQLite would store a NUL character and PostgreSQL refuses it in text: the web edge refuses it first."""
     client = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
     client.get("/login")
-    form = client.post("/login", data={"email": "a\x00@example.org", "password": "x",
-                                       "csrf_token": client.cookies.get("cp_csrf")},
-                       headers={"Accept": "application/json"})
+    form = client.post(
+        "/login",
+        data={"email": "a\x00@example.org", "password": "x", "csrf_token": client.cookies.get("cp_csrf")},
+        headers={"Accept": "application/json"},
+    )
     assert form.status_code == 400 and form.json()["type"].endswith("/invalid-characters")
     query = client.get("/patients?q=a%00b")
     assert query.status_code == 400
@@ -368,8 +446,13 @@ def test_a_malformed_id_or_query_on_a_page_gets_the_styled_error_page(client, db
     with db.unit_of_work() as s:
         admin = find_by_email(s, demo_email(Role.ADMINISTRATOR))
     client.cookies.set(SESSION_COOKIE, session_cookie(db, settings, admin))
-    page_routes = sorted({case.path for case in ROUTES if "{" in case.path and "{token}" not in case.path
-                          and not case.path.startswith(("/api/", "/docs/"))})  # a link's token is not an id
+    page_routes = sorted(
+        {
+            case.path
+            for case in ROUTES
+            if "{" in case.path and "{token}" not in case.path and not case.path.startswith(("/api/", "/docs/"))
+        }
+    )  # a link's token is not an id
     uuid_routes = []
     for path in page_routes:
         url = re.sub(r"\{[^}]+\}", "not-a-uuid", path)

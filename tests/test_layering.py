@@ -36,6 +36,8 @@ def test_standards_import_nothing_of_careplane() -> None:
 def test_the_kernel_imports_no_unit() -> None:
     assert offenders(SOURCE / "kernel", "careplane.units") == []
     text_mentions = [
-        str(path.relative_to(SOURCE)) for path in SOURCE.joinpath("kernel").rglob("*.py") if "careplane.units" in path.read_text()
+        str(path.relative_to(SOURCE))
+        for path in SOURCE.joinpath("kernel").rglob("*.py")
+        if "careplane.units" in path.read_text()
     ]
     assert text_mentions == []

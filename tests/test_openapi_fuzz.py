@@ -34,8 +34,15 @@ def token(db) -> str:  # noqa: ANN001
     """An administrator who is also a clinician (organisation, audit and patients), and a patient."""
     with db.unit_of_work() as s:
         service.register_patient(s, SYSTEM, patient_data(), confirm_not_duplicate=True)
-        user = create_user(s, email="fuzz@example.org", display_name="Fuzz", roles=[Role.ADMINISTRATOR, Role.CLINICIAN],
-                           unit=home_unit([Role.CLINICIAN]), mfa_secret=pyotp.random_base32(), email_verified=True)
+        user = create_user(
+            s,
+            email="fuzz@example.org",
+            display_name="Fuzz",
+            roles=[Role.ADMINISTRATOR, Role.CLINICIAN],
+            unit=home_unit([Role.CLINICIAN]),
+            mfa_secret=pyotp.random_base32(),
+            email_verified=True,
+        )
     return api_token(db, user)
 
 
@@ -45,8 +52,10 @@ def test_the_api_answers_only_what_it_documents(app, token):  # noqa: ANN001
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 30
     for operation in operations:
-        cases = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                          operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        cases = st.one_of(
+            operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+        )
 
         @given(case=cases)
         @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))

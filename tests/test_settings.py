@@ -11,7 +11,8 @@ def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / ".env").write_text(
         "CAREPLANE_DATABASE_URL=postgresql+psycopg://u@db:5432/care\nCAREPLANE_SESSION_HOURS=3\n"
-        "CAREPLANE_ENVIRONMENT=production\n")
+        "CAREPLANE_ENVIRONMENT=production\n"
+    )
     monkeypatch.setenv("CAREPLANE_SESSION_HOURS", "5")
     settings = Settings()
     assert settings.database_url == "postgresql+psycopg://u@db:5432/care"

@@ -21,20 +21,19 @@ from sqlalchemy import select
 from careplane.app import create_app
 from careplane.demo import seed_demo
 from careplane.kernel import jobs, units
-from careplane.kernel.access import Permission, registry
+from careplane.kernel.access import Actor, Permission, registry
 from careplane.kernel.events import publish
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgUnit, Team
-from careplane.kernel.work.models import WorkItem, WorkQueue
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.patients import service
-from careplane.kernel.access import Actor
+from careplane.kernel.work.models import WorkItem, WorkQueue
 from careplane.kernel.worker import Worker
 from tests import fake_unit
 from tests.fake_unit import jobs as fake_jobs
 from tests.helpers import api_token, bearer, login, units_installed
-from tests.kernel.org.test_handover import drain, status
 from tests.kernel.org.test_departures import add_items, lead_actor, make_staff, offboard
+from tests.kernel.org.test_handover import drain, status
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,8 +52,11 @@ def lab_client(installed, db, settings) -> Iterator[TestClient]:  # noqa: ANN001
 
 def _patient(db) -> object:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return service.register_patient(s, Actor.for_system("test"), {
-            "given_name": "Lab", "family_name": "Patient", "birth_date": "1970-03-04", "sex_at_birth": "male"})
+        return service.register_patient(
+            s,
+            Actor.for_system("test"),
+            {"given_name": "Lab", "family_name": "Patient", "birth_date": "1970-03-04", "sex_at_birth": "male"},
+        )
 
 
 def test_its_api_route_answers_those_its_permission_allows(lab_client, db):
@@ -139,8 +141,14 @@ def test_its_job_and_event_handler_run_in_the_worker(installed, db, settings):
 def test_its_cli_commands_are_under_careplane(tmp_path):
     installed_now = ",".join(f"{u.package}:UNIT" for u in units.installed()) + ",tests.fake_unit:UNIT"
     env = dict(os.environ, CAREPLANE_UNITS=installed_now, CAREPLANE_DATA_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "careplane.cli", "fake-lab", "hello"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "careplane.cli", "fake-lab", "hello"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "hello from the fake lab"
 
@@ -164,11 +172,16 @@ def test_a_departing_persons_work_in_it_is_handed_over(installed, db, settings):
     done = status(db, departure)
     assert done.complete and done.reports["fake_lab"].moved == {"lab_order": 2}
     with db.unit_of_work() as s:
-        assert {i.assignee_staff_id for i in s.scalars(select(WorkItem).where(WorkItem.id.in_(orders)))} == {successor.id}
+        assert {i.assignee_staff_id for i in s.scalars(select(WorkItem).where(WorkItem.id.in_(orders)))} == {
+            successor.id
+        }
 
 
 def test_no_kernel_file_names_a_unit():
     kernel = ROOT / "src" / "careplane" / "kernel"
-    named = [str(path.relative_to(ROOT)) for path in kernel.rglob("*.py")
-             if "careplane.units" in path.read_text() or "fake_lab" in path.read_text()]
+    named = [
+        str(path.relative_to(ROOT))
+        for path in kernel.rglob("*.py")
+        if "careplane.units" in path.read_text() or "fake_lab" in path.read_text()
+    ]
     assert named == []

@@ -24,8 +24,8 @@ from careplane.kernel.admission import Admission
 from careplane.kernel.api_docs import API_DESCRIPTION, declare_bearer_tokens
 from careplane.kernel.db import Database
 from careplane.kernel.errors import CareplaneError
-from careplane.kernel.identity.confirmation import CONFIRM_PAGE, EmailUnconfirmed
 from careplane.kernel.guarded_route import Refused, assert_guarded
+from careplane.kernel.identity.confirmation import CONFIRM_PAGE, EmailUnconfirmed
 from careplane.kernel.observability import RequestContextMiddleware
 from careplane.kernel.problem_docs import problem_answers_everywhere
 from careplane.kernel.security_headers import SecurityHeaders
@@ -131,8 +131,9 @@ def _documented(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_served_app(settings: Settings | None = None, db: Database | None = None, *,
-                      run_worker: bool = False) -> FastAPI:
+def create_served_app(
+    settings: Settings | None = None, db: Database | None = None, *, run_worker: bool = False
+) -> FastAPI:
     """The app as ``careplane serve`` runs it: built, then everything built so far (modules,
     routes, table metadata) moved out of the cyclic garbage collector's sight. Otherwise every
     full collection walks all of it, a pause of tens of milliseconds that showed as the p99 of
@@ -170,8 +171,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             extensions["errors"] = [{"field": k, "message": v} for k, v in errors.items()]
         response: Response
         if wants_json(request):
-            response = problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
-                               **extensions)
+            response = problem(
+                exc.status, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path, **extensions
+            )
         else:
             response = await _error_page(request, exc.status, exc.title, exc.detail)
         response.headers.update(exc.headers)
@@ -181,8 +183,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _refused(request: Request, exc: Refused) -> Response:
         if wants_json(request):
             errors = [{"field": k, "message": v} for k, v in exc.errors.items()]
-            return problem(exc.status_code, exc.title, exc.detail, type_slug=exc.type_slug, instance=request.url.path,
-                           **({"errors": errors} if errors else {}), **exc.extensions)
+            return problem(
+                exc.status_code,
+                exc.title,
+                exc.detail,
+                type_slug=exc.type_slug,
+                instance=request.url.path,
+                **({"errors": errors} if errors else {}),
+                **exc.extensions,
+            )
         return await _error_page(request, exc.status_code, exc.title, exc.detail)
 
     @app.exception_handler(RequestValidationError)
@@ -194,8 +203,13 @@ def _install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         if wants_json(request):
-            return problem(422, "Validation failed", "The request has invalid fields.", type_slug="validation-failed",
-                           errors=errors)
+            return problem(
+                422,
+                "Validation failed",
+                "The request has invalid fields.",
+                type_slug="validation-failed",
+                errors=errors,
+            )
         return await _error_page(request, *_page_refusal(exc))
 
     @app.exception_handler(StarletteHTTPException)

@@ -67,8 +67,11 @@ app.add_typer(access_app, name="access")
 
 @access_app.command("table")
 def access_table(
-    write: Path | None = typer.Option(None, help="Rewrite the tables between the markers in this Markdown file "
-                                          "(e.g. docs/access.md) instead of printing them."),
+    write: Path | None = typer.Option(
+        None,
+        help="Rewrite the tables between the markers in this Markdown file "
+        "(e.g. docs/access.md) instead of printing them.",
+    ),
 ) -> None:
     """Print the access tables (permissions by role, and by business function) from the registry."""
     from careplane.kernel import access_table as tables
@@ -98,7 +101,9 @@ def org_seed() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    worker: bool | None = typer.Option(None, help="Run the background worker in this process (default: on for embedded SQLite)."),
+    worker: bool | None = typer.Option(
+        None, help="Run the background worker in this process (default: on for embedded SQLite)."
+    ),
     workers: int = typer.Option(1, help="App server processes (PostgreSQL only)."),
 ) -> None:
     """Run the web app and JSON API."""
@@ -112,13 +117,16 @@ def serve(
     if workers > 1:
         if settings.embedded:
             raise typer.BadParameter("several app server processes need PostgreSQL (CAREPLANE_DATABASE_URL)")
-        uvicorn.run("careplane.app:create_served_app", factory=True, host=host, port=port, workers=workers,
-                    access_log=False)
+        uvicorn.run(
+            "careplane.app:create_served_app", factory=True, host=host, port=port, workers=workers, access_log=False
+        )
         return
     _serve_one_process(settings, host, port, run_worker=run_worker)
 
 
-def _serve_one_process(settings: Settings, host: str, port: int, *, run_worker: bool, db: Database | None = None) -> None:
+def _serve_one_process(
+    settings: Settings, host: str, port: int, *, run_worker: bool, db: Database | None = None
+) -> None:
     import uvicorn
 
     from careplane.app import create_served_app
@@ -139,14 +147,18 @@ def demo(
     from careplane.kernel import schema
     from careplane.kernel.db import Database
     from careplane.kernel.identity.models import User
-    from careplane.kernel.identity.users import find_by_email
     from careplane.kernel.identity.roles import Role
+    from careplane.kernel.identity.users import find_by_email
     from careplane.kernel.observability import configure_logging
 
     url_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     settings = get_settings().model_copy(
-        update={"database_url": "", "environment": "development", "base_url": f"http://{url_host}:{port}",
-                "demo_mailbox": True}
+        update={
+            "database_url": "",
+            "environment": "development",
+            "base_url": f"http://{url_host}:{port}",
+            "demo_mailbox": True,
+        }
     )
     configure_logging(settings.log_level, json_logs=False)
     db = Database.configured(settings)
@@ -155,7 +167,9 @@ def demo(
         has_users = bool(session.scalar(select(func.count()).select_from(User)))
     if not has_users:
         typer.echo(f"First run: creating demo logins and {patients} synthetic patients ...")
-        logins = [(login.role, login.email, login.mfa) for login in demo_data.seed_demo(db, settings, patients=patients)]
+        logins = [
+            (login.role, login.email, login.mfa) for login in demo_data.seed_demo(db, settings, patients=patients)
+        ]
     else:
         with db.unit_of_work() as session:
             logins = [
@@ -186,7 +200,9 @@ def _print_demo_welcome(settings: Settings, logins: list[tuple[Role, str, bool]]
         "another terminal: [bold].venv/bin/careplane users totp EMAIL[/bold]"
     )
     console.print(f"E-mails careplane sends (verification, password reset) arrive in {settings.base_url}/mailbox")
-    console.print(f"JSON API: {settings.base_url}/api/docs   Stop with Ctrl+C; delete {settings.data_dir}/ to start over.")
+    console.print(
+        f"JSON API: {settings.base_url}/api/docs   Stop with Ctrl+C; delete {settings.data_dir}/ to start over."
+    )
     console.print()
 
 

@@ -93,17 +93,34 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
             if role is Role.PATIENT:
                 if existing is None:
                     patient = service.register_patient(
-                        session, actor, {**DEMO_PATIENT, "email": email}, confirm_not_duplicate=True,
+                        session,
+                        actor,
+                        {**DEMO_PATIENT, "email": email},
+                        confirm_not_duplicate=True,
                         consents=[ConsentKind.TREATMENT, ConsentKind.HIPAA_AUTHORIZATION, ConsentKind.TELEHEALTH],
                     )
-                    create_user(session, email=email, display_name="Avery Demo", roles=[role],
-                                password=DEMO_PASSWORD, patient_id=patient.id, email_verified=True)
+                    create_user(
+                        session,
+                        email=email,
+                        display_name="Avery Demo",
+                        roles=[role],
+                        password=DEMO_PASSWORD,
+                        patient_id=patient.id,
+                        email_verified=True,
+                    )
                 logins.append(DemoLogin(role, email, DEMO_PASSWORD, mfa=False, created=existing is None))
                 continue
             if existing is None:
-                create_user(session, email=email, display_name=f"Demo {role.label.lower()}", roles=[role],
-                            password=DEMO_PASSWORD, unit=ROLE_UNITS[role], mfa_secret=pyotp.random_base32(),
-                            email_verified=True)
+                create_user(
+                    session,
+                    email=email,
+                    display_name=f"Demo {role.label.lower()}",
+                    roles=[role],
+                    password=DEMO_PASSWORD,
+                    unit=ROLE_UNITS[role],
+                    mfa_secret=pyotp.random_base32(),
+                    email_verified=True,
+                )
             logins.append(DemoLogin(role, email, DEMO_PASSWORD, mfa=True, created=existing is None))
         ensure_demo_staff(session)
         for unit in units.installed():
@@ -126,7 +143,9 @@ DEMO_LICENCES: dict[Role, list[tuple[str, str, int]]] = {
     Role.PHARMACY_TECHNICIAN: [("NY", "CPhT", 300)],
 }
 DEMO_CREDENTIALS: dict[Role, list[str]] = {
-    Role.CLINICIAN: ["MD"], Role.PHARMACIST: ["PharmD", "RPh"], Role.PHARMACY_TECHNICIAN: ["CPhT"],
+    Role.CLINICIAN: ["MD"],
+    Role.PHARMACIST: ["PharmD", "RPh"],
+    Role.PHARMACY_TECHNICIAN: ["CPhT"],
     Role.BILLER: ["CPC"],
 }
 
@@ -142,21 +161,34 @@ def ensure_demo_staff(session: Session) -> None:
         npi = generate_npi(rng)
         if session.scalar(select(StaffMember.id).where(StaffMember.user_id == user.id)):
             continue
-        member = StaffMember(user_id=user.id, credentials=DEMO_CREDENTIALS.get(role, []),
-                             npi=npi if role in (Role.CLINICIAN, Role.PHARMACIST) else None,
-                             start_date=today - timedelta(days=365))
+        member = StaffMember(
+            user_id=user.id,
+            credentials=DEMO_CREDENTIALS.get(role, []),
+            npi=npi if role in (Role.CLINICIAN, Role.PHARMACIST) else None,
+            start_date=today - timedelta(days=365),
+        )
         if role is Role.CLINICIAN:
             member.dea_number = generate_dea(last_name_of(user.display_name), rng)
             member.dea_expires_on = today + timedelta(days=800)
         session.add(member)
         session.flush()
         session.add_all(
-            Licence(staff_id=member.id, state=state, kind=kind, number=f"{state}-{rng.randrange(10**6, 10**7)}",
-                    issued_on=today + timedelta(days=days - 730), expires_on=today + timedelta(days=days))
+            Licence(
+                staff_id=member.id,
+                state=state,
+                kind=kind,
+                number=f"{state}-{rng.randrange(10**6, 10**7)}",
+                issued_on=today + timedelta(days=days - 730),
+                expires_on=today + timedelta(days=days),
+            )
             for state, kind, days in DEMO_LICENCES.get(role, [])
         )
-        team = session.scalar(select(Team).join(OrgUnit, OrgUnit.id == Team.unit_id)
-                              .where(OrgUnit.code == user.unit, Team.effective_to.is_(None)).order_by(Team.name))
+        team = session.scalar(
+            select(Team)
+            .join(OrgUnit, OrgUnit.id == Team.unit_id)
+            .where(OrgUnit.code == user.unit, Team.effective_to.is_(None))
+            .order_by(Team.name)
+        )
         if team is not None:
             session.add(TeamMembership(team_id=team.id, staff_id=member.id, start_date=member.start_date))
 
@@ -164,8 +196,11 @@ def ensure_demo_staff(session: Session) -> None:
 def ensure_demo_leads(session: Session, actor: Actor) -> None:
     """Give every active unit without a lead one (``UNIT_LEADS`` by its kind of work), recorded in its
     history as any change of lead is; a unit that has a lead keeps it."""
-    leaderless = session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value,
-                                                       OrgUnit.lead_staff_id.is_(None)).order_by(OrgUnit.name))
+    leaderless = session.scalars(
+        select(OrgUnit)
+        .where(OrgUnit.status == UnitStatus.ACTIVE.value, OrgUnit.lead_staff_id.is_(None))
+        .order_by(OrgUnit.name)
+    )
     for unit in list(leaderless):
         user = find_by_email(session, demo_email(UNIT_LEADS.get(unit.function or "", Role.OPERATIONS_LEAD)))
         staff_id = session.scalar(select(StaffMember.id).where(StaffMember.user_id == user.id)) if user else None

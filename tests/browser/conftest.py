@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-
 CHROMIUM = os.environ.get("CAREPLANE_CHROMIUM") or "/usr/bin/chromium"
 LAUNCH_ARGS = [
     "--no-sandbox",

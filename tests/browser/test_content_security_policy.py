@@ -18,8 +18,15 @@ def test_pages_run_under_the_policy_without_violations(chromium, live_server):  
     admin = make_user(live_server.db, role=Role.ADMINISTRATOR)
     context = chromium.new_context(base_url=live_server.url, timezone_id="America/Chicago")
     context.set_default_timeout(TIMEOUT_MS)
-    context.add_cookies([{"name": SESSION_COOKIE, "url": live_server.url,
-                          "value": session_cookie(live_server.db, live_server.settings, admin)}])
+    context.add_cookies(
+        [
+            {
+                "name": SESSION_COOKIE,
+                "url": live_server.url,
+                "value": session_cookie(live_server.db, live_server.settings, admin),
+            }
+        ]
+    )
     page = context.new_page()
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
@@ -28,12 +35,13 @@ def test_pages_run_under_the_policy_without_violations(chromium, live_server):  
         expect(page.get_by_label("Time zone")).to_have_value("America/Chicago")  # filled by page-helpers.js
 
         page.goto("/profile")
-        page.locator("form[action=\"/profile/tokens\"] input[name=name]").fill("script")
+        page.locator('form[action="/profile/tokens"] input[name=name]').fill("script")
         page.get_by_role("button", name="Create token").click()
         token = page.locator("#new-token")
         token.focus()
-        assert page.evaluate("() => document.activeElement.selectionEnd - document.activeElement.selectionStart") \
-            == len(token.input_value())  # selected whole on focus, for copying
+        assert page.evaluate(
+            "() => document.activeElement.selectionEnd - document.activeElement.selectionStart"
+        ) == len(token.input_value())  # selected whole on focus, for copying
         for path in ("/", "/patients", "/org", "/ops/events"):
             page.goto(path)
     finally:

@@ -14,8 +14,15 @@ pytestmark = pytest.mark.browser
 
 def test_the_idle_warning_comes_before_the_timeout_and_stay_logged_in_restarts_the_clock(page, live_server):  # noqa: ANN001
     clinician = make_user(live_server.db, role=Role.CLINICIAN)
-    page.context.add_cookies([{"name": SESSION_COOKIE, "url": live_server.url,
-                               "value": session_cookie(live_server.db, live_server.settings, clinician)}])
+    page.context.add_cookies(
+        [
+            {
+                "name": SESSION_COOKIE,
+                "url": live_server.url,
+                "value": session_cookie(live_server.db, live_server.settings, clinician),
+            }
+        ]
+    )
     with live_server.db.unit_of_work() as s:
         seen_before = s.scalar(select(WebSession.last_seen_at).where(WebSession.user_id == clinician.id))
     page.clock.install()

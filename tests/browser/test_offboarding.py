@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.offboarding import handover
 from careplane.kernel.org.models import Departure
+from careplane.kernel.org.offboarding import handover
 from careplane.kernel.units import Unit
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.kernel.work.models import WorkItem
@@ -24,8 +24,15 @@ pytestmark = pytest.mark.browser
 
 def logged_in(chromium, live_server, user):  # noqa: ANN001, ANN201
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": SESSION_COOKIE, "value": session_cookie(live_server.db, live_server.settings, user),
-                          "url": live_server.url}])
+    context.add_cookies(
+        [
+            {
+                "name": SESSION_COOKIE,
+                "value": session_cookie(live_server.db, live_server.settings, user),
+                "url": live_server.url,
+            }
+        ]
+    )
     return context
 
 
@@ -54,8 +61,9 @@ def _offboard_and_watch(page, live_server, shot, db, leaver, successor, leaving,
         expect(their_page.get_by_role("button", name="Log out")).to_be_visible()
 
         lead = make_user(db, role=Role.OPERATIONS_LEAD)
-        page.context.add_cookies([{"name": SESSION_COOKIE, "value": session_cookie(db, live_server.settings, lead),
-                                   "url": live_server.url}])
+        page.context.add_cookies(
+            [{"name": SESSION_COOKIE, "value": session_cookie(db, live_server.settings, lead), "url": live_server.url}]
+        )
         page.goto(f"/org/staff/{leaver.id}/offboard")
         expect(page.get_by_role("heading", level=1)).to_have_text("Offboard Dr Ada Leaving")
         expect(page.get_by_role("row", name=re.compile("Virtual Care"))).to_contain_text("3 open visits")
@@ -87,6 +95,8 @@ def _offboard_and_watch(page, live_server, shot, db, leaver, successor, leaving,
         their_page.goto("/")
         expect(their_page).to_have_url(re.compile(r"/login"))
         with db.unit_of_work() as s:
-            assert {i.assignee_staff_id for i in s.scalars(select(WorkItem).where(WorkItem.id.in_(ids)))} == {successor.id}
+            assert {i.assignee_staff_id for i in s.scalars(select(WorkItem).where(WorkItem.id.in_(ids)))} == {
+                successor.id
+            }
     finally:
         leaving.close()

@@ -14,8 +14,15 @@ pytestmark = pytest.mark.browser
 def test_a_printed_chart_keeps_the_banner_and_drops_the_navigation(page, live_server):  # noqa: ANN001
     patient = register(live_server.db, "Ada", "Lovelace", "ada@example.org")
     clinician = make_user(live_server.db, role=Role.CLINICIAN)
-    page.context.add_cookies([{"name": SESSION_COOKIE, "url": live_server.url,
-                               "value": session_cookie(live_server.db, live_server.settings, clinician)}])
+    page.context.add_cookies(
+        [
+            {
+                "name": SESSION_COOKIE,
+                "url": live_server.url,
+                "value": session_cookie(live_server.db, live_server.settings, clinician),
+            }
+        ]
+    )
     page.goto(f"/patients/{patient.id}")
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
     page.emulate_media(media="print")

@@ -17,8 +17,15 @@ pytestmark = pytest.mark.browser
 
 
 def register(db, given: str, family: str, email: str):  # noqa: ANN001, ANN201
-    data = {"given_name": given, "family_name": family, "birth_date": date(1990, 3, 14), "sex_at_birth": "female",
-            "state": "NY", "postal_code": "10001", "email": email}
+    data = {
+        "given_name": given,
+        "family_name": family,
+        "birth_date": date(1990, 3, 14),
+        "sex_at_birth": "female",
+        "state": "NY",
+        "postal_code": "10001",
+        "email": email,
+    }
     with db.unit_of_work() as s:
         return register_patient(s, Actor.for_system("tests"), data, confirm_not_duplicate=True)
 
@@ -57,8 +64,9 @@ def test_patient_is_refused_another_patients_record_and_it_is_audited(page, chro
     lead = make_user(db, role=Role.OPERATIONS_LEAD)
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     try:
-        context.add_cookies([{"name": SESSION_COOKIE, "value": session_cookie(db, live_server.settings, lead),
-                              "url": live_server.url}])
+        context.add_cookies(
+            [{"name": SESSION_COOKIE, "value": session_cookie(db, live_server.settings, lead), "url": live_server.url}]
+        )
         audit = context.new_page()
         audit.goto("/ops/audit?outcome=denied&user=ada@example.org")
         rows = audit.locator("table tbody tr")

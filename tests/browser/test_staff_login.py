@@ -20,8 +20,13 @@ pytestmark = pytest.mark.browser
 def test_staff_enrols_mfa_then_logs_in_with_a_code(page, live_server, shot):
     with live_server.db.unit_of_work() as s:
         create_user(
-            s, email="nurse@example.org", display_name="Nora Nurse", roles=[Role.CLINICIAN], password=TEST_PASSWORD,
-            unit="virtual_care", email_verified=True,
+            s,
+            email="nurse@example.org",
+            display_name="Nora Nurse",
+            roles=[Role.CLINICIAN],
+            password=TEST_PASSWORD,
+            unit="virtual_care",
+            email_verified=True,
         )
 
     log_in_with_password(page, "nurse@example.org", "not the password")

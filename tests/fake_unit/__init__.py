@@ -14,8 +14,9 @@ UNIT = Unit(
     package=__name__,
     order=99,
     patient_permissions=frozenset({Permission.PATIENT_READ}),
-    permissions=(PermissionSpec(ORDER, "Order a lab test", roles=frozenset({Role.CLINICIAN}),
-                                functions=frozenset({CODE})),),
+    permissions=(
+        PermissionSpec(ORDER, "Order a lab test", roles=frozenset({Role.CLINICIAN}), functions=frozenset({CODE})),
+    ),
     routers=("tests.fake_unit.routes",),
     handlers=("tests.fake_unit.jobs",),
     first_team="Lab desk",

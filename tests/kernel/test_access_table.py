@@ -16,7 +16,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
 def test_the_documented_tables_are_the_registrys():
     document = DOC.read_text()
     assert access_table.with_tables(document) == document, (
-        "docs/access.md has drifted from the permission registry: run careplane access table --write docs/access.md")
+        "docs/access.md has drifted from the permission registry: run careplane access table --write docs/access.md"
+    )
 
 
 def test_a_units_permissions_and_work_appear_in_the_tables():
@@ -29,6 +30,7 @@ def test_a_units_permissions_and_work_appear_in_the_tables():
 
 
 def test_the_command_prints_the_tables():
-    result = subprocess.run([sys.executable, "-m", "careplane.cli", "access", "table"], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "careplane.cli", "access", "table"], capture_output=True, text=True, check=True
+    )
     assert result.stdout == access_table.markdown()

@@ -31,18 +31,30 @@ class Body:
         self.calls += 1
         left = CHUNK if self.size is None else min(CHUNK, self.size - self.sent)
         self.sent += left
-        return {"type": "http.request", "body": b"x" * left,
-                "more_body": self.size is None or self.sent < self.size}
+        return {"type": "http.request", "body": b"x" * left, "more_body": self.size is None or self.sent < self.size}
 
 
-def asgi_post(app, db, path: str, body: Body, *, headers: dict[str, str], length: int | None) -> tuple[int, dict, bytes]:  # noqa: ANN001
+def asgi_post(
+    app, db, path: str, body: Body, *, headers: dict[str, str], length: int | None
+) -> tuple[int, dict, bytes]:  # noqa: ANN001
     """POST through the whole app (middleware included); the status, headers and body answered.
     ``body.seconds`` is how long the app took to answer."""
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     raw += [(b"content-length", str(length).encode())] if length is not None else [(b"transfer-encoding", b"chunked")]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver"), *raw], "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *raw],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -63,8 +75,9 @@ def asgi_post(app, db, path: str, body: Body, *, headers: dict[str, str], length
 def test_an_anonymous_100_mb_body_to_a_route_that_needs_a_login_is_refused_unread(app, db, path, status):
     TestClient(app).get(path, follow_redirects=False)  # a fresh app builds its routes on the first request
     body = Body(HUNDRED_MB)
-    answered, headers, text = asgi_post(app, db, path, body, length=HUNDRED_MB,
-                                        headers={"content-type": "application/json"})
+    answered, headers, text = asgi_post(
+        app, db, path, body, length=HUNDRED_MB, headers={"content-type": "application/json"}
+    )
     assert answered == status and body.calls == 0 and body.seconds < 0.25
     if status == 401:
         assert headers["content-type"] == "application/problem+json" and b"not-authenticated" in text
@@ -75,8 +88,14 @@ def test_an_anonymous_100_mb_body_to_a_route_that_needs_a_login_is_refused_unrea
 def test_a_logged_in_body_over_the_limit_is_refused_by_its_length_before_it_is_read(app, db, settings):
     token = api_token(db, make_user(db, role=Role.CLINICIAN))
     body = Body(HUNDRED_MB)
-    status, headers, text = asgi_post(app, db, "/api/v1/patients", body, length=HUNDRED_MB,
-                                      headers={**bearer(token), "content-type": "application/json"})
+    status, headers, text = asgi_post(
+        app,
+        db,
+        "/api/v1/patients",
+        body,
+        length=HUNDRED_MB,
+        headers={**bearer(token), "content-type": "application/json"},
+    )
     assert (status, body.calls) == (413, 0)
     assert headers["content-type"] == "application/problem+json"
     assert b"body-too-large" in text and str(settings.max_body_bytes).encode() in text
@@ -85,8 +104,9 @@ def test_a_logged_in_body_over_the_limit_is_refused_by_its_length_before_it_is_r
 def test_a_body_without_a_length_is_counted_as_it_streams_and_refused_at_the_limit(app, db, settings):
     token = api_token(db, make_user(db, role=Role.CLINICIAN))
     body = Body(None)  # never ends
-    status, headers, _ = asgi_post(app, db, "/api/v1/patients", body, length=None,
-                                   headers={**bearer(token), "content-type": "application/json"})
+    status, headers, _ = asgi_post(
+        app, db, "/api/v1/patients", body, length=None, headers={**bearer(token), "content-type": "application/json"}
+    )
     assert status == 413 and headers["content-type"] == "application/problem+json"
     assert settings.max_body_bytes < body.sent <= settings.max_body_bytes + CHUNK
 
@@ -112,11 +132,13 @@ def test_a_route_that_takes_uploads_accepts_more_than_the_json_limit(db, setting
     csrf = client.cookies.get(CSRF_COOKIE)
     csv = ("email,name\n" + "someone@example.org,Some One\n" * 400).encode()  # about 11 KB
     assert settings.max_body_bytes < len(csv) < settings.max_upload_bytes
-    upload = client.post("/org/staff/import", data={"csrf_token": csrf, "dry_run": "1"},
-                         files={"file": ("staff.csv", csv, "text/csv")})
+    upload = client.post(
+        "/org/staff/import", data={"csrf_token": csrf, "dry_run": "1"}, files={"file": ("staff.csv", csv, "text/csv")}
+    )
     assert upload.status_code in (200, 422) and "larger than" not in upload.text  # read and checked
-    too_big = client.post("/org/staff/import", data={"csrf_token": csrf},
-                          files={"file": ("staff.csv", csv * 8, "text/csv")})
+    too_big = client.post(
+        "/org/staff/import", data={"csrf_token": csrf}, files={"file": ("staff.csv", csv * 8, "text/csv")}
+    )
     assert too_big.status_code == 413
     json_route = client.post("/api/v1/patients", json={"given_name": "x" * 5000}, headers={"X-CSRF-Token": csrf})
     assert json_route.status_code == 413

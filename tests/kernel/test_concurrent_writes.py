@@ -107,7 +107,10 @@ def test_a_held_sqlite_writer_holds_up_neither_reads_nor_the_event_loop(live_ser
         with httpx.Client(base_url=live_server.url, timeout=30) as client:
             answers = {path: _timed(partial(client.get, path)) for path in ("/healthz", "/no-such-page", "/login")}
     assert {path: response.status_code for path, (response, _) in answers.items()} == {
-        "/healthz": 200, "/no-such-page": 404, "/login": 200}
+        "/healthz": 200,
+        "/no-such-page": 404,
+        "/login": 200,
+    }
     assert max(seconds for _, seconds in answers.values()) < 1
 
 

@@ -56,18 +56,36 @@ def test_the_rule_refuses_controls_and_keeps_tab_and_line_breaks(char):
 
 def test_json_and_merge_patch_json_bodies(web, db, patient):
     token = bearer(api_token(db, make_user(db, role=Role.CLINICIAN)))
-    refused(web.post("/api/v1/patients", json={**patient_data(birth_date="1984-07-21"), "given_name": "A\x00"},
-                     headers=token), "given_name")
-    refused(web.post("/api/v1/patients", json={**patient_data(birth_date="1984-07-21"),
-                                               "emergency_contacts": [{"name": "Ann\x1b[31m", "phone": "2125550177"}]},
-                     headers=token), "emergency_contacts.0.name")
+    refused(
+        web.post(
+            "/api/v1/patients", json={**patient_data(birth_date="1984-07-21"), "given_name": "A\x00"}, headers=token
+        ),
+        "given_name",
+    )
+    refused(
+        web.post(
+            "/api/v1/patients",
+            json={
+                **patient_data(birth_date="1984-07-21"),
+                "emergency_contacts": [{"name": "Ann\x1b[31m", "phone": "2125550177"}],
+            },
+            headers=token,
+        ),
+        "emergency_contacts.0.name",
+    )
     for content_type in ("application/json", "application/merge-patch+json"):
-        answer = web.patch(f"/api/v1/patients/{patient.id}", content=b'{"city": "nul\\u0000c"}',
-                           headers={**token, "Content-Type": content_type})
+        answer = web.patch(
+            f"/api/v1/patients/{patient.id}",
+            content=b'{"city": "nul\\u0000c"}',
+            headers={**token, "Content-Type": content_type},
+        )
         refused(answer, "city")
     assert stored(db, patient).city != "nul\x00c"
-    fine = web.patch(f"/api/v1/patients/{patient.id}", content=b'{"city": "Tab\\tTown"}',
-                     headers={**token, "Content-Type": "application/merge-patch+json"})
+    fine = web.patch(
+        f"/api/v1/patients/{patient.id}",
+        content=b'{"city": "Tab\\tTown"}',
+        headers={**token, "Content-Type": "application/merge-patch+json"},
+    )
     assert fine.status_code == 200 and stored(db, patient).city == "Tab\tTown"
 
 

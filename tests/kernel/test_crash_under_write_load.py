@@ -35,10 +35,19 @@ WRITERS = 8
 @contextmanager
 def _serving(db: Database, data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
-    env = dict(os.environ, CAREPLANE_DATABASE_URL=db.url, CAREPLANE_DATA_DIR=str(data_dir),
-               CAREPLANE_SECRET_KEY="crash-test-secret", CAREPLANE_LOG_LEVEL="WARNING")
-    proc = subprocess.Popen([sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        CAREPLANE_DATABASE_URL=db.url,
+        CAREPLANE_DATA_DIR=str(data_dir),
+        CAREPLANE_SECRET_KEY="crash-test-secret",
+        CAREPLANE_LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -59,8 +68,13 @@ def _serving(db: Database, data_dir: Path) -> Iterator[tuple[str, subprocess.Pop
 
 
 def _body(family: str) -> dict[str, object]:
-    return {"given_name": "Crash", "family_name": family, "birth_date": "1980-02-03", "sex_at_birth": "female",
-            "confirm_not_duplicate": True}
+    return {
+        "given_name": "Crash",
+        "family_name": family,
+        "birth_date": "1980-02-03",
+        "sex_at_birth": "female",
+        "confirm_not_duplicate": True,
+    }
 
 
 def test_sigkill_under_write_load_loses_and_doubles_nothing(db, tmp_path):
@@ -82,7 +96,8 @@ def test_sigkill_under_write_load_loses_and_doubles_nothing(db, tmp_path):
                     return
                 with lock:
                     (acknowledged if response.status_code == 201 else unanswered).append(
-                        family if response.status_code == 201 else (key, family))
+                        family if response.status_code == 201 else (key, family)
+                    )
 
     with _serving(db, tmp_path) as (url, proc):
         writers = [threading.Thread(target=write, args=(url,)) for _ in range(WRITERS)]
@@ -97,22 +112,33 @@ def test_sigkill_under_write_load_loses_and_doubles_nothing(db, tmp_path):
     assert len(acknowledged) > 20, "the load never got going"
 
     with _serving(db, tmp_path) as (url, _), httpx.Client(base_url=url, headers=bearer(token), timeout=30) as client:
-        retried = [client.post("/api/v1/patients", json=_body(family), headers={"Idempotency-Key": key})
-                   for key, family in unanswered]
+        retried = [
+            client.post("/api/v1/patients", json=_body(family), headers={"Idempotency-Key": key})
+            for key, family in unanswered
+        ]
     assert all(response.status_code == 201 for response in retried), [r.text for r in retried]
 
     with db.unit_of_work() as session:
-        counts = dict(session.execute(
-            select(Patient.family_name, func.count()).where(Patient.family_name.like("Crash-%"))
-            .group_by(Patient.family_name)).all())
+        counts = dict(
+            session.execute(
+                select(Patient.family_name, func.count())
+                .where(Patient.family_name.like("Crash-%"))
+                .group_by(Patient.family_name)
+            ).all()
+        )
     assert all(counts.get(family) == 1 for family in acknowledged), "an acknowledged write was lost"
     assert all(counts.get(family) == 1 for _, family in unanswered), "a retried write is missing or doubled"
     assert len(counts) == len(acknowledged) + len(unanswered)
 
-    env = dict(os.environ, CAREPLANE_DATABASE_URL=db.url, CAREPLANE_DATA_DIR=str(tmp_path),
-               CAREPLANE_SECRET_KEY="crash-test-secret")
+    env = dict(
+        os.environ,
+        CAREPLANE_DATABASE_URL=db.url,
+        CAREPLANE_DATA_DIR=str(tmp_path),
+        CAREPLANE_SECRET_KEY="crash-test-secret",
+    )
     for command in (["audit", "seal"], ["audit", "verify"]):
-        result = subprocess.run([sys.executable, "-m", "careplane.cli", *command], env=env, capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "careplane.cli", *command], env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK")

@@ -72,8 +72,10 @@ def test_sqlite_commits_leave_the_checkpoint_to_a_thread_of_its_own(db, tmp_path
     with monkeypatch.context() as paused:
         paused.setattr(checkpointer, "ensure_running", lambda: None)
         with db.unit_of_work() as s:
-            s.add_all(entry_for(Actor.for_system("test"), "patient.read", outcome="allowed", reason="wal-test")
-                      for _ in range(300))
+            s.add_all(
+                entry_for(Actor.for_system("test"), "patient.read", outcome="allowed", reason="wal-test")
+                for _ in range(300)
+            )
         assert _rows_in_the_database_file_alone(db, tmp_path, "wal-test") == 0  # the commit left it in the log
     runs, failures = checkpointer.runs, checkpointer.failures  # counted since the database was opened
     checkpointer.ensure_running()

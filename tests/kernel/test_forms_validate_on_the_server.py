@@ -31,8 +31,11 @@ def test_a_missing_csv_file_is_a_field_error_with_the_summary(client, db):
     client.get("/org/staff/import")
     from careplane.kernel.web import CSRF_COOKIE
 
-    answer = client.post("/org/staff/import", data={"csrf_token": client.cookies.get(CSRF_COOKIE)},
-                         files={"file": ("empty.csv", b"", "text/csv")})
+    answer = client.post(
+        "/org/staff/import",
+        data={"csrf_token": client.cookies.get(CSRF_COOKIE)},
+        files={"file": ("empty.csv", b"", "text/csv")},
+    )
     assert answer.status_code == 422
     assert 'id="error-summary"' in answer.text and 'href="#f-file"' in answer.text
     assert 'id="f-file-error"' in answer.text and "Choose a CSV file" in answer.text

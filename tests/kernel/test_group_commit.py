@@ -23,10 +23,20 @@ from careplane.kernel.identity.users import create_user
 from careplane.kernel.prepared import Prepared
 from tests.helpers import run
 
-DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care",
-            unit_function="virtual_care")
-HT = Actor(user_id=uuid.uuid4(), label="it@example.org", roles=frozenset({Role.CLINICIAN}), unit="health_tech",
-           unit_function="health_tech")
+DOC = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+)
+HT = Actor(
+    user_id=uuid.uuid4(),
+    label="it@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="health_tech",
+    unit_function="health_tech",
+)
 
 
 def _entries(db, **where) -> int:  # noqa: ANN001
@@ -49,6 +59,7 @@ def test_each_read_returns_only_after_its_audit_row_is_committed_and_reads_share
         def work(reader):  # noqa: ANN001, ANN202
             authorize(reader, DOC, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient")
             return patient_id
+
         return work
 
     async def one(patient_id: uuid.UUID) -> int:
@@ -82,14 +93,25 @@ def test_a_failed_group_commit_fails_every_read_in_it(db):
     good, bad = uuid.uuid4(), uuid.uuid4()
 
     def row(patient_id: uuid.UUID, action: str | None) -> dict:
-        return dict(id=uuid.uuid4(), occurred_at=clock.now(), actor_label="x", actor_roles="", action=action,
-                    patient_id=patient_id, outcome="allowed", via="api")
+        return dict(
+            id=uuid.uuid4(),
+            occurred_at=clock.now(),
+            actor_label="x",
+            actor_roles="",
+            action=action,
+            patient_id=patient_id,
+            outcome="allowed",
+            via="api",
+        )
 
     async def both() -> list[object]:
         group = db._on_loop().group_commit
         # Both wait before the flush starts, so they share one transaction.
-        return await asyncio.gather(group.write([(ENTRY_INSERT, row(good, "patient.read"))]),
-                                    group.write([(ENTRY_INSERT, row(bad, None))]), return_exceptions=True)
+        return await asyncio.gather(
+            group.write([(ENTRY_INSERT, row(good, "patient.read"))]),
+            group.write([(ENTRY_INSERT, row(bad, None))]),
+            return_exceptions=True,
+        )
 
     results = run(db, both())
     assert all(isinstance(r, IntegrityError) for r in results), results
@@ -155,17 +177,26 @@ def test_reads_on_postgresql_take_the_libpq_parameters_of_the_database_url(db):
     parameters asyncpg spells differently (connect_timeout, options)."""
     if not db.is_postgres:
         pytest.skip("PostgreSQL's connection parameters")
-    parameters = {"application_name": "careplane-reads", "connect_timeout": "10",
-                  "options": "-c statement_timeout=5s -c lock_timeout=2s", "sslmode": "disable"}
+    parameters = {
+        "application_name": "careplane-reads",
+        "connect_timeout": "10",
+        "options": "-c statement_timeout=5s -c lock_timeout=2s",
+        "sslmode": "disable",
+    }
     configured = Database(make_url(db.url).update_query_dict(parameters).render_as_string(hide_password=False))
-    settings = Prepared(select(func.current_setting("application_name").label("name"),
-                               func.current_setting("statement_timeout").label("statement"),
-                               func.current_setting("lock_timeout").label("lock")))
+    settings = Prepared(
+        select(
+            func.current_setting("application_name").label("name"),
+            func.current_setting("statement_timeout").label("statement"),
+            func.current_setting("lock_timeout").label("lock"),
+        )
+    )
     try:
         with configured.unit_of_work() as s:  # psycopg, the same URL
             assert s.execute(settings.statement).one() == ("careplane-reads", "5s", "2s")
         assert run(configured, configured.read(lambda reader: fetch(reader, settings))) == [
-            ("careplane-reads", "5s", "2s")]
+            ("careplane-reads", "5s", "2s")
+        ]
     finally:
         configured.dispose()
 

@@ -70,13 +70,18 @@ def test_a_clinician_home_lists_their_work_with_age_and_deadline_and_their_teams
     _demo(db, settings)
     with db.unit_of_work() as s:
         user, staff = _staff_of(s, Role.CLINICIAN)
-        queue = next(q for q in work.visible_queues(s, Actor.for_system("tests")) if q.place.queue.team_id
-                     in {m.team_id for m in staff.memberships})
-        late = work.create_item(s, queue.place.queue.id, kind="async_visit", title="Itchy rash",
-                                due_at=clock.now() - timedelta(minutes=20))
+        queue = next(
+            q
+            for q in work.visible_queues(s, Actor.for_system("tests"))
+            if q.place.queue.team_id in {m.team_id for m in staff.memberships}
+        )
+        late = work.create_item(
+            s, queue.place.queue.id, kind="async_visit", title="Itchy rash", due_at=clock.now() - timedelta(minutes=20)
+        )
         work.assign(s, Actor.for_system("tests"), late.id, staff.id)
-        work.create_item(s, queue.place.queue.id, kind="async_visit", title="Pink eye",
-                         due_at=clock.now() + timedelta(hours=3))
+        work.create_item(
+            s, queue.place.queue.id, kind="async_visit", title="Pink eye", due_at=clock.now() + timedelta(hours=3)
+        )
     client.cookies.set("cp_session", session_cookie(db, settings, user))
     page = client.get("/").text
     assert "Your work" in page and "Assigned to you" in page
@@ -136,8 +141,11 @@ def test_the_operations_leads_home_lists_the_units_without_a_lead(client, db):
 
     page = client.get("/")
     assert "Units without a lead" in page.text
-    assert f'<a href="/org/units/{ids["pharmacy"]}">Pharmacy Services</a> <span class="badge warn">No lead</span>' in page.text
-    listed = page.text[page.text.index('id="no-lead-h"'):page.text.index("Departures still being handed over")]
+    assert (
+        f'<a href="/org/units/{ids["pharmacy"]}">Pharmacy Services</a> <span class="badge warn">No lead</span>'
+        in page.text
+    )
+    listed = page.text[page.text.index('id="no-lead-h"') : page.text.index("Departures still being handed over")]
     assert f'href="/org/units/{ids["virtual_care"]}"' not in listed, "units with a lead are not listed"
     assert a11y.problems(page.text) == []
 

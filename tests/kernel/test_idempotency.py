@@ -42,7 +42,9 @@ def test_bad_keys_and_no_key(db):
     calls = []
     for _ in range(2):
         with db.unit_of_work() as s:
-            run_once(s, ACTOR, None, method="POST", path="/t", payload={}, action=lambda: (calls.append(1), (201, {}))[1])
+            run_once(
+                s, ACTOR, None, method="POST", path="/t", payload={}, action=lambda: (calls.append(1), (201, {}))[1]
+            )
     assert len(calls) == 2
 
 

@@ -58,8 +58,15 @@ def _queue(db, to: str = "rosa@example.org"):  # noqa: ANN001, ANN202
 
 def test_the_worker_sends_queued_mail_once_and_stamps_it(db, settings, smtp_server, monkeypatch):
     port, inbox = smtp_server
-    config = _use(monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
-                  smtp_security="none", mail_from="careplane <no-reply@clinic.example>")
+    config = _use(
+        monkeypatch,
+        settings,
+        mail_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        mail_from="careplane <no-reply@clinic.example>",
+    )
     mail_id = _queue(db)
     Worker(db, config).run_once()
     assert inbox.recipients == [["rosa@example.org"]]
@@ -75,8 +82,15 @@ def test_the_worker_sends_queued_mail_once_and_stamps_it(db, settings, smtp_serv
 
 
 def test_an_unreachable_server_leaves_the_mail_queued_for_a_retry(db, settings, monkeypatch):
-    config = _use(monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=free_port(),
-                  smtp_security="none", smtp_timeout_seconds=2)
+    config = _use(
+        monkeypatch,
+        settings,
+        mail_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_security="none",
+        smtp_timeout_seconds=2,
+    )
     mail_id = _queue(db)
     Worker(db, config).run_once()
     with db.unit_of_work() as s:
@@ -124,8 +138,15 @@ def test_smtp_is_spoken_with_no_transaction_open(db, settings, monkeypatch):
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        config = _use(monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=controller.port,
-                      smtp_security="none", smtp_timeout_seconds=20)
+        config = _use(
+            monkeypatch,
+            settings,
+            mail_backend="smtp",
+            smtp_host="127.0.0.1",
+            smtp_port=controller.port,
+            smtp_security="none",
+            smtp_timeout_seconds=20,
+        )
         Worker(db, config).run_once()
     finally:
         controller.stop()
@@ -137,8 +158,9 @@ def test_smtp_is_spoken_with_no_transaction_open(db, settings, monkeypatch):
 
 def test_a_failure_between_sending_and_stamping_sends_once_more_then_never(db, settings, smtp_server, monkeypatch):
     port, inbox = smtp_server
-    config = _use(monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
-                  smtp_security="none")
+    config = _use(
+        monkeypatch, settings, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port, smtp_security="none"
+    )
     mail_id = _queue(db)
     real_stamp = mail_delivery.stamp_sent
     failures = iter([RuntimeError("the database went away after the send")])
@@ -154,7 +176,11 @@ def test_a_failure_between_sending_and_stamping_sends_once_more_then_never(db, s
     with db.unit_of_work() as s:
         delivery = s.scalar(select(EventDelivery).where(EventDelivery.handler == HANDLER))
         assert (delivery.status, delivery.attempts) == (PENDING, 1) and "went away" in delivery.last_error
-        s.execute(update(EventDelivery).where(EventDelivery.id == delivery.id).values(next_attempt_at=delivery.next_attempt_at.replace(year=2000)))
+        s.execute(
+            update(EventDelivery)
+            .where(EventDelivery.id == delivery.id)
+            .values(next_attempt_at=delivery.next_attempt_at.replace(year=2000))
+        )
     Worker(db, config).run_once()
     assert len(inbox.received) == 2  # sent again once, the same message
     assert inbox.received[0]["Message-ID"] == inbox.received[1]["Message-ID"] == f"<{mail_id}@careplane.local>"

@@ -178,52 +178,58 @@ def test_allocation_loops_over_small_amounts_and_ratios():
 # ---------------------------------------------------------------- parsing and formatting
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("12.34", 1234),
-    ("$1,234.50", 123450),
-    ("1234.5", 123450),
-    ("1,234", 123400),
-    ("$1,234,567.89", 123456789),
-    ("0", 0),
-    ("$0.01", 1),
-    (".99", 99),
-    ("5.", 500),
-    ("  $12.00 ", 1200),
-    ("-5", -500),
-    ("-$5.00", -500),
-    ("$-5.00", -500),
-    ("-0.01", -1),
-    ("007", 700),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12.34", 1234),
+        ("$1,234.50", 123450),
+        ("1234.5", 123450),
+        ("1,234", 123400),
+        ("$1,234,567.89", 123456789),
+        ("0", 0),
+        ("$0.01", 1),
+        (".99", 99),
+        ("5.", 500),
+        ("  $12.00 ", 1200),
+        ("-5", -500),
+        ("-$5.00", -500),
+        ("$-5.00", -500),
+        ("-0.01", -1),
+        ("007", 700),
+    ],
+)
 def test_parse(text, expected):
     assert Money.parse(text) == Money(expected)
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("", "Enter an amount"),
-    ("   ", "Enter an amount"),
-    ("$", "no digits"),
-    (".", "no digits"),
-    ("-", "no digits"),
-    ("12.345", "more than two decimal places"),
-    ("0.001", "more than two decimal places"),
-    ("1.2.3", "more than one decimal point"),
-    ("1,23", "groups of three"),
-    ("12,34.00", "groups of three"),
-    (",", "groups of three"),
-    ("1234,567", "groups of three"),
-    ("5-", "minus sign goes only at the start"),
-    ("1-2", "minus sign goes only at the start"),
-    ("--5", "two minus signs"),
-    ("-$-5", "two minus signs"),
-    ("abc", "not an amount of money"),
-    ("1e3", "not an amount of money"),
-    ("$ 5", "not an amount of money"),
-    ("(5.00)", "not an amount of money"),
-    ("5 USD", "not an amount of money"),
-    ("€5", "not an amount of money"),
-    ("١٢", "not an amount of money"),  # digits, but not ASCII ones
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "Enter an amount"),
+        ("   ", "Enter an amount"),
+        ("$", "no digits"),
+        (".", "no digits"),
+        ("-", "no digits"),
+        ("12.345", "more than two decimal places"),
+        ("0.001", "more than two decimal places"),
+        ("1.2.3", "more than one decimal point"),
+        ("1,23", "groups of three"),
+        ("12,34.00", "groups of three"),
+        (",", "groups of three"),
+        ("1234,567", "groups of three"),
+        ("5-", "minus sign goes only at the start"),
+        ("1-2", "minus sign goes only at the start"),
+        ("--5", "two minus signs"),
+        ("-$-5", "two minus signs"),
+        ("abc", "not an amount of money"),
+        ("1e3", "not an amount of money"),
+        ("$ 5", "not an amount of money"),
+        ("(5.00)", "not an amount of money"),
+        ("5 USD", "not an amount of money"),
+        ("€5", "not an amount of money"),
+        ("١٢", "not an amount of money"),  # digits, but not ASCII ones
+    ],
+)
 def test_parse_says_what_is_wrong(text, says):
     with pytest.raises(MoneyParseError, match=says):
         Money.parse(text)
@@ -235,10 +241,20 @@ def test_parse_errors_are_value_errors_and_take_only_text():
         Money.parse(12.34)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("amount", "shown"), [
-    (0, "$0.00"), (1, "$0.01"), (99, "$0.99"), (100, "$1.00"), (123450, "$1,234.50"),
-    (123456789, "$1,234,567.89"), (-500, "-$5.00"), (-1, "-$0.01"), (-123450, "-$1,234.50"),
-])
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (0, "$0.00"),
+        (1, "$0.01"),
+        (99, "$0.99"),
+        (100, "$1.00"),
+        (123450, "$1,234.50"),
+        (123456789, "$1,234,567.89"),
+        (-500, "-$5.00"),
+        (-1, "-$0.01"),
+        (-123450, "-$1,234.50"),
+    ],
+)
 def test_format(amount, shown):
     assert Money(amount).format() == shown == str(Money(amount))
 
@@ -286,15 +302,24 @@ class Charge(_Probe):
 
 
 def test_money_round_trips_through_the_database_as_integer_cents(db: Database):
-    raw = Table(Charge.__tablename__, MetaData(), Column("id", Integer, primary_key=True),
-                Column("amount", Integer), Column("refund", Integer))
+    raw = Table(
+        Charge.__tablename__,
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("amount", Integer),
+        Column("refund", Integer),
+    )
     _Probe.metadata.create_all(db.engine)
     try:
         big = Money(10**15 + 7)  # ten trillion dollars and seven cents: beyond a 32-bit integer
         with Session(db.engine) as session:
-            session.add_all([Charge(id=1, amount=Money(123450), refund=None),
-                             Charge(id=2, amount=Money(-500), refund=Money(99)),
-                             Charge(id=3, amount=big, refund=ZERO)])
+            session.add_all(
+                [
+                    Charge(id=1, amount=Money(123450), refund=None),
+                    Charge(id=2, amount=Money(-500), refund=Money(99)),
+                    Charge(id=3, amount=big, refund=ZERO),
+                ]
+            )
             session.commit()
         with Session(db.engine) as session:
             rows = {c.id: (c.amount, c.refund) for c in session.scalars(select(Charge))}

@@ -26,7 +26,8 @@ def test_a_failure_logs_its_traceback_inside_the_json():
         raise ValueError("boom")
     except ValueError:
         record = logging.getLogger("careplane.test").makeRecord(
-            "careplane.test", logging.ERROR, __file__, 1, "failed", (), exc_info=sys.exc_info())
+            "careplane.test", logging.ERROR, __file__, 1, "failed", (), exc_info=sys.exc_info()
+        )
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "error" and "ValueError: boom" in line["exc"]
 

@@ -59,7 +59,9 @@ def test_the_document_declares_bearer_tokens_and_which_operations_need_one(clien
     assert "/profile" in scheme["description"] and "POST /api/v1/me/tokens" in spec["info"]["description"]
     assert spec["paths"]["/api/v1/patients"]["get"]["security"] == [{"bearerToken": []}]
     assert spec["paths"]["/api/v1/patients"]["post"]["security"] == [{"bearerToken": []}]
-    public = [(path, method) for path, ops in spec["paths"].items() for method, op in ops.items() if "security" not in op]
+    public = [
+        (path, method) for path, ops in spec["paths"].items() for method, op in ops.items() if "security" not in op
+    ]
     assert all("401" not in spec["paths"][path][method]["responses"] for path, method in public)
 
 

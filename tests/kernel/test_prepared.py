@@ -17,10 +17,16 @@ from careplane.kernel.patients.synthetic import insert_synthetic_patients
 from careplane.kernel.prepared import Prepared
 from tests.helpers import run
 
-PATIENTS_IN = (select(Patient.__table__).where(Patient.state == bindparam("state"), Patient.allow_sms.is_(True))
-               .order_by(Patient.mrn))
-TOKENS = (select(ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at, User.id.label("user_id"), User.is_active)
-          .join(User, User.id == ApiToken.user_id).where(ApiToken.name == "prepared", User.is_active.is_(True)))
+PATIENTS_IN = (
+    select(Patient.__table__)
+    .where(Patient.state == bindparam("state"), Patient.allow_sms.is_(True))
+    .order_by(Patient.mrn)
+)
+TOKENS = (
+    select(ApiToken.id, ApiToken.expires_at, ApiToken.last_used_at, User.id.label("user_id"), User.is_active)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.name == "prepared", User.is_active.is_(True))
+)
 
 
 @pytest.fixture
@@ -55,8 +61,11 @@ def test_a_read_runs_prepared_statements_on_the_read_engine(db, data):  # noqa: 
     still come back as the same Python types (aware UTC datetimes, UUIDs, dates)."""
     prepared, tokens = Prepared(PATIENTS_IN), Prepared(TOKENS)
     with db.unit_of_work() as s:
-        state, expected = next((state, rows) for state in data
-                               if (rows := [tuple(row) for row in s.execute(PATIENTS_IN, {"state": state})]))
+        state, expected = next(
+            (state, rows)
+            for state in data
+            if (rows := [tuple(row) for row in s.execute(PATIENTS_IN, {"state": state})])
+        )
         expected_tokens = [tuple(row) for row in s.execute(TOKENS)]
 
     async def read():  # noqa: ANN202

@@ -43,8 +43,11 @@ def test_readyz_fails_when_the_read_engine_is_down(db, client, tmp_path):
 
 
 def test_readyz_fails_when_the_unit_of_work_engine_is_down(db, client, tmp_path, monkeypatch):
-    dead = create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nowhere") if db.is_postgres \
+    dead = (
+        create_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nowhere")
+        if db.is_postgres
         else create_engine(f"sqlite:///{tmp_path}/no/such/folder/x.db")
+    )
     monkeypatch.setattr(db, "engine", dead)
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["engines"]["reads"] == "ok"

@@ -17,8 +17,14 @@ TEMPLATES = [p for p in PACKAGE_DIR.rglob("*.html") if "templates" in p.parts]
 
 
 def test_every_kind_of_response_carries_the_headers(client, db):
-    answers = [client.get("/login"), client.get("/static/app.css"), client.get("/api/v1/me"),
-               client.get("/no-such-page"), client.get("/api/v1/openapi.json"), client.get("/healthz")]
+    answers = [
+        client.get("/login"),
+        client.get("/static/app.css"),
+        client.get("/api/v1/me"),
+        client.get("/no-such-page"),
+        client.get("/api/v1/openapi.json"),
+        client.get("/healthz"),
+    ]
     login(client, db, role=Role.CLINICIAN)
     answers.append(client.get("/"))
     for answer in answers:
@@ -55,10 +61,17 @@ def test_the_api_docs_page_gets_a_policy_that_lets_swagger_ui_run(client):
     assert "frame-ancestors 'none'" in csp and page.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize(("path", "allowed"), [
-    ("/", "GET"), ("/login", "GET, POST"), ("/api/v1/me", "GET"), ("/api/v1/patients", "GET, POST"),
-    ("/api/v1/patients/5b0f8c3e-0000-4000-8000-000000000000", "GET, PATCH"), ("/static/app.css", "GET, HEAD"),
-])
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/", "GET"),
+        ("/login", "GET, POST"),
+        ("/api/v1/me", "GET"),
+        ("/api/v1/patients", "GET, POST"),
+        ("/api/v1/patients/5b0f8c3e-0000-4000-8000-000000000000", "GET, PATCH"),
+        ("/static/app.css", "GET, HEAD"),
+    ],
+)
 @pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "PUT"])
 def test_an_unknown_method_is_refused_with_every_method_the_address_allows(client, path, allowed, method):
     answer = client.request(method, path)

@@ -71,10 +71,15 @@ _KERNEL_ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 #: Patient permissions a staff member holds only in a unit whose business function does that
 #: work: the role says what a person may do, the unit where. A pharmacist moved to Health
 #: Technology keeps the role but opens no patient record there.
-UNIT_SCOPED = frozenset({
-    Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH,
-    Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE,
-})
+UNIT_SCOPED = frozenset(
+    {
+        Permission.PATIENT_READ,
+        Permission.PATIENT_UPDATE,
+        Permission.PATIENT_SEARCH,
+        Permission.PATIENT_REGISTER,
+        Permission.PATIENT_MERGE,
+    }
+)
 
 _KERNEL_DESCRIPTIONS: dict[str, str] = {
     Permission.PATIENT_READ: "Read a patient's record",
@@ -119,8 +124,12 @@ class Registry:
                     unit_scoped.add(spec.name)
                     for function in spec.functions:
                         functions.setdefault(function, set()).add(spec.name)
-        return cls(descriptions, {role: frozenset(p) for role, p in roles.items()},
-                   {code: frozenset(p) for code, p in functions.items()}, frozenset(unit_scoped))
+        return cls(
+            descriptions,
+            {role: frozenset(p) for role, p in roles.items()},
+            {code: frozenset(p) for code, p in functions.items()},
+            frozenset(unit_scoped),
+        )
 
 
 _registry: Registry | None = None
@@ -189,8 +198,7 @@ class Actor:
         return not self.system and self.roles == {Role.PATIENT}
 
 
-def decide(actor: Actor, permission: str, patient_id: uuid.UUID | None, *,
-           staff_work: bool = False) -> str | None:
+def decide(actor: Actor, permission: str, patient_id: uuid.UUID | None, *, staff_work: bool = False) -> str | None:
     """``None`` when allowed, otherwise the reason for the refusal. ``staff_work``: the data is the
     service's own work on a record (e.g. its possible duplicates), which a patient does not see even
     of their own record: it names other people."""
@@ -200,8 +208,10 @@ def decide(actor: Actor, permission: str, patient_id: uuid.UUID | None, *,
         if permission in actor.role_permissions:
             return f"{permission} is not part of the work of unit {actor.unit or '(none)'}"
         return f"role(s) {', '.join(sorted(actor.roles)) or 'none'} lack {permission}"
-    if permission in PATIENT_SCOPED and actor.is_patient_only and (
-        patient_id is None or patient_id != actor.patient_id
+    if (
+        permission in PATIENT_SCOPED
+        and actor.is_patient_only
+        and (patient_id is None or patient_id != actor.patient_id)
     ):
         return "patients may access only their own record"
     return None

@@ -19,8 +19,10 @@ def markdown() -> str:
     """Two tables: what each role grants, and where (the business functions) a scoped permission holds."""
     known = registry()
     roles = list(Role)
-    lines = ["| permission | what it allows | " + " | ".join(r.label for r in roles) + " |",
-             "|---|---|" + "---|" * len(roles)]
+    lines = [
+        "| permission | what it allows | " + " | ".join(r.label for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
     for name in sorted(known.descriptions):
         marks = ["yes" if name in known.role_permissions.get(role, frozenset()) else "" for role in roles]
         scoped = " (staff: only in units doing that work)" if name in known.unit_scoped else ""

@@ -30,7 +30,7 @@ ASSET_TYPES = {
 TOKEN_HOWTO = (
     "Every operation that needs a caller takes `Authorization: Bearer <api token>`. Make a token while "
     "logged in to the web app with your password and second factor: on your profile page (`/profile`, "
-    "\"API tokens\") or with `POST /api/v1/me/tokens` from that session. The token is shown once; it acts "
+    '"API tokens") or with `POST /api/v1/me/tokens` from that session. The token is shown once; it acts '
     "as you, within your role and unit, and every use is audited."
 )
 API_DESCRIPTION = (
@@ -52,7 +52,10 @@ def declare_bearer_tokens(spec: dict[str, Any]) -> dict[str, Any]:
     """Name the bearer-token scheme in the OpenAPI document (Swagger UI's Authorize button); each
     operation that refuses an anonymous caller says it needs one (:class:`GuardedRoute`)."""
     spec.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME] = {
-        "type": "http", "scheme": "bearer", "bearerFormat": "cpt_...", "description": TOKEN_HOWTO,
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "cpt_...",
+        "description": TOKEN_HOWTO,
     }
     return spec
 
@@ -77,5 +80,6 @@ def swagger_ui(request: Request) -> HTMLResponse:
 def swagger_asset(name: str) -> FileResponse:
     if name not in ASSET_TYPES:
         raise NotFound(f"No documentation asset named {name!r}.")
-    return FileResponse(str(ASSETS / name), media_type=ASSET_TYPES[name],
-                        headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        str(ASSETS / name), media_type=ASSET_TYPES[name], headers={"Cache-Control": "public, max-age=86400"}
+    )

@@ -54,11 +54,15 @@ def _refuse(settings: Settings, why: str) -> None:
     if settings.database_url:
         from sqlalchemy.engine import make_url
 
-        where = f"the database at {make_url(settings.database_url).render_as_string(hide_password=True)} " \
-                "(CAREPLANE_DATABASE_URL)"
+        where = (
+            f"the database at {make_url(settings.database_url).render_as_string(hide_password=True)} "
+            "(CAREPLANE_DATABASE_URL)"
+        )
     else:
-        where = f"{settings.embedded_database_path.resolve()} (the embedded database under CAREPLANE_DATA_DIR, " \
-                f"'{settings.data_dir}', seen from {os.getcwd()})"
+        where = (
+            f"{settings.embedded_database_path.resolve()} (the embedded database under CAREPLANE_DATA_DIR, "
+            f"'{settings.data_dir}', seen from {os.getcwd()})"
+        )
     typer.echo(
         f"careplane: no careplane database found: looked at {where}, and {why}.\n"
         "Run the command from the folder where you ran `careplane demo` or `careplane seed` (the checkout, "

@@ -36,7 +36,9 @@ def figures_for(session: Session, actor: Actor) -> list[Figure]:
             .select_from(AuditEntry)
             .where(AuditEntry.outcome == "denied", AuditEntry.occurred_at >= now - timedelta(hours=24))
         )
-        figures.append(Figure("Refused accesses, last 24 h", denied or 0, "/ops/audit?outcome=denied", alert=bool(denied)))
+        figures.append(
+            Figure("Refused accesses, last 24 h", denied or 0, "/ops/audit?outcome=denied", alert=bool(denied))
+        )
     if actor.can(Permission.USER_MANAGE):
         active = session.scalar(select(func.count()).select_from(User).where(User.is_active.is_(True)))
         locked = session.scalar(select(func.count()).select_from(User).where(User.locked_until > now))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import DateTime, MetaData, Table, Uuid, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -23,7 +24,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import greenlet_spawn
-from anyio import CapacityLimiter, to_thread
 
 from careplane.kernel import clock
 from careplane.kernel.group_commit import GroupCommit, Write
@@ -113,6 +113,7 @@ def _configure_sqlite(engine: Engine, *, read_only: bool, busy_timeout_ms: int) 
         cursor.close()
 
     if read_only:
+
         @event.listens_for(engine, "begin")
         def _on_begin(connection: Any) -> None:
             # A read's statements share one snapshot; in WAL mode it never waits for a writer.
@@ -123,8 +124,9 @@ def _configure_sqlite(engine: Engine, *, read_only: bool, busy_timeout_ms: int) 
 DEFERRED_WRITES = "careplane_deferred_writes"
 
 
-def _create_engine(url: str, *, echo: bool, pool_size: int, read_only: bool = False,
-                   writer: SQLiteWriter | None = None) -> Engine:
+def _create_engine(
+    url: str, *, echo: bool, pool_size: int, read_only: bool = False, writer: SQLiteWriter | None = None
+) -> Engine:
     """An engine of the driver the URL names; ``read_only`` applies to SQLite (on PostgreSQL, reads
     go through :func:`_create_async_engine`)."""
     engine = create_engine(url, **_engine_options(url, echo=echo, pool_size=pool_size))
@@ -205,8 +207,9 @@ class Reader:
     :class:`~careplane.kernel.prepared.Prepared` statements, the writes it leaves for the group
     commit, and an ORM session on the same engine for the few reads that need entities."""
 
-    def __init__(self, dbapi_connection: Any, dialect: Dialect, deferred: list[Write],
-                 session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, dbapi_connection: Any, dialect: Dialect, deferred: list[Write], session_factory: sessionmaker[Session]
+    ) -> None:
         self.dbapi_connection = dbapi_connection
         self.dialect = dialect
         self.deferred = deferred
@@ -407,8 +410,13 @@ class Database:
         # once, and a connection beyond the pool's size is opened and closed for a single read.
         reads = _create_async_engine(self.url, echo=self._echo, pool_size=2 * self._pool_size, read_only=True)
         writes = _create_async_engine(self.url, echo=self._echo, pool_size=self._pool_size)
-        return _OnLoop(GroupCommit(self), reads.sync_engine, sessionmaker(reads.sync_engine, expire_on_commit=False),
-                       writes.sync_engine, (reads, writes))
+        return _OnLoop(
+            GroupCommit(self),
+            reads.sync_engine,
+            sessionmaker(reads.sync_engine, expire_on_commit=False),
+            writes.sync_engine,
+            (reads, writes),
+        )
 
     async def close_loop(self) -> None:
         """Close what the running event loop opened (its asyncio connections); call before it ends."""
@@ -468,8 +476,11 @@ class Database:
 
     def _work_on(self, engine: Engine, work: Callable[[Session], T], *, holding_writer: bool = False) -> T:
         """``work(session)`` in one transaction on a connection of ``engine`` (see :meth:`_writing_on`)."""
-        with (self._writing_on(engine, holding_writer=holding_writer) as connection,
-              Session(bind=connection, expire_on_commit=False) as session, session.begin()):
+        with (
+            self._writing_on(engine, holding_writer=holding_writer) as connection,
+            Session(bind=connection, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             return work(session)
 
     def _commit_on(self, engine: Engine, writes: Sequence[Write], *, holding_writer: bool = False) -> None:

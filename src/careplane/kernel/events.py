@@ -415,11 +415,14 @@ def replay(session: Session, delivery_id: uuid.UUID) -> EventDelivery:
 
 def replay_all_dead(session: Session) -> int:
     # An UPDATE's result is a CursorResult (which has the rowcount); Session.execute is typed for any statement.
-    result = cast(CursorResult[Any], session.execute(
-        update(EventDelivery)
-        .where(EventDelivery.status == DEAD)
-        .values(status=PENDING, attempts=0, next_attempt_at=clock.now())
-    ))
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(EventDelivery)
+            .where(EventDelivery.status == DEAD)
+            .values(status=PENDING, attempts=0, next_attempt_at=clock.now())
+        ),
+    )
     return result.rowcount or 0
 
 

@@ -78,9 +78,13 @@ def _list_deliveries(status: str, limit: int, none: str) -> None:
     for delivery, event in rows:
         error = (delivery.last_error or "").splitlines()[-1:] or [""]
         table.add_row(
-            str(delivery.id), event.name, delivery.handler, event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(delivery.attempts), delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if status == events.PENDING
-            else "", error[0][:120],
+            str(delivery.id),
+            event.name,
+            delivery.handler,
+            event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(delivery.attempts),
+            delivery.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if status == events.PENDING else "",
+            error[0][:120],
         )
     Console(width=240).print(table)
 

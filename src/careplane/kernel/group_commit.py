@@ -65,4 +65,3 @@ class GroupCommit:
                             waiting.done.set_result(None)
         finally:
             self._flusher = None
-

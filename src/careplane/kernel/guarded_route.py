@@ -79,8 +79,9 @@ class Refused(HTTPException):
     title = "Bad request"
     type_slug = "bad-request"
 
-    def __init__(self, status_code: int, detail: str, *, errors: dict[str, str] | None = None,
-                 **extensions: Any) -> None:
+    def __init__(
+        self, status_code: int, detail: str, *, errors: dict[str, str] | None = None, **extensions: Any
+    ) -> None:
         super().__init__(status_code, detail)
         self.errors = errors or {}
         self.extensions = extensions
@@ -91,8 +92,9 @@ class BodyTooLarge(Refused):
     type_slug = "body-too-large"
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than this address accepts ({_size(limit)}).",
-                         max_bytes=limit)
+        super().__init__(
+            413, f"The request body is larger than this address accepts ({_size(limit)}).", max_bytes=limit
+        )
 
 
 class InvalidCharacters(Refused):
@@ -101,8 +103,11 @@ class InvalidCharacters(Refused):
 
     def __init__(self, field: str, char: str) -> None:
         what = control_characters.describe(char)
-        super().__init__(400, f"'{field}' contains {what}, which no field accepts. Remove it and try again.",
-                         errors={field: f"contains {what}"})
+        super().__init__(
+            400,
+            f"'{field}' contains {what}, which no field accepts. Remove it and try again.",
+            errors={field: f"contains {what}"},
+        )
 
 
 def _size(limit: int) -> str:
@@ -201,7 +206,8 @@ class GuardedRoute(APIRoute):
         #: What the route raises for someone who is not logged in; None for a public route.
         self.anonymous_refusal: type[Exception] | None = next(
             (getattr(call, _LOGIN_MARK) for call in [endpoint, *_calls(self.dependant)] if hasattr(call, _LOGIN_MARK)),
-            None)
+            None,
+        )
         self.responses = {**documented_refusals(self), **self.responses}
         if self.anonymous_refusal is not None:
             self.openapi_extra = {"security": [{BEARER_SCHEME: []}], **(self.openapi_extra or {})}
@@ -211,8 +217,11 @@ class GuardedRoute(APIRoute):
 
         async def guarded(request: Request) -> Response:
             settings: Settings = request.app.state.settings
-            if self.anonymous_refusal is not None and _has_body(request) and not (
-                    "authorization" in request.headers or SESSION_COOKIE in request.cookies):
+            if (
+                self.anonymous_refusal is not None
+                and _has_body(request)
+                and not ("authorization" in request.headers or SESSION_COOKIE in request.cookies)
+            ):
                 raise self.anonymous_refusal("Log in, or send 'Authorization: Bearer <api token>', to continue.")
             limit = settings.max_upload_bytes if self.accepts_upload else settings.max_body_bytes
             length = _content_length(request)
@@ -233,8 +242,10 @@ class GuardedRoute(APIRoute):
 def documented_refusals(route: GuardedRoute) -> dict[int | str, dict[str, Any]]:
     """The answers of this module that the route really gives, for its OpenAPI operation."""
     answers: dict[int | str, dict[str, Any]] = {
-        400: problem_answer("A field, the path or the query holds a control character (`errors` names the "
-                            "field), or the body cannot be parsed."),
+        400: problem_answer(
+            "A field, the path or the query holds a control character (`errors` names the "
+            "field), or the body cannot be parsed."
+        ),
     }
     changes = bool((route.methods or set()) - {"GET", "HEAD", "OPTIONS"})
     if changes:
@@ -242,8 +253,10 @@ def documented_refusals(route: GuardedRoute) -> dict[int | str, dict[str, Any]]:
     if route.anonymous_refusal is not None:
         answers[401] = problem_answer("Not logged in, or an Authorization header that is not a valid bearer token.")
         if changes:
-            answers[403] = problem_answer("Sent with a web session's cookie but without its CSRF token "
-                                          "(`X-CSRF-Token`); a bearer token needs none.")
+            answers[403] = problem_answer(
+                "Sent with a web session's cookie but without its CSRF token "
+                "(`X-CSRF-Token`); a bearer token needs none."
+            )
     return answers
 
 
@@ -251,5 +264,7 @@ def assert_guarded(routes: list[BaseRoute], where: str) -> None:
     """Refuse to build an app with a route that skipped these rules."""
     for route in routes:
         if isinstance(route, APIRoute) and not isinstance(route, GuardedRoute):
-            raise TypeError(f"{where}: route {route.path} is not a GuardedRoute; "
-                            "make its router with APIRouter(route_class=GuardedRoute)")
+            raise TypeError(
+                f"{where}: route {route.path} is not a GuardedRoute; "
+                "make its router with APIRouter(route_class=GuardedRoute)"
+            )

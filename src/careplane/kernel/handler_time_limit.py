@@ -29,8 +29,10 @@ class HandlerTimedOut(Exception):
     """The handler did not finish in its time; its transaction (if any) was rolled back."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"the handler did not finish within {seconds:g} s (CAREPLANE_WORKER_HANDLER_TIMEOUT_SECONDS); "
-                         "it was stopped and its transaction rolled back")
+        super().__init__(
+            f"the handler did not finish within {seconds:g} s (CAREPLANE_WORKER_HANDLER_TIMEOUT_SECONDS); "
+            "it was stopped and its transaction rolled back"
+        )
 
 
 def _finished(work: Callable[[], Any], seconds: float, name: str) -> bool:
@@ -62,8 +64,9 @@ def run_alone(work: Callable[[], Any], seconds: float, name: str) -> None:
         raise HandlerTimedOut(seconds)
 
 
-def run_in_transaction(engine: Engine, session: Session, work: Callable[[Session], Any], seconds: float,
-                       name: str) -> None:
+def run_in_transaction(
+    engine: Engine, session: Session, work: Callable[[Session], Any], seconds: float, name: str
+) -> None:
     """Run ``work(handler_session)`` inside ``session``'s transaction, in a savepoint, for at most
     ``seconds``. Its writes stay in the transaction when it returns, are rolled back to the savepoint
     when it raises (the exception is re-raised), and on time-out the whole transaction is ended from
@@ -87,8 +90,10 @@ def run_in_transaction(engine: Engine, session: Session, work: Callable[[Session
         return
     abandoned.set()
     _end_from_outside(engine, connection)
-    log.error("event handler timed out: its transaction was ended and the handler abandoned",
-              extra={"fields": {"handler": name, "seconds": seconds}})
+    log.error(
+        "event handler timed out: its transaction was ended and the handler abandoned",
+        extra={"fields": {"handler": name, "seconds": seconds}},
+    )
     raise HandlerTimedOut(seconds)
 
 

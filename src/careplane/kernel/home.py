@@ -26,6 +26,9 @@ def home(
     return render(
         request,
         "home.html",
-        {"figures": figures_for(session, actor), "can_search_patients": actor.can(Permission.PATIENT_SEARCH),
-         "panels": panels.rendered("home_panels", request, session, actor)},
+        {
+            "figures": figures_for(session, actor),
+            "can_search_patients": actor.can(Permission.PATIENT_SEARCH),
+            "panels": panels.rendered("home_panels", request, session, actor),
+        },
     )

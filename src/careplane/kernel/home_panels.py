@@ -33,12 +33,27 @@ from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 MY_ITEMS_SHOWN = 10
 
 PANELS = (
-    Panel(key="your-work", title="Your work", render="careplane.kernel.home_panels:your_work",
-          roles=tuple(r.value for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN), order=10),
-    Panel(key="organisation", title="Across the organisation", render="careplane.kernel.home_panels:organisation",
-          permission=Permission.OPERATIONS.value, order=20),
-    Panel(key="employer-home", title="What you will see here", render="careplane.kernel.home_panels:employer_home",
-          roles=(Role.EMPLOYER_ADMIN.value,), order=10),
+    Panel(
+        key="your-work",
+        title="Your work",
+        render="careplane.kernel.home_panels:your_work",
+        roles=tuple(r.value for r in Role if r.is_staff and r is not Role.EMPLOYER_ADMIN),
+        order=10,
+    ),
+    Panel(
+        key="organisation",
+        title="Across the organisation",
+        render="careplane.kernel.home_panels:organisation",
+        permission=Permission.OPERATIONS.value,
+        order=20,
+    ),
+    Panel(
+        key="employer-home",
+        title="What you will see here",
+        render="careplane.kernel.home_panels:employer_home",
+        roles=(Role.EMPLOYER_ADMIN.value,),
+        order=10,
+    ),
 )
 
 
@@ -48,8 +63,13 @@ def your_work(request: Request, session: Session, actor: Actor) -> str:
     held.sort(key=lambda i: (i.due_at is None, i.due_at or i.created_at, i.created_at))
     queues = [q for q in visible_queues(session, actor) if q.place.queue.team_id in who.team_ids] if who else []
     return templates.get_template("home/_your_work.html").render(
-        rows=rows_for(session, actor, held[:MY_ITEMS_SHOWN]), more=max(0, len(held) - MY_ITEMS_SHOWN),
-        queues=queues, now=clock.now(), is_staff_member=who is not None, zone=viewer_zone(request))
+        rows=rows_for(session, actor, held[:MY_ITEMS_SHOWN]),
+        more=max(0, len(held) - MY_ITEMS_SHOWN),
+        queues=queues,
+        now=clock.now(),
+        is_staff_member=who is not None,
+        zone=viewer_zone(request),
+    )
 
 
 @dataclass(frozen=True)
@@ -65,10 +85,17 @@ def open_work_by_unit(session: Session) -> list[UnitWork]:
     counts = {
         unit_id: (total, unassigned, overdue)
         for unit_id, total, unassigned, overdue in session.execute(
-            select(Team.unit_id, func.count(), func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
-                   func.count(case((WorkItem.due_at < now, 1))))
-            .join(WorkQueue, WorkQueue.id == WorkItem.queue_id).join(Team, Team.id == WorkQueue.team_id)
-            .where(WorkItem.status == WorkItemStatus.OPEN.value).group_by(Team.unit_id))
+            select(
+                Team.unit_id,
+                func.count(),
+                func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
+                func.count(case((WorkItem.due_at < now, 1))),
+            )
+            .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
+            .join(Team, Team.id == WorkQueue.team_id)
+            .where(WorkItem.status == WorkItemStatus.OPEN.value)
+            .group_by(Team.unit_id)
+        )
     }
     units = session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name))
     return [UnitWork(u, *counts.get(u.id, (0, 0, 0))) for u in units]
@@ -82,11 +109,14 @@ def organisation(request: Request, session: Session, actor: Actor) -> str:
             incomplete.append((departure, state))
     today = clock.today()
     return templates.get_template("home/_organisation.html").render(
-        units=open_work_by_unit(session), incomplete=incomplete,
+        units=open_work_by_unit(session),
+        incomplete=incomplete,
         names=staff_names(session, {d.staff_id for d, _ in incomplete}),
         # Those who appoint leads see the units that lack one.
         without_lead=units_without_lead(session, actor) if actor.can(Permission.ORG_MANAGE) else [],
-        expiring=sorted(expiring(session, today), key=lambda e: (e.expires_on, e.user.display_name)), today=today)
+        expiring=sorted(expiring(session, today), key=lambda e: (e.expires_on, e.user.display_name)),
+        today=today,
+    )
 
 
 def employer_home(request: Request, session: Session, actor: Actor) -> str:

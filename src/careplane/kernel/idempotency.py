@@ -90,8 +90,9 @@ def run_once(
 
     existing = _find(session, scope, key)
     if existing is None:
-        record = IdempotencyRecord(scope=scope, key=key, user_id=actor.user_id, method_path=method_path,
-                                   request_hash=digest)
+        record = IdempotencyRecord(
+            scope=scope, key=key, user_id=actor.user_id, method_path=method_path, request_hash=digest
+        )
         try:
             with session.begin_nested():
                 session.add(record)

@@ -79,7 +79,10 @@ def scheduled(name: str, *, cron: str | None = None, every: timedelta | None = N
 
     def register(fn: J) -> J:
         existing = _JOBS.get(name)
-        if existing is not None and (existing.fn.__module__, existing.fn.__qualname__) != (fn.__module__, fn.__qualname__):
+        if existing is not None and (existing.fn.__module__, existing.fn.__qualname__) != (
+            fn.__module__,
+            fn.__qualname__,
+        ):
             raise ValueError(f"job name {name!r} is already taken")
         _JOBS[name] = Job(name, fn, cron, every)
         return fn

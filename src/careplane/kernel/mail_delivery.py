@@ -68,8 +68,9 @@ def send_by_smtp(settings: Settings, message: EmailMessage) -> None:
     """Hand one message to the configured SMTP server; raises if it is not accepted."""
     timeout = settings.smtp_timeout_seconds
     if settings.smtp_security == "tls":
-        server: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=timeout,
-                                                context=ssl.create_default_context())
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         server = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
     with server:

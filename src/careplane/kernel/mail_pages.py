@@ -34,14 +34,22 @@ def is_loopback(ip: str | None) -> bool:
 def demo_only(request: Request) -> None:
     """Refuse, as a page that is not there, unless this is ``careplane demo`` asked from its own computer."""
     settings = request.app.state.settings
-    if (not settings.demo_mailbox or settings.environment == "production" or not settings.embedded
-            or not is_loopback(client_ip(request))):
+    if (
+        not settings.demo_mailbox
+        or settings.environment == "production"
+        or not settings.embedded
+        or not is_loopback(client_ip(request))
+    ):
         raise NotFound("There is no such page.")
 
 
 # The mailbox needs no login (reset links are read while logged out); a logged-in visitor still gets the nav.
-router = APIRouter(route_class=GuardedRoute, prefix="/mailbox", include_in_schema=False,
-                   dependencies=[Depends(demo_only), Depends(optional_page_actor)])
+router = APIRouter(
+    route_class=GuardedRoute,
+    prefix="/mailbox",
+    include_in_schema=False,
+    dependencies=[Depends(demo_only), Depends(optional_page_actor)],
+)
 
 
 def linkify(text: str) -> Markup:

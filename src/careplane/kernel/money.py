@@ -78,8 +78,9 @@ class Money:
             raise MoneyParseError(f"{text.strip()!r} has two minus signs; write one, e.g. -5.00 or -$5.00.")
         whole, fraction = match["whole"] or "", match["fraction"]
         if "," in whole and not _GROUPED.fullmatch(whole):
-            raise MoneyParseError(f"{text.strip()!r}: thousands commas go between groups of three digits, "
-                                  "e.g. 1,234.50.")
+            raise MoneyParseError(
+                f"{text.strip()!r}: thousands commas go between groups of three digits, e.g. 1,234.50."
+            )
         if fraction is not None and len(fraction) > 2:
             raise MoneyParseError(f"{text.strip()!r} has more than two decimal places; amounts are in cents.")
         if not whole and not fraction:
@@ -177,7 +178,9 @@ _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 def _why_not(text: str) -> str:
     """What is wrong with ``text``, which :data:`_AMOUNT` does not match."""
     if text.count(".") > 1:
-        return f"{text!r} has more than one decimal point; use a point for cents and commas for thousands, e.g. 1,234.50."
+        return (
+            f"{text!r} has more than one decimal point; use a point for cents and commas for thousands, e.g. 1,234.50."
+        )
     rest = text.removeprefix("-").removeprefix("$")
     if "-" in (rest if text.startswith("-") else rest.removeprefix("-")):
         return f"{text!r}: a minus sign goes only at the start, e.g. -5.00 or -$5.00."

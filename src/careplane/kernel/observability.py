@@ -96,10 +96,19 @@ class RequestContextMiddleware:
             if log.isEnabledFor(logging.INFO):
                 ms = round(elapsed * 1000, 2)
                 log.info(
-                    "%s %s %s %.1f ms", scope["method"], scope["path"], status, ms,
+                    "%s %s %s %.1f ms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    ms,
                     extra={
-                        "fields": {"request_id": request_id, "method": scope["method"], "path": scope["path"],
-                                   "status": status, "ms": ms},
+                        "fields": {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "ms": ms,
+                        },
                         "said": ("method", "path", "status", "ms"),
                     },
                 )
@@ -121,8 +130,14 @@ async def readyz(request: Request) -> JSONResponse:
     engines = await request.app.state.db.probe()
     failed = {name: result for name, result in engines.items() if result != "ok"}
     if failed:
-        return JSONResponse({"status": "unavailable", "database": "; ".join(f"{k}: {v}" for k, v in failed.items()),
-                             "engines": engines}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "; ".join(f"{k}: {v}" for k, v in failed.items()),
+                "engines": engines,
+            },
+            status_code=503,
+        )
     return JSONResponse({"status": "ok", "database": "ok", "engines": engines})
 
 

@@ -19,7 +19,9 @@ nav_item("Events & jobs", "/ops/events", permission=Permission.OPERATIONS, order
 
 
 @router.get("/ops/events")
-def events_page(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def events_page(
+    request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     require(actor, Permission.OPERATIONS)
     return render(
         request,
@@ -41,7 +43,9 @@ def replay_all(actor: Actor = Depends(page_actor), session: Session = Depends(db
 
 
 @router.post("/ops/events/{delivery_id}/replay")
-def replay_one(delivery_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def replay_one(
+    delivery_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     require(actor, Permission.OPERATIONS)
     delivery = events.replay(session, delivery_id)
     return redirect("/ops/events", flash=f"Delivery to {delivery.handler} sent back to the queue.")

@@ -22,13 +22,20 @@ KERNEL_PANELS: dict[str, tuple[Panel, ...]] = {"home_panels": home_panels.PANELS
 def shown_to(actor: Actor, kind: Kind) -> list[Panel]:
     """The kernel's and the installed units' panels of one kind that ``actor`` may see, in order."""
     candidates = [*KERNEL_PANELS.get(kind, ()), *(panel for unit in units.installed() for panel in getattr(unit, kind))]
-    panels = [panel for panel in candidates
-              if (panel.permission is None or actor.can(panel.permission))
-              and (not panel.roles or any(role.value in panel.roles for role in actor.roles))]
+    panels = [
+        panel
+        for panel in candidates
+        if (panel.permission is None or actor.can(panel.permission))
+        and (not panel.roles or any(role.value in panel.roles for role in actor.roles))
+    ]
     return sorted(panels, key=lambda p: (p.order, p.title))
 
 
-def rendered(kind: Kind, request: Request, session: Session, actor: Actor, **context: Any) -> list[tuple[Panel, Markup]]:
+def rendered(
+    kind: Kind, request: Request, session: Session, actor: Actor, **context: Any
+) -> list[tuple[Panel, Markup]]:
     """Each panel ``actor`` may see, with its HTML (the unit's ``render`` function makes it)."""
-    return [(panel, Markup(units.load(panel.render)(request=request, session=session, actor=actor, **context)))
-            for panel in shown_to(actor, kind)]
+    return [
+        (panel, Markup(units.load(panel.render)(request=request, session=session, actor=actor, **context)))
+        for panel in shown_to(actor, kind)
+    ]

@@ -71,8 +71,13 @@ class Prepared:
             finally:
                 cursor.close()
         processors = compiled.result_processors
-        return [tuple(value if process is None or value is None else process(value)
-                      for process, value in zip(processors, row, strict=True)) for row in raw]
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, row, strict=True)
+            )
+            for row in raw
+        ]
 
     def mappings(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         """Rows of this statement as column-name mappings."""

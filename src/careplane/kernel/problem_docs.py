@@ -27,17 +27,19 @@ def problem_answer(description: str) -> dict[str, Any]:
 
 
 #: How a problem status is described where a route says nothing more particular.
-DESCRIPTIONS: Mapping[int, str] = MappingProxyType({
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Access denied (audited)",
-    404: "Not found",
-    409: "Conflict",
-    413: "The body is larger than the route accepts",
-    422: "Validation failed: `errors` lists each field and its message",
-    429: "Too many requests",
-    503: "Busy: retry after `Retry-After` seconds",
-})
+DESCRIPTIONS: Mapping[int, str] = MappingProxyType(
+    {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Access denied (audited)",
+        404: "Not found",
+        409: "Conflict",
+        413: "The body is larger than the route accepts",
+        422: "Validation failed: `errors` lists each field and its message",
+        429: "Too many requests",
+        503: "Busy: retry after `Retry-After` seconds",
+    }
+)
 
 
 def problem_responses(*statuses: int, described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
@@ -69,7 +71,9 @@ def problem_answers_everywhere(spec: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             for status, answer in operation.get("responses", {}).items():
                 if str(status)[0] in "45":
-                    answer["content"] = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    answer["content"] = {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 body, answered by no route
         if unused in schemas and json.dumps(spec).count(f'"#/components/schemas/{unused}"') == 0:
             del schemas[unused]

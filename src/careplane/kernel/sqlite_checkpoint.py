@@ -53,8 +53,9 @@ class Checkpointer:
             if self._connection is None:
                 if not self.path.exists():
                     return -1, -1, -1
-                self._connection = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True,
-                                                   check_same_thread=False, isolation_level=None)
+                self._connection = sqlite3.connect(
+                    f"{self.path.as_uri()}?mode=rw", uri=True, check_same_thread=False, isolation_level=None
+                )
             busy, in_log, moved = self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             return busy, in_log, moved
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from urllib.parse import quote, unquote
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from careplane.kernel import clock, idempotency, units
-from careplane.kernel.access import Actor, Permission
+from careplane.kernel.access import Actor
 from careplane.kernel.db import Database, Reader, SessionOrReader, apply_writes
 from careplane.kernel.errors import CareplaneError, NotAuthenticated, ValidationFailed
 from careplane.kernel.form_dates import DATE_HINT
@@ -136,7 +136,9 @@ def _nav(label: str, href: str, permission: str | None, role: Role | None, order
     return NavItem(label, href, visible, order)
 
 
-def nav_item(label: str, href: str, *, permission: str | None = None, role: Role | None = None, order: int = 50) -> None:
+def nav_item(
+    label: str, href: str, *, permission: str | None = None, role: Role | None = None, order: int = 50
+) -> None:
     """Add a kernel page to the layout's navigation, shown to actors with the permission and role
     (units declare theirs: ``Unit.nav``)."""
     NAV.append(_nav(label, href, permission, role, order))
@@ -144,7 +146,9 @@ def nav_item(label: str, href: str, *, permission: str | None = None, role: Role
 
 def navigation_for(actor: Actor) -> list[NavItem]:
     """The kernel's entries and the installed units', those ``actor`` may see, in order."""
-    unit_entries = [_nav(e.label, e.href, e.permission, e.role, e.order) for unit in units.installed() for e in unit.nav]
+    unit_entries = [
+        _nav(e.label, e.href, e.permission, e.role, e.order) for unit in units.installed() for e in unit.nav
+    ]
     return sorted((n for n in [*NAV, *unit_entries] if n.visible(actor)), key=lambda n: (n.order, n.label))
 
 
@@ -166,7 +170,9 @@ def _current_href(path: str, nav: list[NavItem]) -> str | None:
     return max(matches, key=len, default=None)
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     actor: Actor | None = getattr(request.state, "actor", None)
     settings: Settings = request.app.state.settings
     nav = navigation_for(actor) if actor else []
@@ -319,8 +325,10 @@ def bearer_token(request: Request) -> str | None:
         return None
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("The Authorization header is not 'Bearer <api token>'. Send an API token, "
-                               "or no Authorization header and log in.")
+        raise NotAuthenticated(
+            "The Authorization header is not 'Bearer <api token>'. Send an API token, "
+            "or no Authorization header and log in."
+        )
     return token.strip()
 
 
@@ -401,12 +409,14 @@ async def api_write(request: Request, work: Callable[[Session], T]) -> T:
         return await db.write(work)
 
 
-def respond_once(request: Request, session: Session, actor: Actor, key: str | None, payload: Any,
-                 act: Callable[[], tuple[int, Any]]) -> JSONResponse:
+def respond_once(
+    request: Request, session: Session, actor: Actor, key: str | None, payload: Any, act: Callable[[], tuple[int, Any]]
+) -> JSONResponse:
     """An API POST that acts at most once per ``Idempotency-Key`` (:mod:`careplane.kernel.idempotency`):
     ``act()``'s status and body, or the first answer replayed, marked ``Idempotent-Replayed: true``."""
-    outcome = idempotency.run_once(session, actor, key, method=request.method, path=request.url.path,
-                                   payload=payload, action=act)
+    outcome = idempotency.run_once(
+        session, actor, key, method=request.method, path=request.url.path, payload=payload, action=act
+    )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
@@ -414,8 +424,9 @@ def respond_once(request: Request, session: Session, actor: Actor, key: str | No
 # ---------------------------------------------------------------- forms
 
 
-def attempt(session: Session, action: Callable[[], T],
-            catch: tuple[type[CareplaneError], ...] = (ValidationFailed,)) -> tuple[T | None, CareplaneError | None]:
+def attempt(
+    session: Session, action: Callable[[], T], catch: tuple[type[CareplaneError], ...] = (ValidationFailed,)
+) -> tuple[T | None, CareplaneError | None]:
     """Run a page's service call in a savepoint: ``(result, None)``, or ``(None, problem)`` when it
     raises one of ``catch`` (a broken rule, by default), for the page to show on its form.
 
@@ -442,7 +453,13 @@ def form_errors(problem: CareplaneError | None) -> dict[str, str]:
 
 
 def problem(
-    status: int, title: str, detail: str, *, type_slug: str = "about:blank", instance: str | None = None, **extensions: Any
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    type_slug: str = "about:blank",
+    instance: str | None = None,
+    **extensions: Any,
 ) -> JSONResponse:
     """An RFC 9457 problem details response."""
     body: dict[str, Any] = {

@@ -89,8 +89,9 @@ class Worker:
                 event_name, event = events.event_of(session, delivery)
                 fn = events.handler(event_name, handler_name)
                 try:
-                    handler_time_limit.run_in_transaction(self.db.engine, session, lambda s: fn(s, event), limit,
-                                                          handler_name)
+                    handler_time_limit.run_in_transaction(
+                        self.db.engine, session, lambda s: fn(s, event), limit, handler_name
+                    )
                 except handler_time_limit.HandlerTimedOut:
                     raise  # the transaction is gone: recorded below, in a fresh one
                 except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never fatal
@@ -103,7 +104,9 @@ class Worker:
         except handler_time_limit.HandlerTimedOut as exc:
             self._settle_timeout(delivery_id, handler_name, attempt, exc)
         except Exception as exc:  # noqa: BLE001 - the transaction itself broke (lost connection, ...)
-            log.exception("delivery transaction failed", extra={"fields": {"worker": self.name, "delivery_id": str(delivery_id)}})
+            log.exception(
+                "delivery transaction failed", extra={"fields": {"worker": self.name, "delivery_id": str(delivery_id)}}
+            )
             with self.db.unit_of_work() as session:
                 events.record_failure_by_id(session, delivery_id, attempt, _error_text(exc), max_attempts)
         return True
@@ -119,8 +122,9 @@ class Worker:
             event_name, event = events.event_of(session, delivery)
         fn = events.outside_handler(event_name, handler_name)
         try:
-            handler_time_limit.run_alone(lambda: fn(self.db, event), self.settings.worker_handler_timeout_seconds,
-                                         handler_name)
+            handler_time_limit.run_alone(
+                lambda: fn(self.db, event), self.settings.worker_handler_timeout_seconds, handler_name
+            )
         except handler_time_limit.HandlerTimedOut as exc:
             self._settle_timeout(delivery_id, handler_name, attempt, exc)
             return
@@ -138,8 +142,9 @@ class Worker:
                 events.mark_done(delivery)
                 DELIVERIES.labels("done").inc()
 
-    def _settle_timeout(self, delivery_id: uuid.UUID, handler_name: str, attempt: int,
-                        exc: handler_time_limit.HandlerTimedOut) -> None:
+    def _settle_timeout(
+        self, delivery_id: uuid.UUID, handler_name: str, attempt: int, exc: handler_time_limit.HandlerTimedOut
+    ) -> None:
         """A handler ran out of time: a failed attempt like any other (backoff, then the dead letters)."""
         with self.db.unit_of_work() as session:
             delivery = events.lock_started(session, delivery_id, attempt)
@@ -149,7 +154,9 @@ class Worker:
             self._log_failure(delivery_id, handler_name, attempt, delivery.status, exc)
             DELIVERIES.labels("dead" if delivery.status == events.DEAD else "timeout").inc()
 
-    def _log_failure(self, delivery_id: uuid.UUID, handler: str, attempts: int, status: str, exc: BaseException) -> None:
+    def _log_failure(
+        self, delivery_id: uuid.UUID, handler: str, attempts: int, status: str, exc: BaseException
+    ) -> None:
         log.warning(
             "event handler failed",
             exc_info=exc,
@@ -195,7 +202,9 @@ class Worker:
                     job.fn(session)
             except Exception as exc:  # noqa: BLE001 - a failing job is recorded and runs again next tick
                 error = _error_text(exc)
-                log.warning("scheduled job failed", exc_info=exc, extra={"fields": {"worker": self.name, "job": job.name}})
+                log.warning(
+                    "scheduled job failed", exc_info=exc, extra={"fields": {"worker": self.name, "job": job.name}}
+                )
             jobs.finish(row, error)
             JOB_RUNS.labels(job.name, "failed" if error else "ok").inc()
 

@@ -21,14 +21,15 @@ _table = AuditEntry.__table__
 KEEP = object()
 
 
-def relink(db: Database, from_seq: int, key: AuditKey | None, changes: dict[str, Any] | None = None,
-           key_id: Any = KEEP) -> None:
+def relink(
+    db: Database, from_seq: int, key: AuditKey | None, changes: dict[str, Any] | None = None, key_id: Any = KEEP
+) -> None:
     """Apply ``changes`` to row ``from_seq`` and re-hash it and every later row onto its predecessor; fix the head."""
     with triggers_off(db) as conn:
         prev = conn.scalar(select(_table.c.hash).where(_table.c.seq == from_seq - 1)) or GENESIS_HASH
-        rows = conn.execute(
-            select(*CHAIN_COLUMNS).where(_table.c.seq >= from_seq).order_by(_table.c.seq)
-        ).mappings().all()
+        rows = (
+            conn.execute(select(*CHAIN_COLUMNS).where(_table.c.seq >= from_seq).order_by(_table.c.seq)).mappings().all()
+        )
         for row in rows:
             values = dict(row)
             if row["seq"] == from_seq and changes:
@@ -36,9 +37,13 @@ def relink(db: Database, from_seq: int, key: AuditKey | None, changes: dict[str,
             digest = link_hash(prev, values, key)
             new_key_id = row["key_id"] if key_id is KEEP else key_id
             conn.execute(
-                update(_table).where(_table.c.id == row["id"]).values(
+                update(_table)
+                .where(_table.c.id == row["id"])
+                .values(
                     **{k: values[k] for k in (changes or {}) if row["seq"] == from_seq},
-                    prev_hash=prev, hash=digest, key_id=new_key_id,
+                    prev_hash=prev,
+                    hash=digest,
+                    key_id=new_key_id,
                 )
             )
             prev = digest
@@ -64,4 +69,6 @@ def truncate(db: Database, from_seq: int) -> None:
 
 def _fix_head(conn) -> None:  # noqa: ANN001
     last = conn.execute(select(_table.c.seq, _table.c.hash).order_by(_table.c.seq.desc()).limit(1)).first()
-    conn.execute(update(AuditChainHead).values(last_seq=last.seq if last else 0, last_hash=last.hash if last else GENESIS_HASH))
+    conn.execute(
+        update(AuditChainHead).values(last_seq=last.seq if last else 0, last_hash=last.hash if last else GENESIS_HASH)
+    )

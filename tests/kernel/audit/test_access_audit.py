@@ -15,8 +15,14 @@ from tests.kernel.audit.helpers import add_patient
 
 def test_allowed_access_writes_a_row_with_who_what_whom_where(db):
     clinician = Actor(
-        user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}),
-        unit="virtual_care", unit_function="virtual_care", ip="10.0.0.7", via="web", request_id="req-1",
+        user_id=uuid.uuid4(),
+        label="doc@example.org",
+        roles=frozenset({Role.CLINICIAN}),
+        unit="virtual_care",
+        unit_function="virtual_care",
+        ip="10.0.0.7",
+        via="web",
+        request_id="req-1",
     )
     with db.unit_of_work() as s:
         patient = add_patient(s, "MRN001", "Ada", "Lovelace")
@@ -24,7 +30,11 @@ def test_allowed_access_writes_a_row_with_who_what_whom_where(db):
     with db.unit_of_work() as s:
         entry = s.scalar(select(AuditEntry))
         assert (entry.actor_label, entry.actor_roles, entry.action, entry.outcome) == (
-            "doc@example.org", "clinician", "patient.read", "allowed")
+            "doc@example.org",
+            "clinician",
+            "patient.read",
+            "allowed",
+        )
         assert entry.patient_id == patient.id
         assert (entry.ip, entry.via, entry.request_id, entry.reason) == ("10.0.0.7", "web", "req-1", "visit")
         assert entry.occurred_at.tzinfo is not None
@@ -32,7 +42,13 @@ def test_allowed_access_writes_a_row_with_who_what_whom_where(db):
 
 
 def test_allowed_row_is_undone_with_the_work_it_describes(db):
-    actor = Actor(user_id=None, label="ops", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
+    actor = Actor(
+        user_id=None,
+        label="ops",
+        roles=frozenset({Role.OPERATIONS_LEAD}),
+        unit="primary_care",
+        unit_function="primary_care",
+    )
     with pytest.raises(RuntimeError), db.unit_of_work() as s:
         authorize(s, actor, Permission.PATIENT_SEARCH)
         s.flush()
@@ -46,8 +62,9 @@ def test_refused_access_is_recorded_although_the_transaction_rolls_back(db):
         mine = add_patient(s, "MRN100", "Pat", "Own")
         other = add_patient(s, "MRN200", "Oth", "Er")
         user = create_user(s, email="pat@example.org", display_name="Pat", roles=[Role.PATIENT], patient_id=mine.id)
-        patient_actor = Actor(user_id=user.id, label=user.email, roles=frozenset({Role.PATIENT}), patient_id=mine.id,
-                              ip="203.0.113.9")
+        patient_actor = Actor(
+            user_id=user.id, label=user.email, roles=frozenset({Role.PATIENT}), patient_id=mine.id, ip="203.0.113.9"
+        )
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         add_patient(s, "MRN999", "Should", "Vanish")  # work in the same transaction
         authorize(s, patient_actor, Permission.PATIENT_READ, patient_id=other.id, resource_type="patient")

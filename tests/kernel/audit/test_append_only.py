@@ -35,8 +35,7 @@ def test_a_sealed_row_cannot_be_changed_and_an_unsealed_one_only_sealed(db):
     _refused(db, update(AuditEntry).where(AuditEntry.seq == 1).values(seq=None, hash=None), "UPDATE")
     _refused(db, update(AuditEntry).where(AuditEntry.seq.is_(None)).values(outcome="denied"), "UPDATE")
     # sealing that also changes what the row says is refused too
-    _refused(db, update(AuditEntry).where(AuditEntry.seq.is_(None)).values(seq=99, hash="f" * 64, action="x"),
-             "UPDATE")
+    _refused(db, update(AuditEntry).where(AuditEntry.seq.is_(None)).values(seq=99, hash="f" * 64, action="x"), "UPDATE")
     with db.unit_of_work() as s:
         assert seal_all(s) == 1  # the sealer's own update is what the database lets through
     assert do_verify(db).ok

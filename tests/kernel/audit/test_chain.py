@@ -11,14 +11,21 @@ from sqlalchemy import delete, func, select, text, update
 
 from careplane.kernel.access import Actor
 from careplane.kernel.audit.chain import GENESIS_HASH, link_hash, seal, seal_all
-from careplane.kernel.audit.verify import verify
 from careplane.kernel.audit.models import AuditChainHead, AuditEntry
 from careplane.kernel.audit.record import entry_for
+from careplane.kernel.audit.verify import verify
 from careplane.kernel.identity.roles import Role
 from tests.helpers import triggers_off
 from tests.kernel.audit.helpers import KEYRING
 
-ACTOR = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care", ip="10.1.1.1")
+ACTOR = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+    ip="10.1.1.1",
+)
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -71,13 +78,31 @@ def test_seal_numbers_rows_by_time_and_continues_across_calls(db):
 
 def test_hash_covers_every_audited_column():
     row = {
-        "seq": 1, "id": uuid.uuid4(), "occurred_at": T0, "actor_user_id": None, "actor_label": "a",
-        "actor_roles": "", "action": "patient.read", "patient_id": None, "resource_type": None,
-        "resource_id": None, "outcome": "allowed", "reason": None, "ip": None, "via": "web", "request_id": None,
+        "seq": 1,
+        "id": uuid.uuid4(),
+        "occurred_at": T0,
+        "actor_user_id": None,
+        "actor_label": "a",
+        "actor_roles": "",
+        "action": "patient.read",
+        "patient_id": None,
+        "resource_type": None,
+        "resource_id": None,
+        "outcome": "allowed",
+        "reason": None,
+        "ip": None,
+        "via": "web",
+        "request_id": None,
     }
     base = link_hash(GENESIS_HASH, row)
-    for name, other in [("seq", 2), ("actor_label", "b"), ("outcome", "denied"), ("ip", "1.2.3.4"),
-                        ("occurred_at", T0 + timedelta(microseconds=1)), ("patient_id", uuid.uuid4())]:
+    for name, other in [
+        ("seq", 2),
+        ("actor_label", "b"),
+        ("outcome", "denied"),
+        ("ip", "1.2.3.4"),
+        ("occurred_at", T0 + timedelta(microseconds=1)),
+        ("patient_id", uuid.uuid4()),
+    ]:
         assert link_hash(GENESIS_HASH, {**row, name: other}) != base, name
     assert link_hash("1" * 64, row) != base
 
@@ -118,8 +143,11 @@ def test_rewritten_row_with_recomputed_hash_breaks_the_next_link(db):
         values = {c.key: getattr(row, c.key) for c in AuditEntry.__table__.columns}
     values["outcome"] = "denied"
     with triggers_off(db) as conn:
-        conn.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(
-            outcome="denied", hash=link_hash(row.prev_hash, values, KEYRING.current)))
+        conn.execute(
+            update(AuditEntry)
+            .where(AuditEntry.seq == 2)
+            .values(outcome="denied", hash=link_hash(row.prev_hash, values, KEYRING.current))
+        )
     report = do_verify(db)
     assert [(p.kind, p.seq) for p in report.problems] == [("relinked", 3)]
 

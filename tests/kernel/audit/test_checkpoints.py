@@ -84,8 +84,11 @@ def test_a_checkpoint_signs_the_head_and_the_next_starts_where_it_ended(db, fold
 def test_an_edited_row_with_every_later_hash_recomputed_is_named(db, folder, attacker):
     add_sealed(db, 8)
     checkpoint(db, folder)
-    key, key_id = {"sha256": (None, tamper.KEEP), "sha256-as-legacy": (None, None),
-                   "own-key": (OTHER_KEY, OTHER_KEY.id)}[attacker]
+    key, key_id = {
+        "sha256": (None, tamper.KEEP),
+        "sha256-as-legacy": (None, None),
+        "own-key": (OTHER_KEY, OTHER_KEY.id),
+    }[attacker]
     target = sealed_rows(db)[4]
     tamper.relink(db, 5, key, {"outcome": "denied"}, key_id=key_id)
     for report in (check(db, folder), verify_without_checkpoints(db)):
@@ -123,7 +126,9 @@ def test_the_audit_key_holder_rewriting_history_is_caught_by_the_checkpoint(db, 
     report = check(db, folder)
     assert report.checkpoints_agreed == 1 and report.checkpoints_disagreed == 1
     assert [(p.kind, p.seq) for p in report.problems] == [("checkpoint", 4)]
-    assert "the change is in seq 4-7" in report.problems[0].message and "held the audit key" in report.problems[0].message
+    assert (
+        "the change is in seq 4-7" in report.problems[0].message and "held the audit key" in report.problems[0].message
+    )
 
 
 def test_a_chain_resealed_without_a_key_to_look_legacy_is_caught_by_the_checkpoint(db, folder):
@@ -163,7 +168,10 @@ def test_rows_sealed_after_the_newest_checkpoint_are_checked_before_the_next_is_
     tamper.truncate(db, 3)
     with pytest.raises(CheckpointRefused) as refused:
         checkpoint(db, folder)
-    assert "says the chain reached seq 3, but the chain head is at seq 2: seq 3 deleted" in refused.value.problems[0].message
+    assert (
+        "says the chain reached seq 3, but the chain head is at seq 2: seq 3 deleted"
+        in refused.value.problems[0].message
+    )
     assert len(list(folder.iterdir())) == 1
 
 

@@ -17,7 +17,13 @@ from tests.helpers import triggers_off
 from tests.kernel.audit import tamper
 from tests.kernel.audit.helpers import add_patient, count_entries
 
-DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+DOC = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+)
 
 
 @pytest.fixture

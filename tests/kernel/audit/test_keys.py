@@ -25,13 +25,19 @@ def seal_unkeyed(db):
     with db.unit_of_work() as s:
         head = s.get(AuditChainHead, HEAD_ID)
         last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
-        rows = s.execute(select(*CHAIN_COLUMNS).where(_table.c.seq.is_(None))
-                         .order_by(_table.c.occurred_at, _table.c.id)).mappings().all()
+        rows = (
+            s.execute(select(*CHAIN_COLUMNS).where(_table.c.seq.is_(None)).order_by(_table.c.occurred_at, _table.c.id))
+            .mappings()
+            .all()
+        )
         for row in rows:
             last_seq += 1
             digest = link_hash(last_hash, dict(row, seq=last_seq))
-            s.execute(update(_table).where(_table.c.id == row["id"]).values(
-                seq=last_seq, prev_hash=last_hash, hash=digest, sealed_at=clock.now()))
+            s.execute(
+                update(_table)
+                .where(_table.c.id == row["id"])
+                .values(seq=last_seq, prev_hash=last_hash, hash=digest, sealed_at=clock.now())
+            )
             last_hash = digest
         s.merge(AuditChainHead(id=HEAD_ID, last_seq=last_seq, last_hash=last_hash, sealed_at=clock.now()))
 

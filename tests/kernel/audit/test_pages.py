@@ -11,7 +11,14 @@ from careplane.kernel.audit.record import entry_for
 from careplane.kernel.identity.roles import Role
 from tests.kernel.audit.helpers import add_patient, count_entries, log_in
 
-DOC = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care", ip="10.9.8.7")
+DOC = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+    ip="10.9.8.7",
+)
 
 
 def seed(db):
@@ -83,7 +90,11 @@ def test_api_lists_with_filters_and_cursor(db, client, settings):
     body = client.get("/api/v1/audit", params={"patient": "MRN-7001", "limit": 1}).json()
     assert len(body["items"]) == 1 and body["next_cursor"]
     item = body["items"][0]
-    assert item["outcome"] == "denied" and item["patient"] == {"id": str(ada.id), "mrn": "MRN-7001", "name": "Ada Lovelace"}
+    assert item["outcome"] == "denied" and item["patient"] == {
+        "id": str(ada.id),
+        "mrn": "MRN-7001",
+        "name": "Ada Lovelace",
+    }
     assert item["actor"]["label"] == "doc@example.org" and item["sealed"] is False
     rest = client.get("/api/v1/audit", params={"patient": "MRN-7001", "after": body["next_cursor"]}).json()
     assert [i["reason"] for i in rest["items"]] == ["follow-up"] and rest["next_cursor"] is None

@@ -16,7 +16,14 @@ from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
 from tests.kernel.audit.helpers import add_patient
 
-LEAD = Actor(user_id=uuid.uuid4(), label="lead@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care", via="cli")
+LEAD = Actor(
+    user_id=uuid.uuid4(),
+    label="lead@example.org",
+    roles=frozenset({Role.OPERATIONS_LEAD}),
+    unit="primary_care",
+    unit_function="primary_care",
+    via="cli",
+)
 
 
 @pytest.fixture
@@ -128,7 +135,13 @@ def test_search_is_recorded_and_sealed_state_shown(db, world):
 
 
 def test_refused_search_is_recorded(db, world):
-    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+    clinician = Actor(
+        user_id=world["doc"].id,
+        label="doc@example.org",
+        roles=frozenset({Role.CLINICIAN}),
+        unit="virtual_care",
+        unit_function="virtual_care",
+    )
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         search(s, clinician, AuditFilters(patient="MRN-ADA"))
     with db.unit_of_work() as s:
@@ -138,9 +151,18 @@ def test_refused_search_is_recorded(db, world):
 
 def test_refused_search_reveals_nothing_about_its_filters(db, world):
     """An outsider's bad filters are refused, not answered with "no such MRN" (which would tell them what exists)."""
-    clinician = Actor(user_id=world["doc"].id, label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
-    for filters in (AuditFilters(patient="NO-SUCH-MRN"), AuditFilters(user="nobody@example.org"),
-                    AuditFilters(since="yesterday", tz="Mars/Base")):
+    clinician = Actor(
+        user_id=world["doc"].id,
+        label="doc@example.org",
+        roles=frozenset({Role.CLINICIAN}),
+        unit="virtual_care",
+        unit_function="virtual_care",
+    )
+    for filters in (
+        AuditFilters(patient="NO-SUCH-MRN"),
+        AuditFilters(user="nobody@example.org"),
+        AuditFilters(since="yesterday", tz="Mars/Base"),
+    ):
         with pytest.raises(AccessDenied), db.unit_of_work() as s:
             search(s, clinician, filters)
     with db.unit_of_work() as s:

@@ -96,7 +96,11 @@ def test_worker_process_stops_gracefully_on_sigterm(effects):
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "worker", "--name", "sigterm-test"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         with effects.unit_of_work() as s:

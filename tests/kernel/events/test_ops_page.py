@@ -48,8 +48,12 @@ def test_operations_lead_sees_dead_letter_and_jobs(client, effects, settings):
     with effects.unit_of_work() as s:
         s.add(
             JobSchedule(
-                name="billing.statements", schedule="cron 0 2 * * *", next_run_at=clock.now() + timedelta(hours=3),
-                last_run_at=clock.now(), last_status="failed", last_error="printer offline",
+                name="billing.statements",
+                schedule="cron 0 2 * * *",
+                next_run_at=clock.now() + timedelta(hours=3),
+                last_run_at=clock.now(),
+                last_status="failed",
+                last_error="printer offline",
             )
         )
     login(client, effects, role=Role.OPERATIONS_LEAD)

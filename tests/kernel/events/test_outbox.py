@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from careplane.kernel import clock, events
-from careplane.kernel.events import DEAD, DONE, PENDING, EventDelivery, OutboxEvent, publish
 from careplane.kernel.errors import Conflict, NotFound
+from careplane.kernel.events import DEAD, DONE, PENDING, EventDelivery, OutboxEvent, publish
 from careplane.kernel.worker import Worker
 from tests.kernel.events import sample
 from tests.kernel.events.sample import Colour, FannedOut, SampleHappened
@@ -50,7 +50,14 @@ def test_payload_round_trips_typed_fields(effects, worker_settings):
     pid = uuid.uuid4()
     at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     sent = SampleHappened(
-        ref="typed", patient_id=pid, at=at, day=date(2026, 3, 4), count=3, urgent=True, colour=Colour.BLUE, tags=("a", "b")
+        ref="typed",
+        patient_id=pid,
+        at=at,
+        day=date(2026, 3, 4),
+        count=3,
+        urgent=True,
+        colour=Colour.BLUE,
+        tags=("a", "b"),
     )
     with effects.unit_of_work() as s:
         event_id = publish(s, sent)
@@ -170,7 +177,11 @@ def test_redelivery_after_a_failed_attempt_acts_once(effects, worker_settings):
 def test_unknown_handler_is_recorded_not_fatal(effects, worker_settings):
     with effects.unit_of_work() as s:
         event_id = publish(s, SampleHappened(ref="orphan"))
-        s.add(EventDelivery(event_id=event_id, handler="gone.handler", status=PENDING, attempts=0, next_attempt_at=clock.now()))
+        s.add(
+            EventDelivery(
+                event_id=event_id, handler="gone.handler", status=PENDING, attempts=0, next_attempt_at=clock.now()
+            )
+        )
     worker = Worker(effects, worker_settings.model_copy(update={"worker_max_attempts": 1}))
     assert worker.run_once() == 2
     by_handler = {d.handler: d for d in _deliveries(effects, event_id)}
@@ -213,7 +224,9 @@ def test_prune_keeps_unfinished_and_recent_events(effects, worker_settings):
         stuck = publish(s, SampleHappened(ref="old-dead", mode="fail"))
         waiting = publish(s, SampleHappened(ref="old-pending"))
         s.execute(
-            update(EventDelivery).where(EventDelivery.event_id == waiting).values(next_attempt_at=old + timedelta(days=90))
+            update(EventDelivery)
+            .where(EventDelivery.event_id == waiting)
+            .values(next_attempt_at=old + timedelta(days=90))
         )
     worker = Worker(effects, worker_settings.model_copy(update={"worker_max_attempts": 1}))
     assert worker.run_once() == 3

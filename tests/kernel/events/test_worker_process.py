@@ -102,7 +102,9 @@ def test_handler_that_keeps_killing_its_worker_is_dead_lettered(effects, worker_
         clock.travel(clock.now() + timedelta(hours=2))  # past any lease / backoff
         with effects.unit_of_work() as s:
             delivery = events.claim_due_delivery(s)
-            assert delivery is not None and events.start_attempt(delivery, f"doomed-{n}", worker_settings.worker_max_attempts)
+            assert delivery is not None and events.start_attempt(
+                delivery, f"doomed-{n}", worker_settings.worker_max_attempts
+            )
         # ... and here the worker process died.
         with effects.unit_of_work() as s:
             assert events.claim_due_delivery(s) is None  # leased: nobody retries at once

@@ -86,7 +86,9 @@ def session_cookie(client) -> str | None:
 
 def mails_to(db, address: str) -> list[OutboxMail]:
     with db.unit_of_work() as s:
-        return list(s.scalars(select(OutboxMail).where(OutboxMail.to_address == address).order_by(OutboxMail.created_at)))
+        return list(
+            s.scalars(select(OutboxMail).where(OutboxMail.to_address == address).order_by(OutboxMail.created_at))
+        )
 
 
 def link_in(mail: OutboxMail, path_prefix: str) -> str:

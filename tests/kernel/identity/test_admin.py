@@ -75,7 +75,12 @@ def test_admin_creates_a_staff_member_who_sets_a_password_and_enrols_mfa(db, cli
     created = post(
         client,
         "/admin/users",
-        {"email": "New.Pharmacist@Example.org", "display_name": "Nia Pharm", "roles": ["pharmacist", "pharmacy_technician"], "unit": "pharmacy"},
+        {
+            "email": "New.Pharmacist@Example.org",
+            "display_name": "Nia Pharm",
+            "roles": ["pharmacist", "pharmacy_technician"],
+            "unit": "pharmacy",
+        },
     )
     assert created.status_code == 303, created.text
     user = load_user(db, "new.pharmacist@example.org")
@@ -124,7 +129,7 @@ def test_deactivated_users_existing_session_and_tokens_are_refused_on_the_next_r
     user = load_user(db, "bill@example.org")
     assert user.is_active is False and user.deactivated_at is not None
     listing = client.get("/admin/users").text
-    assert "bill@example.org is deactivated" in listing and "badge danger\">deactivated" in listing
+    assert "bill@example.org is deactivated" in listing and 'badge danger">deactivated' in listing
 
 
 def test_admin_cannot_deactivate_themself(db, client):

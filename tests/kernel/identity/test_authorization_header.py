@@ -54,9 +54,14 @@ def test_a_valid_bearer_token_needs_no_csrf_and_a_cookie_alone_does(client, db):
     user = login(client, db, role=Role.CLINICIAN)
     assert client.post("/api/v1/me/tokens", json={"name": "x"}).status_code == 403  # cookie, no CSRF
     client.get("/profile")
-    with_csrf = client.post("/api/v1/me/tokens", json={"name": "x"}, headers={"X-CSRF-Token": client.cookies.get(CSRF_COOKIE)})
+    with_csrf = client.post(
+        "/api/v1/me/tokens", json={"name": "x"}, headers={"X-CSRF-Token": client.cookies.get(CSRF_COOKIE)}
+    )
     assert with_csrf.status_code == 201
     client.cookies.clear()
-    registered = client.post("/api/v1/patients", headers=bearer(api_token(db, user)), json={
-        "given_name": "Bearer", "family_name": "Only", "birth_date": "1990-01-02", "sex_at_birth": "female"})
+    registered = client.post(
+        "/api/v1/patients",
+        headers=bearer(api_token(db, user)),
+        json={"given_name": "Bearer", "family_name": "Only", "birth_date": "1990-01-02", "sex_at_birth": "female"},
+    )
     assert registered.status_code == 201  # (tokens themselves are made only from a web session)

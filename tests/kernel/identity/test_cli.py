@@ -23,8 +23,21 @@ def cli_db(db, monkeypatch, settings):
 def test_create_list_deactivate(cli_db):
     result = runner.invoke(
         cli.app,
-        ["users", "create", "Ops@Example.org", "--name", "Olu Ops", "--role", "operations_lead", "--role", "clinician",
-         "--unit", "virtual_care", "--password", PASSWORD],
+        [
+            "users",
+            "create",
+            "Ops@Example.org",
+            "--name",
+            "Olu Ops",
+            "--role",
+            "operations_lead",
+            "--role",
+            "clinician",
+            "--unit",
+            "virtual_care",
+            "--password",
+            PASSWORD,
+        ],
     )
     assert result.exit_code == 0, result.output
     user = load_user(cli_db, "ops@example.org")
@@ -39,19 +52,33 @@ def test_create_list_deactivate(cli_db):
 
 
 def test_create_prompts_for_the_password_and_checks_the_rules(cli_db):
-    weak = runner.invoke(cli.app, ["users", "create", "a@example.org", "--name", "A", "--role", "biller"], input="short\nshort\n")
+    weak = runner.invoke(
+        cli.app, ["users", "create", "a@example.org", "--name", "A", "--role", "biller"], input="short\nshort\n"
+    )
     assert weak.exit_code == 1 and "at least 12 characters" in weak.output
     assert load_user(cli_db, "a@example.org") is None
     ok = runner.invoke(
-        cli.app, ["users", "create", "a@example.org", "--name", "A", "--role", "biller"], input=f"{PASSWORD}\n{PASSWORD}\n"
+        cli.app,
+        ["users", "create", "a@example.org", "--name", "A", "--role", "biller"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
     )
     assert ok.exit_code == 0, ok.output
-    assert runner.invoke(cli.app, ["users", "create", "a@example.org", "--name", "A", "--role", "biller", "--password", PASSWORD]).exit_code == 1
+    assert (
+        runner.invoke(
+            cli.app, ["users", "create", "a@example.org", "--name", "A", "--role", "biller", "--password", PASSWORD]
+        ).exit_code
+        == 1
+    )
 
 
 def test_unknown_user_and_bad_role(cli_db):
     assert runner.invoke(cli.app, ["users", "deactivate", "nobody@example.org"]).exit_code == 1
-    assert runner.invoke(cli.app, ["users", "create", "x@example.org", "--name", "X", "--role", "wizard", "--password", PASSWORD]).exit_code != 0
+    assert (
+        runner.invoke(
+            cli.app, ["users", "create", "x@example.org", "--name", "X", "--role", "wizard", "--password", PASSWORD]
+        ).exit_code
+        != 0
+    )
 
 
 def test_totp_prints_the_current_code_in_development_only(cli_db, settings, monkeypatch):
@@ -73,8 +100,14 @@ def test_a_command_run_where_there_is_no_database_says_where_it_looked_and_creat
     import sys
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREPLANE_")}
-    result = subprocess.run([sys.executable, "-m", "careplane.cli", "users", "totp", "x@y.org"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "careplane.cli", "users", "totp", "x@y.org"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert str(tmp_path / "var" / "careplane.db") in result.stderr and "careplane db upgrade" in result.stderr
     assert list(tmp_path.iterdir()) == []

@@ -18,8 +18,9 @@ EMAIL = "new@example.org"
 def _held(db):  # noqa: ANN001, ANN202
     """A patient's own account (linked to their record) whose address nobody has confirmed."""
     with db.unit_of_work() as s:
-        patient = patients.register_patient(s, Actor.for_system("tests"), patient_data(email=EMAIL),
-                                            confirm_not_duplicate=True)
+        patient = patients.register_patient(
+            s, Actor.for_system("tests"), patient_data(email=EMAIL), confirm_not_duplicate=True
+        )
     return make_user(db, EMAIL, patient_id=patient.id, email_verified=False), patient
 
 

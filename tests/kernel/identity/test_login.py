@@ -162,7 +162,9 @@ def test_posts_without_csrf_token_are_refused(db, client):
     no_token = client.post("/login", data={"email": "pat@example.org", "password": PASSWORD}, follow_redirects=False)
     assert no_token.status_code == 403 and session_cookie(client) is None
     wrong_token = client.post(
-        "/login", data={"email": "pat@example.org", "password": PASSWORD, "csrf_token": "forged"}, follow_redirects=False
+        "/login",
+        data={"email": "pat@example.org", "password": PASSWORD, "csrf_token": "forged"},
+        follow_redirects=False,
     )
     assert wrong_token.status_code == 403
     log_in(client, "pat@example.org")

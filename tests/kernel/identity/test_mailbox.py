@@ -39,7 +39,9 @@ def test_mailbox_lists_newest_first_and_links_are_clickable(db, local):
         first = send_mail(s, "a@example.org", "Older", "plain text")
     clock.travel(clock.now() + timedelta(minutes=1))
     with db.unit_of_work() as s:
-        second = send_mail(s, "b@example.org", "Newer <b>", "Open http://127.0.0.1:8000/password/reset/abc?x=1&y=2 now <script>")
+        second = send_mail(
+            s, "b@example.org", "Newer <b>", "Open http://127.0.0.1:8000/password/reset/abc?x=1&y=2 now <script>"
+        )
     listing = local.get("/mailbox")
     assert listing.status_code == 200
     assert listing.text.index("Newer &lt;b&gt;") < listing.text.index("Older")

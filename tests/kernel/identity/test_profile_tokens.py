@@ -20,7 +20,7 @@ def test_profile_shows_the_account(db, client):
     page = client.get("/profile")
     for text in ["Doc", "doc@example.org", "Clinician", "Operations lead", "Virtual Care", "not confirmed"]:
         assert text in page.text
-    assert "badge ok\">on" in page.text
+    assert 'badge ok">on' in page.text
 
 
 def test_email_confirmation_from_the_profile(db, client, settings):
@@ -30,7 +30,7 @@ def test_email_confirmation_from_the_profile(db, client, settings):
     assert post(client, "/profile/verify-email").status_code == 303
     link = link_in(mails_to(db, "doc@example.org")[-1], "/verify-email/")
     assert client.get(link).status_code == 200
-    assert "badge ok\">confirmed" in client.get("/profile").text
+    assert 'badge ok">confirmed' in client.get("/profile").text
 
 
 def test_change_password_needs_the_current_one_and_ends_other_sessions(db, client, app):
@@ -42,12 +42,32 @@ def test_change_password_needs_the_current_one_and_ends_other_sessions(db, clien
         assert other.get("/profile", follow_redirects=False).status_code == 200
         full_login(client, db, "pat@example.org")
 
-        wrong = post(client, "/profile/password", {"current_password": "nope nope nope", "password": "new passphrase here", "password_confirm": "new passphrase here"})
+        wrong = post(
+            client,
+            "/profile/password",
+            {
+                "current_password": "nope nope nope",
+                "password": "new passphrase here",
+                "password_confirm": "new passphrase here",
+            },
+        )
         assert wrong.status_code == 422 and "not correct" in wrong.text
-        weak = post(client, "/profile/password", {"current_password": PASSWORD, "password": "aaaaaaaaaaaaaa", "password_confirm": "aaaaaaaaaaaaaa"})
+        weak = post(
+            client,
+            "/profile/password",
+            {"current_password": PASSWORD, "password": "aaaaaaaaaaaaaa", "password_confirm": "aaaaaaaaaaaaaa"},
+        )
         assert weak.status_code == 422 and "different characters" in weak.text
 
-        ok = post(client, "/profile/password", {"current_password": PASSWORD, "password": "new passphrase here", "password_confirm": "new passphrase here"})
+        ok = post(
+            client,
+            "/profile/password",
+            {
+                "current_password": PASSWORD,
+                "password": "new passphrase here",
+                "password_confirm": "new passphrase here",
+            },
+        )
         assert ok.status_code == 303
         assert client.get("/profile", follow_redirects=False).status_code == 200  # this session stays
         assert other.get("/profile", follow_redirects=False).status_code == 303  # the other one ended
@@ -72,7 +92,10 @@ def test_token_from_the_profile_is_shown_once_works_as_bearer_and_stops_after_re
     api = _bearer(raw)
     me = client.get("/api/v1/me", headers=api)
     assert me.status_code == 200 and me.json()["email"] == "doc@example.org" and me.json()["roles"] == ["clinician"]
-    assert "never" not in re.search(r"nightly export.*?</tr>", client.get("/profile").text, re.S).group(0).split("</td>")[3]
+    assert (
+        "never"
+        not in re.search(r"nightly export.*?</tr>", client.get("/profile").text, re.S).group(0).split("</td>")[3]
+    )
 
     assert post(client, f"/profile/tokens/{token.id}/revoke").status_code == 303
     refused = client.get("/api/v1/me", headers=api)
@@ -99,8 +122,11 @@ def test_tokens_api(db, client):
     first = post(client, "/profile/tokens", {"name": "first"})
     raw = re.search(r'value="(cpt_[^"]+)"', first.text).group(1)
     # the logged-in session may create tokens through the API too (with its CSRF token)
-    created = client.post("/api/v1/me/tokens", json={"name": "ci", "expires_days": 7},
-                          headers={"X-CSRF-Token": client.cookies.get(CSRF_COOKIE)})
+    created = client.post(
+        "/api/v1/me/tokens",
+        json={"name": "ci", "expires_days": 7},
+        headers={"X-CSRF-Token": client.cookies.get(CSRF_COOKIE)},
+    )
     assert created.status_code == 201
     client.cookies.delete(SESSION_COOKIE)
     api = _bearer(raw)

@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 
 from careplane import cli
 from careplane.kernel import cli_database, clock
-from careplane.settings import get_settings
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.mail import OutboxMail
-from careplane.kernel.org.staff import csv_import
 from careplane.kernel.org.models import Licence, StaffMember, TeamMembership
+from careplane.kernel.org.staff import csv_import
+from careplane.settings import get_settings
 from tests.kernel.org.test_staff import CLINICIAN, NPI_A, OPS, hire, units_and_teams
 
 DATA = Path(__file__).parent / "data"
@@ -27,7 +27,9 @@ runner = CliRunner()
 
 def _counts(db) -> tuple[int, int, int, int]:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) for t in (User, StaffMember, Licence, TeamMembership))
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) for t in (User, StaffMember, Licence, TeamMembership)
+        )
 
 
 def _import(db, text, **kwargs):  # noqa: ANN001, ANN003, ANN202
@@ -85,9 +87,20 @@ def test_every_bad_row_is_listed_with_line_and_column(db):
     )
     result = _import(db, text)
     found = {(e.line, e.column) for e in result.plan.errors}
-    assert found == {(3, "unit"), (3, "npi"), (3, "licence_state"), (4, "name"), (4, "licence_number"),
-                     (5, "name"), (5, "roles"), (5, "licence_kind"), (5, "licence_expires_on"), (6, "email"),
-                     (8, "roles"), (10, "")}
+    assert found == {
+        (3, "unit"),
+        (3, "npi"),
+        (3, "licence_state"),
+        (4, "name"),
+        (4, "licence_number"),
+        (5, "name"),
+        (5, "roles"),
+        (5, "licence_kind"),
+        (5, "licence_expires_on"),
+        (6, "email"),
+        (8, "roles"),
+        (10, ""),
+    }
     assert "also given on line 2" in next(e.message for e in result.plan.errors if (e.line, e.column) == (3, "npi"))
     assert _counts(db) == (1, 1, 0, 0)
     # Fixed, the licence for the person already on staff is added to them.
@@ -99,7 +112,10 @@ def test_every_bad_row_is_listed_with_line_and_column(db):
 
 def test_header_problems(db):
     assert [(e.line, e.column) for e in _import(db, "").plan.errors] == [(1, "")]
-    assert {(e.line, e.column) for e in _import(db, "name,colour\nA,red\n").plan.errors} == {(1, "colour"), (1, "email")}
+    assert {(e.line, e.column) for e in _import(db, "name,colour\nA,red\n").plan.errors} == {
+        (1, "colour"),
+        (1, "email"),
+    }
 
 
 def test_only_org_managers_import(db):

@@ -19,10 +19,10 @@ from careplane.kernel.events import EventDelivery, OutboxEvent
 from careplane.kernel.identity import authn
 from careplane.kernel.identity.models import ApiToken, User, WebSession
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.offboarding import departures
-from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, OrgChange, OrgUnit, StaffMember, Team, TeamMembership
+from careplane.kernel.org.offboarding import departures
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkQueue
 from careplane.settings import Settings
@@ -57,17 +57,27 @@ def make_staff(db: Database, role: Role = Role.CLINICIAN, name: str | None = Non
     return user, staff
 
 
-def add_items(db: Database, queue: WorkQueue, staff: StaffMember | None, count: int, kind: str = "visit") -> list[uuid.UUID]:
+def add_items(
+    db: Database, queue: WorkQueue, staff: StaffMember | None, count: int, kind: str = "visit"
+) -> list[uuid.UUID]:
     with db.unit_of_work() as s:
         return [
-            work.create_item(s, queue.id, kind=kind, title=f"{kind} {n}", assignee_staff_id=staff.id if staff else None).id
+            work.create_item(
+                s, queue.id, kind=kind, title=f"{kind} {n}", assignee_staff_id=staff.id if staff else None
+            ).id
             for n in range(count)
         ]
 
 
 def lead_actor(db: Database) -> Actor:
     user = make_user(db, role=Role.OPERATIONS_LEAD)
-    return Actor(user_id=user.id, label=user.email, roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
+    return Actor(
+        user_id=user.id,
+        label=user.email,
+        roles=frozenset({Role.OPERATIONS_LEAD}),
+        unit="primary_care",
+        unit_function="primary_care",
+    )
 
 
 def offboard(db: Database, actor: Actor, staff: StaffMember, **kwargs) -> Departure:  # noqa: ANN003
@@ -87,7 +97,11 @@ def test_offboarding_ends_access_memberships_and_records_the_departure(db: Datab
     token = api_token(db, user)
     with db.unit_of_work() as s:
         s.add(TeamMembership(team_id=queues["virtual_care"].team_id, staff_id=leaver.id, start_date=START))
-        s.add(TeamMembership(team_id=queues["pharmacy"].team_id, staff_id=leaver.id, start_date=START, end_date=date(2021, 1, 1)))
+        s.add(
+            TeamMembership(
+                team_id=queues["pharmacy"].team_id, staff_id=leaver.id, start_date=START, end_date=date(2021, 1, 1)
+            )
+        )
 
     departure = offboard(db, actor, leaver, successor_staff_id=successor.id, reason="Moved abroad")
 
@@ -138,7 +152,13 @@ def test_validation_refusals_change_nothing(db: Database):
         offboard(db, actor, gone, successor_staff_id=successor.id)
     with pytest.raises(NotFound):
         offboard(db, actor, StaffMember(id=uuid.uuid4()), successor_staff_id=successor.id)
-    own_actor = Actor(user_id=user.id, label=user.email, roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
+    own_actor = Actor(
+        user_id=user.id,
+        label=user.email,
+        roles=frozenset({Role.OPERATIONS_LEAD}),
+        unit="primary_care",
+        unit_function="primary_care",
+    )
     with pytest.raises(Conflict):
         offboard(db, own_actor, leaver, successor_staff_id=successor.id)
 
@@ -153,7 +173,13 @@ def test_a_clinician_may_not_offboard_or_preview(db: Database):
     clinician, _ = make_staff(db)
     _, leaver = make_staff(db)
     _, successor = make_staff(db)
-    actor = Actor(user_id=clinician.id, label=clinician.email, roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+    actor = Actor(
+        user_id=clinician.id,
+        label=clinician.email,
+        roles=frozenset({Role.CLINICIAN}),
+        unit="virtual_care",
+        unit_function="virtual_care",
+    )
     with pytest.raises(AccessDenied):
         offboard(db, actor, leaver, successor_staff_id=successor.id)
     with db.unit_of_work() as s, pytest.raises(AccessDenied):
@@ -206,9 +232,14 @@ def test_a_departing_lead_passes_the_unit_to_the_successor_or_leaves_it_flagged(
             units = {u.code: u for u in s.scalars(select(OrgUnit))}
             assert units["pharmacy"].lead_staff_id == successor.id
             assert units["benefits"].lead_staff_id is None
-            changes = sorted(s.scalars(select(OrgChange).where(OrgChange.kind == "unit.lead_changed")), key=lambda c: c.summary)
+            changes = sorted(
+                s.scalars(select(OrgChange).where(OrgChange.kind == "unit.lead_changed")), key=lambda c: c.summary
+            )
             assert [c.summary for c in changes] == ["Employer Benefits has no lead", "Next Lead now leads Pharmacy"]
-            assert [(c.details["from"], c.details["to"]) for c in changes] == [(str(lead_b.id), None), (str(lead_a.id), str(successor.id))]
+            assert [(c.details["from"], c.details["to"]) for c in changes] == [
+                (str(lead_b.id), None),
+                (str(lead_a.id), str(successor.id)),
+            ]
             assert all(c.actor_label == actor.label for c in changes)
             assert departures.get_departure(s, actor, second.id).leaderless == ["Employer Benefits"]
     finally:
@@ -231,22 +262,41 @@ def test_an_offboarding_is_recorded_in_the_organisations_history(db: Database):
 
     with db.unit_of_work() as s:
         units = {u.code: u.id for u in s.scalars(select(OrgUnit))}
-        change = s.scalar(select(OrgChange).where(OrgChange.kind == "staff.offboarded",
-                                                  OrgChange.details["staff_id"].as_string() == str(leaver.id)))
-        assert change.summary == ("Dr Ada Leaving offboarded (last day 2020-01-31); "
-                                  "3 open work items handed over to Dr Grace Next")
-        assert (change.effective_on, change.actor_label, change.at) == (START + timedelta(days=30), actor.label, first.at)
+        change = s.scalar(
+            select(OrgChange).where(
+                OrgChange.kind == "staff.offboarded", OrgChange.details["staff_id"].as_string() == str(leaver.id)
+            )
+        )
+        assert change.summary == (
+            "Dr Ada Leaving offboarded (last day 2020-01-31); 3 open work items handed over to Dr Grace Next"
+        )
+        assert (change.effective_on, change.actor_label, change.at) == (
+            START + timedelta(days=30),
+            actor.label,
+            first.at,
+        )
         assert change.details == {
-            "departure_id": str(first.id), "staff_id": str(leaver.id), "name": "Dr Ada Leaving", "home_unit": "virtual_care",
-            "successor_staff_id": str(successor.id), "successor_queue_id": None, "successor": "Dr Grace Next",
-            "items_handed_over": 3, "items_not_covered": 0, "by_unit": {"virtual_care": 2, "pharmacy": 1},
+            "departure_id": str(first.id),
+            "staff_id": str(leaver.id),
+            "name": "Dr Ada Leaving",
+            "home_unit": "virtual_care",
+            "successor_staff_id": str(successor.id),
+            "successor_queue_id": None,
+            "successor": "Dr Grace Next",
+            "items_handed_over": 3,
+            "items_not_covered": 0,
+            "by_unit": {"virtual_care": 2, "pharmacy": 1},
         }
         assert (change.unit_id, change.other_unit_id) == (units["virtual_care"], None)
 
         history = structure.history(s, actor)
-        assert [c.kind for c in history][:2] == ["staff.offboarded", "staff.offboarded"], "newest first, with the restructurings"
+        assert [c.kind for c in history][:2] == ["staff.offboarded", "staff.offboarded"], (
+            "newest first, with the restructurings"
+        )
         queued = history[0]
-        assert queued.summary.endswith("0 open work items handed over to Employer Benefits / Employer Benefits team / Employer Benefits queue")
+        assert queued.summary.endswith(
+            "0 open work items handed over to Employer Benefits / Employer Benefits team / Employer Benefits queue"
+        )
         assert queued.details["departure_id"] == str(later.id)
         assert (queued.unit_id, queued.other_unit_id) == (units["virtual_care"], units["benefits"])
         assert queued in structure.history(s, actor, unit_id=units["benefits"]), "the queue's unit sees it too"

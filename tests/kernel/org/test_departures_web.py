@@ -50,7 +50,9 @@ def test_an_offboarded_clinicians_session_and_token_are_refused_on_the_next_requ
     assert api.status_code == 401 and api.headers["content-type"].startswith("application/problem+json")
 
 
-def test_offboarding_through_the_pages_shows_the_report_until_complete(db: Database, client: TestClient, settings: Settings):
+def test_offboarding_through_the_pages_shows_the_report_until_complete(
+    db: Database, client: TestClient, settings: Settings
+):
     queues = make_org(db)
     login(client, db, role=Role.OPERATIONS_LEAD)
     _, leaver = make_staff(db, name="Dr Ada Leaving")
@@ -111,9 +113,13 @@ def test_a_clinician_cannot_offboard(db: Database, client: TestClient):
     _, leaver = make_staff(db)
     _, successor = make_staff(db)
     assert client.get(f"/org/staff/{leaver.id}/offboard").status_code == 403
-    posted = client.post(f"/org/staff/{leaver.id}/offboard", data={"csrf_token": csrf(client), "successor_staff_id": str(successor.id)})
+    posted = client.post(
+        f"/org/staff/{leaver.id}/offboard", data={"csrf_token": csrf(client), "successor_staff_id": str(successor.id)}
+    )
     assert posted.status_code == 403
-    api = client.post(f"/api/v1/org/staff/{leaver.id}/offboard", json={"successor_staff_id": str(successor.id)}, headers=bearer(token))
+    api = client.post(
+        f"/api/v1/org/staff/{leaver.id}/offboard", json={"successor_staff_id": str(successor.id)}, headers=bearer(token)
+    )
     assert api.status_code == 403
     assert client.get("/org/departures").status_code == 403
     with db.unit_of_work() as s:
@@ -131,7 +137,11 @@ def test_the_json_api_offboards_and_reports_per_unit(db: Database, client: TestC
     preview = client.get(url, headers=headers).json()
     assert next(u for u in preview["units"] if u["unit_code"] == "revenue_cycle")["open_items"] == {"denial": 2}
 
-    both = client.post(url, json={"successor_staff_id": str(leaver.id), "successor_queue_id": str(queues["pharmacy"].id)}, headers=headers)
+    both = client.post(
+        url,
+        json={"successor_staff_id": str(leaver.id), "successor_queue_id": str(queues["pharmacy"].id)},
+        headers=headers,
+    )
     assert both.status_code == 422 and [e["field"] for e in both.json()["errors"]] == ["successor"]
 
     body = {"successor_queue_id": str(queues["revenue_cycle"].id), "reason": "contract ended"}
@@ -142,7 +152,11 @@ def test_the_json_api_offboards_and_reports_per_unit(db: Database, client: TestC
     assert data["complete"] is False and data["waiting_for"] == sorted(UNITS)
     assert data["successor"] == "Revenue Cycle / Revenue Cycle team / Revenue Cycle queue"
     replay = client.post(url, json=body, headers=key)
-    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true" and replay.json()["id"] == data["id"]
+    assert (
+        replay.status_code == 201
+        and replay.headers["Idempotent-Replayed"] == "true"
+        and replay.json()["id"] == data["id"]
+    )
     assert client.post(url, json=body, headers=headers).status_code == 409
 
     drain(db, settings)
@@ -155,7 +169,9 @@ def test_the_json_api_offboards_and_reports_per_unit(db: Database, client: TestC
     history = client.get("/api/v1/org/history", headers=headers).json()
     entry = next(c for c in history if c["kind"] == "staff.offboarded")
     assert (entry["details"]["departure_id"], entry["details"]["items_handed_over"]) == (data["id"], 2)
-    assert "2 open work items handed over to Revenue Cycle / Revenue Cycle team / Revenue Cycle queue" in entry["summary"]
+    assert (
+        "2 open work items handed over to Revenue Cycle / Revenue Cycle team / Revenue Cycle queue" in entry["summary"]
+    )
 
 
 def make_uncovered_queue(db: Database):  # noqa: ANN201
@@ -219,8 +235,11 @@ def test_the_offboarding_form_asks_to_confirm_work_no_hand_over_covers(db: Datab
     with db.unit_of_work() as s:
         assert s.get(StaffMember, leaver.id).status == "active"
 
-    done = client.post(url, data={"csrf_token": csrf(client), "successor_staff_id": str(successor.id), "confirm_uncovered": "1"},
-                       follow_redirects=False)
+    done = client.post(
+        url,
+        data={"csrf_token": csrf(client), "successor_staff_id": str(successor.id), "confirm_uncovered": "1"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     with db.unit_of_work() as s:
         assert s.get(StaffMember, leaver.id).status == "departed"

@@ -8,11 +8,10 @@ from sqlalchemy import select
 
 from careplane.kernel import events
 from careplane.kernel.db import Database
-from careplane.kernel.org.offboarding import departures
-from careplane.kernel.org.offboarding import handover
-from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import Departure, HandoverReport, OrgUnit, Team
+from careplane.kernel.org.offboarding import departures, handover
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.units import Unit
 from careplane.kernel.work.models import WorkItem, WorkQueue
 from careplane.kernel.worker import Worker
@@ -79,7 +78,9 @@ def test_a_successor_queue_gets_the_items_back_unassigned(db: Database, settings
     queues = make_org(db)
     actor = lead_actor(db)
     _, leaver = make_staff(db)
-    ids = add_items(db, queues["virtual_care"], leaver, 2) + add_items(db, queues["benefits"], leaver, 1, kind="enrolment")
+    ids = add_items(db, queues["virtual_care"], leaver, 2) + add_items(
+        db, queues["benefits"], leaver, 1, kind="enrolment"
+    )
 
     departure = offboard(db, actor, leaver, successor_queue_id=queues["virtual_care"].id)
     drain(db, settings)
@@ -164,7 +165,10 @@ def test_redelivery_neither_moves_twice_nor_reports_twice(db: Database, settings
         for fn in events.handlers_for(StaffDeparted.event_name()).values():
             fn(s, event)
 
-    assert [i.assignee_staff_id for i in sorted(items(db, ids), key=lambda i: i.id == ids[0])] == [successor.id, later.id]
+    assert [i.assignee_staff_id for i in sorted(items(db, ids), key=lambda i: i.id == ids[0])] == [
+        successor.id,
+        later.id,
+    ]
     with db.unit_of_work() as s:
         rows = list(s.scalars(select(HandoverReport).where(HandoverReport.departure_id == departure.id)))
     assert len(rows) == len(UNITS)

@@ -75,12 +75,20 @@ class Run:
 
     def active_staff(self) -> list[uuid.UUID]:
         with self.db.unit_of_work() as s:
-            return list(s.scalars(select(StaffMember.id).join(User, User.id == StaffMember.user_id)
-                                  .where(StaffMember.status == StaffStatus.ACTIVE.value).order_by(User.display_name)))
+            return list(
+                s.scalars(
+                    select(StaffMember.id)
+                    .join(User, User.id == StaffMember.user_id)
+                    .where(StaffMember.status == StaffStatus.ACTIVE.value)
+                    .order_by(User.display_name)
+                )
+            )
 
     def active_units(self) -> list[OrgUnit]:
         with self.db.unit_of_work() as s:
-            return list(s.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.code)))
+            return list(
+                s.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.code))
+            )
 
     def current_teams(self) -> list[Team]:
         with self.db.unit_of_work() as s:
@@ -89,9 +97,13 @@ class Run:
     def holding(self, staff: list[uuid.UUID]) -> list[uuid.UUID]:
         """Those of ``staff`` who hold the most open items (all of them when no one holds any)."""
         with self.db.unit_of_work() as s:
-            counts = dict(s.execute(select(WorkItem.assignee_staff_id, func.count())
-                                    .where(WorkItem.status == OPEN, WorkItem.assignee_staff_id.in_(staff))
-                                    .group_by(WorkItem.assignee_staff_id)).all())
+            counts = dict(
+                s.execute(
+                    select(WorkItem.assignee_staff_id, func.count())
+                    .where(WorkItem.status == OPEN, WorkItem.assignee_staff_id.in_(staff))
+                    .group_by(WorkItem.assignee_staff_id)
+                ).all()
+            )
         most = max(counts.values(), default=0)
         return [p for p in staff if counts.get(p, 0) == most]
 
@@ -99,13 +111,21 @@ class Run:
         """Current teams whose queues hold open work of someone who has left: work whose hand-over
         has not reached it yet. Restructuring these is where hand-over could lose track."""
         with self.db.unit_of_work() as s:
-            return list(s.scalars(
-                select(Team).distinct().join(WorkQueue, WorkQueue.team_id == Team.id)
-                .join(WorkItem, WorkItem.queue_id == WorkQueue.id)
-                .join(StaffMember, StaffMember.id == WorkItem.assignee_staff_id)
-                .where(Team.effective_to.is_(None), WorkItem.status == OPEN,
-                       StaffMember.status == StaffStatus.DEPARTED.value)
-                .order_by(Team.name)))
+            return list(
+                s.scalars(
+                    select(Team)
+                    .distinct()
+                    .join(WorkQueue, WorkQueue.team_id == Team.id)
+                    .join(WorkItem, WorkItem.queue_id == WorkQueue.id)
+                    .join(StaffMember, StaffMember.id == WorkItem.assignee_staff_id)
+                    .where(
+                        Team.effective_to.is_(None),
+                        WorkItem.status == OPEN,
+                        StaffMember.status == StaffStatus.DEPARTED.value,
+                    )
+                    .order_by(Team.name)
+                )
+            )
 
     def pick_team(self, teams: list[Team]) -> Team:
         """A team, mostly one whose work is being handed over (when there is one)."""
@@ -149,8 +169,9 @@ class Run:
         function = self.rng.choice(sorted(BUSINESS_FUNCTIONS))
         lead = self.rng.choice(staff) if staff and self.rng.random() < 0.5 else None
         with self.db.unit_of_work() as s:
-            unit = structure.create_unit(s, self.actor, code=f"unit_{n}", name=f"Unit {n}", function=function,
-                                         lead_staff_id=lead)
+            unit = structure.create_unit(
+                s, self.actor, code=f"unit_{n}", name=f"Unit {n}", function=function, lead_staff_id=lead
+            )
             team = structure.create_team(s, self.actor, unit.id, f"Team {n}")
             structure.create_queue(s, self.actor, team.id, f"Queue {n}")
         return f"create unit_{n} doing {function}, led by {self.names.get(lead)}"
@@ -191,8 +212,9 @@ class Run:
         chosen = self.rng.sample(own, self.rng.randint(1, len(own)))
         n = self.next_name()
         with self.db.unit_of_work() as s:
-            structure.split_unit(s, self.actor, unit.id, new_code=f"split_{n}", new_name=f"Split {n}",
-                                 team_ids=[t.id for t in chosen])
+            structure.split_unit(
+                s, self.actor, unit.id, new_code=f"split_{n}", new_name=f"Split {n}", team_ids=[t.id for t in chosen]
+            )
         return f"split {[t.name for t in chosen]} off {unit.code} into split_{n}"
 
     def move_team(self) -> str | None:
@@ -212,16 +234,26 @@ class Run:
             for _ in range(self.rng.randint(1, 4)):
                 holder = self.rng.choice(staff) if self.rng.random() < 0.8 else None
                 queue, label = self.rng.choice(queues)
-                item = work.create_item(s, queue, kind=self.rng.choice(["visit", "task"]),
-                                        title=f"Item {self.next_name()}", assignee_staff_id=holder)
+                item = work.create_item(
+                    s,
+                    queue,
+                    kind=self.rng.choice(["visit", "task"]),
+                    title=f"Item {self.next_name()}",
+                    assignee_staff_id=holder,
+                )
                 self.items.add(item.id)
                 added.append(f"{label} held by {self.names.get(holder, 'no one')}")
         return f"add items: {'; '.join(added)}"
 
     def step(self) -> str:
         actions: list[tuple[float, Callable[[], str | None]]] = [
-            (1, self.create_unit), (2, self.offboard), (2, self.merge), (1, self.split), (2, self.move_team),
-            (3, self.add_work), (1, self.hire),
+            (1, self.create_unit),
+            (2, self.offboard),
+            (2, self.merge),
+            (1, self.split),
+            (2, self.move_team),
+            (3, self.add_work),
+            (1, self.hire),
         ]
         while True:
             action = self.rng.choices([a for _, a in actions], weights=[w for w, _ in actions])[0]
@@ -249,16 +281,20 @@ class Run:
         where = f"after {len(self.log)} steps:\n  " + "\n  ".join(self.log)
         with self.db.unit_of_work() as s:
             departed = set(s.scalars(select(StaffMember.id).where(StaffMember.status == StaffStatus.DEPARTED.value)))
-            held = {i: who for i, who in s.execute(
-                select(WorkItem.id, WorkItem.assignee_staff_id).where(WorkItem.status == OPEN))}
+            held = {
+                i: who
+                for i, who in s.execute(select(WorkItem.id, WorkItem.assignee_staff_id).where(WorkItem.status == OPEN))
+            }
             delivered = _delivered_departures(s)
             # A departure found complete stays so (its reports stay, and work never goes back to
             # someone who left: checked below whenever the worker is quiet), so it is read once.
             for departure in s.scalars(select(Departure).order_by(Departure.at)):
                 if departure.id not in self.complete and (departure.id in delivered or quiet):
                     state = handover.status(s, departure)
-                    assert state.complete, (f"departure of {self.names[departure.staff_id]} delivered but incomplete "
-                                            f"(missing {sorted(state.missing)}, {state.still_held} still held) {where}")
+                    assert state.complete, (
+                        f"departure of {self.names[departure.staff_id]} delivered but incomplete "
+                        f"(missing {sorted(state.missing)}, {state.still_held} still held) {where}"
+                    )
                     self.complete.add(departure.id)
             if quiet:
                 kept = sorted(self.names[who] for who in held.values() if who in departed)
@@ -269,17 +305,26 @@ class Run:
             # Nothing is lost: every item made is open, in a queue of a current team of an active unit.
             assert set(held) == self.items, where
             homeless = s.scalar(
-                select(func.count()).select_from(WorkItem)
-                .join(WorkQueue, WorkQueue.id == WorkItem.queue_id).join(Team, Team.id == WorkQueue.team_id)
+                select(func.count())
+                .select_from(WorkItem)
+                .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
+                .join(Team, Team.id == WorkQueue.team_id)
                 .join(OrgUnit, OrgUnit.id == Team.unit_id)
-                .where(WorkItem.status == OPEN, (Team.effective_to.is_not(None)) | (OrgUnit.status != UnitStatus.ACTIVE.value)))
+                .where(
+                    WorkItem.status == OPEN,
+                    (Team.effective_to.is_not(None)) | (OrgUnit.status != UnitStatus.ACTIVE.value),
+                )
+            )
             assert homeless == 0, where
 
 
 def _delivered_departures(s) -> set[uuid.UUID]:  # noqa: ANN001
     """Departures every one of whose ``StaffDeparted`` deliveries has run."""
-    waiting = select(EventDelivery.id).where(EventDelivery.event_id == OutboxEvent.id,
-                                             EventDelivery.status != events.DONE).exists()
+    waiting = (
+        select(EventDelivery.id)
+        .where(EventDelivery.event_id == OutboxEvent.id, EventDelivery.status != events.DONE)
+        .exists()
+    )
     payloads = s.scalars(select(OutboxEvent.payload).where(OutboxEvent.name == StaffDeparted.event_name(), ~waiting))
     return {StaffDeparted.from_payload(p).departure_id for p in payloads}
 

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from careplane.kernel import clock, jobs
 from careplane.kernel.identity.models import User
 from careplane.kernel.mail import OutboxMail
+from careplane.kernel.org.models import LicenceWarning, OrgUnit, StaffMember
 from careplane.kernel.org.staff import licence_expiry
 from careplane.kernel.org.staff import service as staff_service
-from careplane.kernel.org.models import LicenceWarning, OrgUnit, StaffMember
 from careplane.kernel.worker import Worker
 from tests.kernel.org.test_staff import NPI_A, NPI_B, OPS, hire, licence, units_and_teams
 
@@ -46,8 +46,10 @@ def test_warned_once_each_at_60_30_and_7_days_with_the_unit_lead(db):
     licence(db, doc.id, "NY", "MD", DAY0 + timedelta(days=60), number="NY-1")
     assert _run(db) == [("licence", 60)]
     assert _run(db) == []  # the job ran twice today: nothing sent twice
-    assert _mail(db) == [("doc@example.org", "Your NY MD licence NY-1 expires in 60 days"),
-                         ("lead@example.org", "Dana Brown, MD's NY MD licence NY-1 expires in 60 days")]
+    assert _mail(db) == [
+        ("doc@example.org", "Your NY MD licence NY-1 expires in 60 days"),
+        ("lead@example.org", "Dana Brown, MD's NY MD licence NY-1 expires in 60 days"),
+    ]
     assert _run(db, 1) == [] and _run(db, 29) == []
     assert _run(db, 30) == [("licence", 30)]
     assert _run(db, 31) == [] and _run(db, 52) == []
@@ -55,8 +57,9 @@ def test_warned_once_each_at_60_30_and_7_days_with_the_unit_lead(db):
     assert _run(db, 54) == [] and _run(db, 60) == [] and _run(db, 61) == []
     with db.unit_of_work() as s:
         rows = s.scalars(select(LicenceWarning).order_by(LicenceWarning.days_before)).all()
-        assert [(r.days_before, r.recipients) for r in rows] == [(d, "doc@example.org, lead@example.org")
-                                                                 for d in (7, 30, 60)]
+        assert [(r.days_before, r.recipients) for r in rows] == [
+            (d, "doc@example.org, lead@example.org") for d in (7, 30, 60)
+        ]
     assert len(_mail(db)) == 6
 
 
@@ -73,8 +76,13 @@ def test_a_missed_day_sends_only_the_most_urgent_warning_and_a_renewal_starts_af
 
 def test_dea_registration_is_warned_too_and_departed_or_expired_are_not(db):
     clock.travel(START)
-    doc = hire(db, email="doc@example.org", npi=NPI_A, dea_number="AB1234563",
-               dea_expires_on=(DAY0 + timedelta(days=7)).isoformat())
+    doc = hire(
+        db,
+        email="doc@example.org",
+        npi=NPI_A,
+        dea_number="AB1234563",
+        dea_expires_on=(DAY0 + timedelta(days=7)).isoformat(),
+    )
     gone = hire(db, npi=NPI_B, display_name="Gone Person")
     licence(db, gone.id, "TX", "MD", DAY0 + timedelta(days=7))
     licence(db, doc.id, "TX", "MD", DAY0 - timedelta(days=1))  # already expired: shown in red, not mailed

@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 
 from careplane.kernel import clock
-from careplane.standards.npi import generate_npi
 from careplane.kernel.identity.models import User
-from careplane.kernel.org import clinicians_licensed_in
-from careplane.kernel.org import may_verify_for_state
+from careplane.kernel.org import clinicians_licensed_in, may_verify_for_state
 from careplane.kernel.org.models import StaffMember, StaffStatus
+from careplane.standards.npi import generate_npi
 from tests.kernel.org.test_staff import NPI_A, NPI_B, hire, licence
 
 NOON = datetime(2026, 5, 10, 12, 0, tzinfo=UTC)
@@ -53,8 +52,13 @@ def test_only_active_clinicians_with_a_treating_licence_in_that_state(db):
     departed = hire(db, npi=npi_n(3), display_name="Eve Gone, MD")
     inactive_login = hire(db, npi=npi_n(4), display_name="Flo Locked, MD")
     pharmacist = hire(db, roles="pharmacist", credentials="RPh", npi=NPI_B, display_name="Gus Pharm")
-    ended = hire(db, npi=npi_n(5), display_name="Hal Ended, MD", end_date=(TODAY - timedelta(days=1)).isoformat(),
-                 start_date="2020-01-01")
+    ended = hire(
+        db,
+        npi=npi_n(5),
+        display_name="Hal Ended, MD",
+        end_date=(TODAY - timedelta(days=1)).isoformat(),
+        start_date="2020-01-01",
+    )
     licence(db, md.id, "CA", "MD", far)
     licence(db, md.id, "NY", "MD", far)
     licence(db, np_.id, "CA", "NP", far)

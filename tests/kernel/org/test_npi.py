@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from careplane.standards import dea
-from careplane.standards import npi
+from careplane.standards import dea, npi
 
 
 def test_known_valid_npi():
@@ -20,10 +19,18 @@ def test_wrong_check_digit_or_transposition_is_refused(value):
     assert "check digit" in npi.npi_problem(value)
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "Enter"), (None, "Enter"), ("123456789", "10 digits"), ("12345678931", "10 digits"),
-    ("12345a7893", "10 digits"), ("１２３４５６７８９３", "10 digits"), ("3234567893", "starts with 1 or 2"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Enter"),
+        (None, "Enter"),
+        ("123456789", "10 digits"),
+        ("12345678931", "10 digits"),
+        ("12345a7893", "10 digits"),
+        ("１２３４５６７８９３", "10 digits"),
+        ("3234567893", "starts with 1 or 2"),
+    ],
+)
 def test_malformed_npis(value, message):
     assert message in npi.npi_problem(value)
 
@@ -36,7 +43,7 @@ def test_generated_npis_are_valid_and_differ():
     # A single changed digit is always caught by the Luhn check.
     sample = next(iter(made))
     for i in range(10):
-        changed = sample[:i] + str((int(sample[i]) + 1) % 10) + sample[i + 1:]
+        changed = sample[:i] + str((int(sample[i]) + 1) % 10) + sample[i + 1 :]
         assert not npi.is_valid_npi(changed)
 
 
@@ -47,10 +54,16 @@ def test_dea_check_digit():
     assert dea.check_dea(" ab-123 4563 ").number == "AB1234563"
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("AB1234564", "check digit"), ("A11234563", "two letters"), ("AB123456", "two letters"),
-    ("AB12345634", "two letters"), ("ZB1234563", "registrant type"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("AB1234564", "check digit"),
+        ("A11234563", "two letters"),
+        ("AB123456", "two letters"),
+        ("AB12345634", "two letters"),
+        ("ZB1234563", "registrant type"),
+    ],
+)
 def test_bad_dea_numbers(value, message):
     check = dea.check_dea(value)
     assert not check.ok and message in check.error

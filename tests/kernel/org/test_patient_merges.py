@@ -27,8 +27,9 @@ HANDLER = "careplane.kernel.work.patient_merges.repoint_work_items"
 
 def register(db: Database, given: str):  # noqa: ANN201
     with db.unit_of_work() as s:
-        return patients.register_patient(s, SYSTEM, patient_data(given_name=given, email=None, phone=None),
-                                         confirm_not_duplicate=True)
+        return patients.register_patient(
+            s, SYSTEM, patient_data(given_name=given, email=None, phone=None), confirm_not_duplicate=True
+        )
 
 
 def merge(db: Database, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
@@ -36,10 +37,14 @@ def merge(db: Database, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
         patients.merge_patients(s, SYSTEM, survivor_id, merged_id)
 
 
-def items_for(db: Database, queue_id: uuid.UUID, patient_id: uuid.UUID, count: int, *, done: int = 0) -> list[uuid.UUID]:
+def items_for(
+    db: Database, queue_id: uuid.UUID, patient_id: uuid.UUID, count: int, *, done: int = 0
+) -> list[uuid.UUID]:
     with db.unit_of_work() as s:
-        ids = [work.create_item(s, queue_id, kind="visit", title=f"Visit {n}", patient_id=patient_id).id
-               for n in range(count)]
+        ids = [
+            work.create_item(s, queue_id, kind="visit", title=f"Visit {n}", patient_id=patient_id).id
+            for n in range(count)
+        ]
         for item_id in ids[:done]:
             work.complete(s, Actor.for_system("tests"), item_id)
         return ids
@@ -52,8 +57,12 @@ def patients_of(db: Database, ids: list[uuid.UUID]) -> set[uuid.UUID]:
 
 def audit_rows(db: Database) -> list[tuple[uuid.UUID, str]]:
     with db.unit_of_work() as s:
-        return [(a.patient_id, a.reason) for a in s.scalars(
-            select(AuditEntry).where(AuditEntry.resource_type == "org.work_items").order_by(AuditEntry.occurred_at))]
+        return [
+            (a.patient_id, a.reason)
+            for a in s.scalars(
+                select(AuditEntry).where(AuditEntry.resource_type == "org.work_items").order_by(AuditEntry.occurred_at)
+            )
+        ]
 
 
 def test_the_organisation_handles_patients_merged():
@@ -65,7 +74,8 @@ def test_the_merged_records_work_items_move_to_the_survivor_open_and_done(db: Da
     queues = make_org(db)
     survivor, merged, bystander = register(db, "Jonathan"), register(db, "Jon"), register(db, "Maria")
     theirs = items_for(db, queues["virtual_care"].id, merged.id, 2, done=1) + items_for(
-        db, queues["pharmacy"].id, merged.id, 1)
+        db, queues["pharmacy"].id, merged.id, 1
+    )
     kept = items_for(db, queues["virtual_care"].id, survivor.id, 1)
     others = items_for(db, queues["pharmacy"].id, bystander.id, 2)
 
@@ -92,8 +102,11 @@ def test_a_redelivered_event_changes_nothing(db: Database, settings: Settings):
     with db.unit_of_work() as s:
         stamps = dict(s.execute(select(WorkItem.id, WorkItem.updated_at).where(WorkItem.id.in_(ids))).all())
         # the worker delivers at least once: send the same delivery again
-        s.execute(update(EventDelivery).where(EventDelivery.handler == HANDLER)
-                  .values(status=events.PENDING, attempts=0, completed_at=None, next_attempt_at=clock.now()))
+        s.execute(
+            update(EventDelivery)
+            .where(EventDelivery.handler == HANDLER)
+            .values(status=events.PENDING, attempts=0, completed_at=None, next_attempt_at=clock.now())
+        )
     drain(db, settings)
 
     with db.unit_of_work() as s:
@@ -109,10 +122,11 @@ def test_items_reach_the_record_that_is_active_when_merges_are_delivered_out_of_
     of_second = items_for(db, queues["virtual_care"].id, second.id, 2)
     of_first = items_for(db, queues["primary_care"].id, first.id, 1)
     merge(db, first.id, second.id)  # second -> first
-    merge(db, third.id, first.id)   # then first -> third
+    merge(db, third.id, first.id)  # then first -> third
     with db.unit_of_work() as s:  # the first merge's delivery is held back (a worker died mid-way, say)
-        [early, _] = s.scalars(select(EventDelivery).where(EventDelivery.handler == HANDLER)
-                               .order_by(EventDelivery.next_attempt_at)).all()
+        [early, _] = s.scalars(
+            select(EventDelivery).where(EventDelivery.handler == HANDLER).order_by(EventDelivery.next_attempt_at)
+        ).all()
         early_id, due = early.id, early.next_attempt_at
         early.next_attempt_at = due.replace(year=2100)
     drain(db, settings)

@@ -17,13 +17,31 @@ from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user
 from careplane.kernel.mail import OutboxMail
-from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.work.models import WorkItem, WorkQueue
 
-OPS = Actor(user_id=uuid.uuid4(), label="ops@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
-ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}), unit="health_tech", unit_function="health_tech")
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+OPS = Actor(
+    user_id=uuid.uuid4(),
+    label="ops@example.org",
+    roles=frozenset({Role.OPERATIONS_LEAD}),
+    unit="primary_care",
+    unit_function="primary_care",
+)
+ADMIN = Actor(
+    user_id=uuid.uuid4(),
+    label="admin@example.org",
+    roles=frozenset({Role.ADMINISTRATOR}),
+    unit="health_tech",
+    unit_function="health_tech",
+)
+CLINICIAN = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+)
 
 NPI_A = "1234567893"
 NPI_B = "1245319599"  # valid (CMS example)
@@ -49,18 +67,39 @@ def units_and_teams(db: Database) -> dict[str, uuid.UUID]:
 
 
 def hire(db: Database, actor: Actor = OPS, **values) -> StaffMember:  # noqa: ANN003
-    defaults = {"email": f"doc-{uuid.uuid4().hex[:6]}@example.org", "display_name": "Dana Brown, MD",
-                "roles": ["clinician"], "credentials": ["MD"], "start_date": "2024-01-02"}
+    defaults = {
+        "email": f"doc-{uuid.uuid4().hex[:6]}@example.org",
+        "display_name": "Dana Brown, MD",
+        "roles": ["clinician"],
+        "credentials": ["MD"],
+        "start_date": "2024-01-02",
+    }
     with db.unit_of_work() as s:
         return staff_service.hire(s, actor, {**defaults, **values})
 
 
-def licence(db: Database, staff_id: uuid.UUID, state: str, kind: str, expires_on: date, number: str | None = None,
-            issued_on: date | None = None) -> Licence:
+def licence(
+    db: Database,
+    staff_id: uuid.UUID,
+    state: str,
+    kind: str,
+    expires_on: date,
+    number: str | None = None,
+    issued_on: date | None = None,
+) -> Licence:
     with db.unit_of_work() as s:
-        return staff_service.add_licence(s, OPS, staff_id, {
-            "state": state, "kind": kind, "number": number or f"{kind}-{uuid.uuid4().hex[:8]}",
-            "expires_on": expires_on, "issued_on": issued_on})
+        return staff_service.add_licence(
+            s,
+            OPS,
+            staff_id,
+            {
+                "state": state,
+                "kind": kind,
+                "number": number or f"{kind}-{uuid.uuid4().hex[:8]}",
+                "expires_on": expires_on,
+                "issued_on": issued_on,
+            },
+        )
 
 
 # ---------------------------------------------------------------- hiring
@@ -68,8 +107,16 @@ def licence(db: Database, staff_id: uuid.UUID, state: str, kind: str, expires_on
 
 def test_hire_creates_login_staff_record_team_membership_and_audit(db):
     ids = units_and_teams(db)
-    staff = hire(db, email="Dana@Example.org", npi=NPI_A, credentials="md; DO", unit="virtual_care",
-                 team="async west", dea_number="AB1234563", dea_expires_on="2027-01-31")
+    staff = hire(
+        db,
+        email="Dana@Example.org",
+        npi=NPI_A,
+        credentials="md; DO",
+        unit="virtual_care",
+        team="async west",
+        dea_number="AB1234563",
+        dea_expires_on="2027-01-31",
+    )
     with db.unit_of_work() as s:
         row = s.get(StaffMember, staff.id)
         assert row.user.email == "dana@example.org" and row.user.roles == {Role.CLINICIAN}
@@ -78,14 +125,21 @@ def test_hire_creates_login_staff_record_team_membership_and_audit(db):
         assert row.start_date == date(2024, 1, 2) and row.dea_expires_on == date(2027, 1, 31)
         [membership] = row.memberships
         assert membership.team_id == ids["Async West"] and membership.start_date == date(2024, 1, 2)
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "org.staff.create", AuditEntry.resource_id == str(staff.id))) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "org.staff.create", AuditEntry.resource_id == str(staff.id))
+            )
+            == 1
+        )
 
 
 def test_hire_with_settings_invites_the_new_login(db, settings):
     with db.unit_of_work() as s:
-        staff_service.hire(s, OPS, {"email": "new@example.org", "display_name": "Nico Tech", "roles": ["biller"]},
-                           settings=settings)
+        staff_service.hire(
+            s, OPS, {"email": "new@example.org", "display_name": "Nico Tech", "roles": ["biller"]}, settings=settings
+        )
     with db.unit_of_work() as s:
         mail = s.scalars(select(OutboxMail).where(OutboxMail.to_address == "new@example.org")).one()
         assert "/password/reset/" in mail.body
@@ -94,8 +148,9 @@ def test_hire_with_settings_invites_the_new_login(db, settings):
 def test_hire_links_an_existing_staff_login_and_adds_the_role(db):
     with db.unit_of_work() as s:
         create_user(s, email="tech@example.org", display_name="Tess Tech", roles=[Role.PHARMACY_TECHNICIAN])
-    staff = hire(db, email="tech@example.org", display_name="Tess Tech", roles="pharmacist", npi=NPI_B,
-                 credentials=["PharmD"])
+    staff = hire(
+        db, email="tech@example.org", display_name="Tess Tech", roles="pharmacist", npi=NPI_B, credentials=["PharmD"]
+    )
     with db.unit_of_work() as s:
         assert s.get(StaffMember, staff.id).user.roles == {Role.PHARMACY_TECHNICIAN, Role.PHARMACIST}
         assert s.scalar(select(func.count()).select_from(User)) == 1
@@ -103,23 +158,45 @@ def test_hire_links_an_existing_staff_login_and_adds_the_role(db):
 
 def test_every_bad_field_is_reported_at_once(db):
     with pytest.raises(ValidationFailed) as caught:
-        hire(db, email="not-an-email", display_name=" ", roles="clinician;astronaut", credentials="MD;XYZ",
-             npi="1234567890", dea_number="AB1234564", start_date="2024-13-01")
-    assert set(caught.value.errors) >= {"email", "display_name", "roles", "credentials", "npi", "dea_number",
-                                        "dea_expires_on", "start_date"}
+        hire(
+            db,
+            email="not-an-email",
+            display_name=" ",
+            roles="clinician;astronaut",
+            credentials="MD;XYZ",
+            npi="1234567890",
+            dea_number="AB1234564",
+            start_date="2024-13-01",
+        )
+    assert set(caught.value.errors) >= {
+        "email",
+        "display_name",
+        "roles",
+        "credentials",
+        "npi",
+        "dea_number",
+        "dea_expires_on",
+        "start_date",
+    }
     assert "check digit" in caught.value.errors["npi"]
 
 
-@pytest.mark.parametrize(("values", "field", "message"), [
-    ({"npi": ""}, "npi", "need their 10-digit NPI"),
-    ({"roles": "pharmacist", "credentials": "RPh", "npi": None}, "npi", "NPI"),
-    ({"npi": NPI_A, "end_date": "2023-12-31"}, "end_date", "before the start"),
-    ({"roles": "biller", "credentials": "CPC", "dea_number": "AB1234563", "dea_expires_on": "2027-01-01"},
-     "dea_number", "prescribing clinicians"),
-    ({"roles": "patient"}, "roles", "not a role of an employee"),
-    ({"roles": "employer_admin"}, "roles", "not a role of an employee"),
-    ({"npi": NPI_A, "team": "Async West"}, "team", "unit"),
-])
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"npi": ""}, "npi", "need their 10-digit NPI"),
+        ({"roles": "pharmacist", "credentials": "RPh", "npi": None}, "npi", "NPI"),
+        ({"npi": NPI_A, "end_date": "2023-12-31"}, "end_date", "before the start"),
+        (
+            {"roles": "biller", "credentials": "CPC", "dea_number": "AB1234563", "dea_expires_on": "2027-01-01"},
+            "dea_number",
+            "prescribing clinicians",
+        ),
+        ({"roles": "patient"}, "roles", "not a role of an employee"),
+        ({"roles": "employer_admin"}, "roles", "not a role of an employee"),
+        ({"npi": NPI_A, "team": "Async West"}, "team", "unit"),
+    ],
+)
 def test_hire_rules(db, values, field, message):
     with pytest.raises(ValidationFailed) as caught:
         hire(db, **values)
@@ -132,7 +209,12 @@ def test_npi_and_email_are_unique_and_units_must_exist(db):
     with db.unit_of_work() as s:
         email = s.get(StaffMember, first.id).user.email
     with pytest.raises(ValidationFailed) as caught:
-        hire(db, email=email, npi=NPI_A, unit="space_force", )
+        hire(
+            db,
+            email=email,
+            npi=NPI_A,
+            unit="space_force",
+        )
     assert caught.value.errors["npi"] == "Another staff member already has this NPI."
     assert "already has a staff record" in caught.value.errors["email"]
     assert "No active unit" in caught.value.errors["unit"]
@@ -155,8 +237,9 @@ def test_only_org_managers_hire_and_only_admins_give_privileged_roles(db):
 def test_update_staff_changes_only_what_is_allowed(db):
     staff = hire(db, npi=NPI_A)
     with db.unit_of_work() as s:
-        staff_service.update_staff(s, OPS, staff.id, {"credentials": "MD;PA", "dea_number": "AB1234563",
-                                                      "dea_expires_on": "2026-12-31"})
+        staff_service.update_staff(
+            s, OPS, staff.id, {"credentials": "MD;PA", "dea_number": "AB1234563", "dea_expires_on": "2026-12-31"}
+        )
     with db.unit_of_work() as s:
         row = s.get(StaffMember, staff.id)
         assert row.credentials == ["MD", "PA"] and row.dea_number == "AB1234563"
@@ -201,8 +284,9 @@ def test_add_and_renew_licence(db):
     assert (added.state, added.kind, added.number) == ("NY", "MD", "MD-123")
     with db.unit_of_work() as s:
         with pytest.raises(ValidationFailed) as caught:
-            staff_service.add_licence(s, OPS, staff.id, {"state": "NY", "kind": "MD", "number": "MD-123",
-                                                         "expires_on": "2027-01-01"})
+            staff_service.add_licence(
+                s, OPS, staff.id, {"state": "NY", "kind": "MD", "number": "MD-123", "expires_on": "2027-01-01"}
+            )
         assert "already on record" in caught.value.errors["number"]
     with db.unit_of_work() as s:
         with pytest.raises(ValidationFailed) as caught:
@@ -219,11 +303,18 @@ def test_add_and_renew_licence(db):
             staff_service.add_licence(s, OPS, uuid.uuid4(), {})
 
 
-@pytest.mark.parametrize(("values", "field"), [
-    ({"state": "XX"}, "state"), ({"state": ""}, "state"), ({"kind": "Wizard"}, "kind"), ({"number": ""}, "number"),
-    ({"expires_on": ""}, "expires_on"), ({"expires_on": "31/12/2026"}, "expires_on"),
-    ({"issued_on": "2027-01-01"}, "issued_on"),
-])
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"state": "XX"}, "state"),
+        ({"state": ""}, "state"),
+        ({"kind": "Wizard"}, "kind"),
+        ({"number": ""}, "number"),
+        ({"expires_on": ""}, "expires_on"),
+        ({"expires_on": "31/12/2026"}, "expires_on"),
+        ({"issued_on": "2027-01-01"}, "issued_on"),
+    ],
+)
 def test_licence_rules(db, values, field):
     staff = hire(db, npi=NPI_A)
     good = {"state": "CA", "kind": "MD", "number": "A12345", "expires_on": "2026-12-31"}
@@ -238,7 +329,9 @@ def test_expiry_state_is_inclusive_of_the_expiry_day():
     assert staff_service.expiry_state(today - timedelta(days=1), today) == ("expired", -1)
     assert staff_service.expiry_state(today + timedelta(days=60), today) == ("expiring", 60)
     assert staff_service.expiry_state(today + timedelta(days=61), today) == ("ok", 61)
-    assert staff_service.worst_expiry([today + timedelta(days=90), today - timedelta(days=3), None], today)[0] == "expired"
+    assert (
+        staff_service.worst_expiry([today + timedelta(days=90), today - timedelta(days=3), None], today)[0] == "expired"
+    )
 
 
 def test_open_work_counts_by_queue(db):
@@ -255,7 +348,10 @@ def test_open_work_counts_by_queue(db):
         s.add(WorkItem(queue_id=q2.id, kind="verify", title="someone else's"))
     with db.unit_of_work() as s:
         counts = staff_service.open_work(s, CLINICIAN, staff.id)
-    assert [(c.team, c.queue, c.count) for c in counts] == [("Async West", "Async visits", 3), ("Verification", "Verify", 1)]
+    assert [(c.team, c.queue, c.count) for c in counts] == [
+        ("Async West", "Async visits", 3),
+        ("Verification", "Verify", 1),
+    ]
 
 
 def test_list_staff_filters_by_unit_and_role(db):
@@ -287,8 +383,14 @@ def test_demo_seed_links_demo_staff_with_npis_and_licences_once(db, settings):
     seed_demo(db, settings, patients=0)
     with db.unit_of_work() as s:
         members = {m.user.email.split("@")[0]: m for m in s.scalars(select(StaffMember))}
-        assert set(members) == {"clinician", "pharmacist", "pharmacy_technician", "biller", "operations_lead",
-                                "administrator"}
+        assert set(members) == {
+            "clinician",
+            "pharmacist",
+            "pharmacy_technician",
+            "biller",
+            "operations_lead",
+            "administrator",
+        }
         doc = members["clinician"]
         assert is_valid_npi(doc.npi) and doc.dea_number and {lic.state for lic in doc.licences} >= {"NY", "CA", "TX"}
         assert is_valid_npi(members["pharmacist"].npi)

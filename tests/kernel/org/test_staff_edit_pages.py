@@ -161,7 +161,10 @@ def test_a_persons_team_changes_page_adds_and_ends_memberships(client, db):
 
     empty = client.post(url, data={"csrf_token": token, "start_date": "31/10/2026"})  # no 31st month
     assert empty.status_code == 422 and "Choose a team." in empty.text
-    assert "Enter the start date as month, day and year (mm/dd/yyyy)" in empty.text and 'id="f-team_id-error"' in empty.text
+    assert (
+        "Enter the start date as month, day and year (mm/dd/yyyy)" in empty.text
+        and 'id="f-team_id-error"' in empty.text
+    )
     early = client.post(
         url, data={"csrf_token": token, "team_id": str(ids["Verification"]), "start_date": "2023-01-01"}
     )

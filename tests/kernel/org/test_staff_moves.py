@@ -17,15 +17,25 @@ from careplane.kernel.db import Database
 from careplane.kernel.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
+from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, UnitStatus
 from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.structure import service as structure
-from careplane.kernel.org.models import OrgChange, OrgUnit, StaffMember, StaffStatus, UnitStatus
 from tests.kernel.org.test_departures import START, make_org, make_staff
 
-OPS = Actor(user_id=uuid.uuid4(), label="ops@example.org", roles=frozenset({Role.OPERATIONS_LEAD}),
-            unit="primary_care", unit_function="primary_care")
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}),
-                  unit="virtual_care", unit_function="virtual_care")
+OPS = Actor(
+    user_id=uuid.uuid4(),
+    label="ops@example.org",
+    roles=frozenset({Role.OPERATIONS_LEAD}),
+    unit="primary_care",
+    unit_function="primary_care",
+)
+CLINICIAN = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+)
 
 
 def unit_of(db: Database, user_id: uuid.UUID) -> str | None:
@@ -51,8 +61,10 @@ def test_a_move_changes_the_home_unit_and_is_in_both_units_history_and_the_audit
     change = move(db, staff.id, "health_tech", effective_on=date(2026, 3, 1))
 
     assert unit_of(db, user.id) == "health_tech"
-    assert change.summary == ("Dana Diaz moved from Pharmacy to Health Technology (kind of work: Health "
-                              "Technology); they may now open no patient records")
+    assert change.summary == (
+        "Dana Diaz moved from Pharmacy to Health Technology (kind of work: Health "
+        "Technology); they may now open no patient records"
+    )
     units = [unit_id(db, c) for c in ("pharmacy", "health_tech")]
     with db.unit_of_work() as s:
         pharmacy, health_tech = (structure.history(s, OPS, unit_id=u) for u in units)
@@ -60,15 +72,24 @@ def test_a_move_changes_the_home_unit_and_is_in_both_units_history_and_the_audit
         entry = health_tech[0]
         assert entry.effective_on == date(2026, 3, 1) and entry.actor_label == "ops@example.org"
         assert entry.details == {
-            "staff_id": str(staff.id), "user_id": str(user.id), "name": "Dana Diaz",
-            "from_code": "pharmacy", "from_name": "Pharmacy", "from_function": "pharmacy",
-            "to_code": "health_tech", "to_name": "Health Technology", "to_function": "health_tech",
-            "roles": ["pharmacist"], "patient_access": [],
+            "staff_id": str(staff.id),
+            "user_id": str(user.id),
+            "name": "Dana Diaz",
+            "from_code": "pharmacy",
+            "from_name": "Pharmacy",
+            "from_function": "pharmacy",
+            "to_code": "health_tech",
+            "to_name": "Health Technology",
+            "to_function": "health_tech",
+            "roles": ["pharmacist"],
+            "patient_access": [],
         }
-        audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "org.staff.update",
-                                                   AuditEntry.resource_id == str(staff.id))).all()
+        audit = s.scalars(
+            select(AuditEntry).where(AuditEntry.action == "org.staff.update", AuditEntry.resource_id == str(staff.id))
+        ).all()
         assert [(a.outcome, a.reason, a.actor_label) for a in audit] == [
-            ("allowed", "moved from unit pharmacy to health_tech", "ops@example.org")]
+            ("allowed", "moved from unit pharmacy to health_tech", "ops@example.org")
+        ]
 
 
 def test_the_summary_says_what_the_person_may_open_in_the_new_unit(db):
@@ -76,8 +97,10 @@ def test_the_summary_says_what_the_person_may_open_in_the_new_unit(db):
     _, tech = make_staff(db, Role.PHARMACIST, name="Pat Moreno")
     move(db, tech.id, "health_tech")
     back = move(db, tech.id, "revenue_cycle")
-    assert back.summary == ("Pat Moreno moved from Health Technology to Revenue Cycle (kind of work: Revenue "
-                            "Cycle); they may now find and read patient records")
+    assert back.summary == (
+        "Pat Moreno moved from Health Technology to Revenue Cycle (kind of work: Revenue "
+        "Cycle); they may now find and read patient records"
+    )
     assert back.details["patient_access"] == ["patient.search", "patient.read"]
 
 
@@ -93,12 +116,15 @@ def test_someone_without_a_home_unit_gets_one(db):
     assert change.details["from_code"] is None
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    ("", "Choose the unit they move to."),
-    ("nowhere", "No active unit with the code 'nowhere'."),
-    ("pharmacy", "Test Pharmacist already works in Pharmacy."),
-    ("benefits", "Employer Benefits is merged; choose an active unit."),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("", "Choose the unit they move to."),
+        ("nowhere", "No active unit with the code 'nowhere'."),
+        ("pharmacy", "Test Pharmacist already works in Pharmacy."),
+        ("benefits", "Employer Benefits is merged; choose an active unit."),
+    ],
+)
 def test_the_unit_must_be_another_active_one(db, code, message):
     make_org(db)
     with db.unit_of_work() as s:
@@ -110,7 +136,9 @@ def test_the_unit_must_be_another_active_one(db, code, message):
     assert unit_of(db, user.id) == "pharmacy"
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(OrgChange)) == 0
-        assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "org.staff.update")) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "org.staff.update")) == 0
+        )
 
 
 def test_the_effective_date_cannot_be_before_they_started_or_the_unit_began(db):
@@ -120,12 +148,16 @@ def test_the_effective_date_cannot_be_before_they_started_or_the_unit_began(db):
         move(db, staff.id, "health_tech", effective_on=date(2019, 12, 31))
     assert early.value.errors == {"effective_on": f"Choose a date on or after {START.isoformat()}, when they started."}
     with db.unit_of_work() as s:
-        s.add(OrgUnit(code="care_navigation", name="Care Navigation", function="primary_care",
-                      effective_from=date(2026, 1, 1)))
+        s.add(
+            OrgUnit(
+                code="care_navigation", name="Care Navigation", function="primary_care", effective_from=date(2026, 1, 1)
+            )
+        )
     with pytest.raises(ValidationFailed) as before_unit:
         move(db, staff.id, "care_navigation", effective_on=date(2025, 6, 1))
     assert before_unit.value.errors == {
-        "effective_on": "Choose a date on or after 2026-01-01, when Care Navigation began."}
+        "effective_on": "Choose a date on or after 2026-01-01, when Care Navigation began."
+    }
 
 
 def test_a_departed_person_cannot_be_moved(db):
@@ -136,8 +168,9 @@ def test_a_departed_person_cannot_be_moved(db):
         row.status, row.end_date = StaffStatus.DEPARTED.value, date(2025, 5, 31)
     with pytest.raises(Conflict) as refused:
         move(db, staff.id, "health_tech")
-    assert refused.value.detail == ("Lee Leaver has left (offboarded on 2025-05-31); a departed staff member "
-                                    "cannot be moved to another unit.")
+    assert refused.value.detail == (
+        "Lee Leaver has left (offboarded on 2025-05-31); a departed staff member cannot be moved to another unit."
+    )
     assert unit_of(db, user.id) == "pharmacy"
 
 
@@ -161,8 +194,12 @@ def _wait_until_blocked(db: Database, thread: threading.Thread) -> None:
     while time.monotonic() < deadline:
         if db.is_postgres:
             with db.engine.connect() as conn:
-                waiting = conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                           "AND wait_event_type = 'Lock'"))
+                waiting = conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    )
+                )
             if waiting:
                 return
         elif thread.is_alive():
@@ -255,7 +292,8 @@ def test_a_move_into_a_unit_being_merged_waits_for_the_merge_and_is_refused(db):
     raised, waited = _act_while_merging(db, lambda s: staff_service.move_staff(s, OPS, staff.id, "benefits"))
     assert waited
     assert isinstance(raised, ValidationFailed) and raised.errors == {
-        "unit": "Employer Benefits is merged; choose an active unit."}
+        "unit": "Employer Benefits is merged; choose an active unit."
+    }
     assert unit_of(db, user.id) == "revenue_cycle"
 
 
@@ -264,7 +302,15 @@ def test_a_hire_into_a_unit_being_merged_waits_for_the_merge_and_is_refused(db):
     values = {"email": "x@example.org", "display_name": "X", "roles": ["biller"], "unit": "benefits"}
     raised, waited = _act_while_merging(db, lambda s: staff_service.hire(s, OPS, values))
     assert waited
-    assert isinstance(raised, ValidationFailed) and raised.errors == {"unit": "No active unit with the code 'benefits'."}
+    assert isinstance(raised, ValidationFailed) and raised.errors == {
+        "unit": "No active unit with the code 'benefits'."
+    }
     with db.unit_of_work() as s:
-        assert s.scalar(select(func.count()).select_from(User).where(
-            or_(User.unit == "benefits", User.email == "x@example.org"))) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(or_(User.unit == "benefits", User.email == "x@example.org"))
+            )
+            == 0
+        )

@@ -58,8 +58,10 @@ def test_a_pharmacist_moved_to_health_technology_is_refused_on_the_next_patient_
     assert refused.headers["content-type"].startswith("application/problem+json")
     history = client.get("/api/v1/org/history", headers=ops).json()
     assert history[0]["kind"] == "staff.moved"
-    assert history[0]["summary"] == ("Dana Diaz moved from Pharmacy to Health Technology (kind of work: Health "
-                                     "Technology); they may now open no patient records")
+    assert history[0]["summary"] == (
+        "Dana Diaz moved from Pharmacy to Health Technology (kind of work: Health "
+        "Technology); they may now open no patient records"
+    )
 
     back = client.post(f"/api/v1/org/staff/{staff.id}/move", headers=ops, json={"unit": "pharmacy"})
     assert back.status_code == 200
@@ -78,8 +80,12 @@ def test_api_move_errors_are_problem_json_and_a_retry_with_its_key_replays(clien
     unknown = client.post(url, headers=ops, json={"unit": "nowhere"})
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "unit"
     assert client.post(url, headers=ops, json={}).status_code == 422
-    assert client.post("/api/v1/org/staff/00000000-0000-0000-0000-000000000000/move", headers=ops,
-                       json={"unit": "health_tech"}).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/org/staff/00000000-0000-0000-0000-000000000000/move", headers=ops, json={"unit": "health_tech"}
+        ).status_code
+        == 404
+    )
 
     first = client.post(url, headers={**ops, "Idempotency-Key": "move-1"}, json={"unit": "benefits"})
     again = client.post(url, headers={**ops, "Idempotency-Key": "move-1"}, json={"unit": "benefits"})
@@ -121,7 +127,7 @@ def test_an_operations_lead_moves_someone_from_their_page(client, db):
     token = csrf(client)
     page = client.get(f"/org/staff/{staff.id}").text
     assert "Move to another unit" in page and f'action="/org/staff/{staff.id}/move"' in page
-    assert 'kind of work: Pharmacy' in page  # the person's current unit
+    assert "kind of work: Pharmacy" in page  # the person's current unit
     assert '<option value="health_tech" >Health Technology (kind of work: Health Technology)</option>' in page
     assert '<option value="pharmacy"' not in page, "the unit they are in is not offered"
 
@@ -133,12 +139,15 @@ def test_an_operations_lead_moves_someone_from_their_page(client, db):
     assert 'aria-invalid="true" aria-describedby="f-unit-error"' in empty.text
     assert unit_of(db, user.id) == "pharmacy"
 
-    done = client.post(f"/org/staff/{staff.id}/move", data={"csrf_token": token, "unit": "health_tech"},
-                       follow_redirects=False)
+    done = client.post(
+        f"/org/staff/{staff.id}/move", data={"csrf_token": token, "unit": "health_tech"}, follow_redirects=False
+    )
     assert done.status_code == 303 and done.headers["location"] == f"/org/staff/{staff.id}"
     after = client.get(done.headers["location"]).text
-    assert "Dana Diaz moved from Pharmacy to Health Technology (kind of work: Health Technology); they may now " \
-           "open no patient records." in after
+    assert (
+        "Dana Diaz moved from Pharmacy to Health Technology (kind of work: Health Technology); they may now "
+        "open no patient records." in after
+    )
     assert unit_of(db, user.id) == "health_tech"
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import Licence, TeamMembership
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.web import CSRF_COOKIE
 from tests.helpers import api_token, bearer, login, make_user
 from tests.kernel.org.test_staff import NPI_A, NPI_B, OPS, hire, licence, units_and_teams
@@ -56,16 +56,21 @@ def test_the_service_refuses_another_members_licence_and_membership(db, two):
 def test_the_api_refuses_another_members_licence_and_membership(client, db, two):
     owner, other, lic, membership = two
     ops = bearer(api_token(db, make_user(db, role=Role.OPERATIONS_LEAD)))
-    renew = client.post(f"/api/v1/org/staff/{other.id}/licences/{lic.id}/renew", headers=ops,
-                        json={"expires_on": "2028-01-31"})
+    renew = client.post(
+        f"/api/v1/org/staff/{other.id}/licences/{lic.id}/renew", headers=ops, json={"expires_on": "2028-01-31"}
+    )
     assert renew.status_code == 422 and renew.headers["content-type"].startswith("application/problem+json")
     assert renew.json()["errors"] == [{"field": "licence_id", "message": "This staff member has no such licence."}]
     leave = client.post(f"/api/v1/org/staff/{other.id}/teams/{membership.id}/end", headers=ops, json={})
     assert leave.status_code == 404 and leave.headers["content-type"].startswith("application/problem+json")
     assert _expiry(db, lic.id) == EXPIRES
     # through its owner it works
-    assert client.post(f"/api/v1/org/staff/{owner.id}/licences/{lic.id}/renew", headers=ops,
-                       json={"expires_on": "2028-01-31"}).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/org/staff/{owner.id}/licences/{lic.id}/renew", headers=ops, json={"expires_on": "2028-01-31"}
+        ).status_code
+        == 200
+    )
 
 
 def test_the_page_refuses_another_members_licence(client, db, two):
@@ -73,10 +78,16 @@ def test_the_page_refuses_another_members_licence(client, db, two):
     login(client, db, role=Role.OPERATIONS_LEAD)
     client.get("/login")
     token = client.cookies.get(CSRF_COOKIE)
-    refused = client.post(f"/org/staff/{other.id}/licences/{lic.id}/renew",
-                          data={"csrf_token": token, "expires_on": "2028-01-31"}, follow_redirects=False)
+    refused = client.post(
+        f"/org/staff/{other.id}/licences/{lic.id}/renew",
+        data={"csrf_token": token, "expires_on": "2028-01-31"},
+        follow_redirects=False,
+    )
     assert refused.status_code == 422 and "This staff member has no such licence." in refused.text
     assert _expiry(db, lic.id) == EXPIRES
-    done = client.post(f"/org/staff/{owner.id}/licences/{lic.id}/renew",
-                       data={"csrf_token": token, "expires_on": "2028-01-31"}, follow_redirects=False)
+    done = client.post(
+        f"/org/staff/{owner.id}/licences/{lic.id}/renew",
+        data={"csrf_token": token, "expires_on": "2028-01-31"},
+        follow_redirects=False,
+    )
     assert done.status_code == 303 and _expiry(db, lic.id) == date(2028, 1, 31)

@@ -21,10 +21,20 @@ from careplane.kernel.units import BUSINESS_FUNCTIONS
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 from tests.helpers import make_user
 
-ADMIN = Actor(user_id=uuid.uuid4(), label="admin@example.org", roles=frozenset({Role.ADMINISTRATOR}),
-              unit="health_tech", unit_function="health_tech")
-CLINICIAN = Actor(user_id=uuid.uuid4(), label="doc@example.org", roles=frozenset({Role.CLINICIAN}),
-                  unit="virtual_care", unit_function="virtual_care")
+ADMIN = Actor(
+    user_id=uuid.uuid4(),
+    label="admin@example.org",
+    roles=frozenset({Role.ADMINISTRATOR}),
+    unit="health_tech",
+    unit_function="health_tech",
+)
+CLINICIAN = Actor(
+    user_id=uuid.uuid4(),
+    label="doc@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+)
 
 
 # ---------------------------------------------------------------- helpers other org tests import
@@ -36,9 +46,15 @@ def seed(db: Database) -> dict[str, uuid.UUID]:
         return {u.code: u.id for u in structure.ensure_units(s)}
 
 
-def staff_member(db: Database, *, role: Role = Role.CLINICIAN, team_id: uuid.UUID | None = None,
-                 status: StaffStatus = StaffStatus.ACTIVE, end_date: date | None = None,
-                 unit: str | None = None) -> uuid.UUID:
+def staff_member(
+    db: Database,
+    *,
+    role: Role = Role.CLINICIAN,
+    team_id: uuid.UUID | None = None,
+    status: StaffStatus = StaffStatus.ACTIVE,
+    end_date: date | None = None,
+    unit: str | None = None,
+) -> uuid.UUID:
     """A staff member (with a login whose home unit is ``unit``, else their role's demo unit), optionally
     in a team; returns the staff id."""
     user = make_user(db, role=role, unit=unit)
@@ -264,8 +280,15 @@ def test_split_gives_the_new_unit_the_chosen_teams(db):
         go = structure.create_team(s, ADMIN, ids["health_tech"], "Devices").id
     future = clock.today() + timedelta(days=30)
     with db.unit_of_work() as s:
-        new = structure.split_unit(s, ADMIN, ids["health_tech"], new_code="Devices", new_name=" Remote  Monitoring ",
-                                   team_ids=[go, go], effective_on=future)
+        new = structure.split_unit(
+            s,
+            ADMIN,
+            ids["health_tech"],
+            new_code="Devices",
+            new_name=" Remote  Monitoring ",
+            team_ids=[go, go],
+            effective_on=future,
+        )
         new_id = new.id
         assert (new.code, new.name, new.effective_from) == ("devices", "Remote Monitoring", future)
     with db.unit_of_work() as s:
@@ -283,10 +306,14 @@ def test_split_refusals(db):
     other_team, _ = first_team(db, ids["pharmacy"])
     cases = [
         ({"new_code": "", "new_name": "", "team_ids": []}, {"new_code", "new_name", "team_ids"}),
-        ({"new_code": "pharmacy", "new_name": "Pharmacy", "team_ids": [other_team]},
-         {"new_code", "new_name", "team_ids"}),
-        ({"new_code": "9bad code", "new_name": "x" * 121, "team_ids": [uuid.uuid4()]},
-         {"new_code", "new_name", "team_ids"}),
+        (
+            {"new_code": "pharmacy", "new_name": "Pharmacy", "team_ids": [other_team]},
+            {"new_code", "new_name", "team_ids"},
+        ),
+        (
+            {"new_code": "9bad code", "new_name": "x" * 121, "team_ids": [uuid.uuid4()]},
+            {"new_code", "new_name", "team_ids"},
+        ),
     ]
     for kwargs, fields in cases:
         with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
@@ -300,20 +327,25 @@ def test_create_rename_and_lead_with_history(db):
     lead = staff_member(db, role=Role.OPERATIONS_LEAD)
     gone = staff_member(db, status=StaffStatus.DEPARTED)
     with db.unit_of_work() as s:
-        unit = structure.create_unit(s, ADMIN, code="care_nav", name="Care Navigation", function="primary_care",
-                                     lead_staff_id=lead)
+        unit = structure.create_unit(
+            s, ADMIN, code="care_nav", name="Care Navigation", function="primary_care", lead_staff_id=lead
+        )
         unit_id = unit.id
     with db.unit_of_work() as s:
         structure.rename_unit(s, ADMIN, unit_id, "Care Navigation and Support")
         structure.set_unit_lead(s, ADMIN, unit_id, None)
     with db.unit_of_work() as s:
         kinds = [(c.kind, c.actor_label) for c in structure.history(s, ADMIN, unit_id=unit_id)]
-        assert kinds == [("unit.lead_changed", ADMIN.label), ("unit.renamed", ADMIN.label),
-                         ("unit.created", ADMIN.label)]
+        assert kinds == [
+            ("unit.lead_changed", ADMIN.label),
+            ("unit.renamed", ADMIN.label),
+            ("unit.created", ADMIN.label),
+        ]
         assert s.get(OrgUnit, unit_id).lead_staff_id is None
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
-        structure.create_unit(s, ADMIN, code="care_nav", name="care navigation AND support", function="pharmacy",
-                              lead_staff_id=gone)
+        structure.create_unit(
+            s, ADMIN, code="care_nav", name="care navigation AND support", function="pharmacy", lead_staff_id=gone
+        )
     assert field_errors(exc) == {"code", "name", "lead_staff_id"}
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
         structure.rename_unit(s, ADMIN, unit_id, "   ")
@@ -330,10 +362,15 @@ def test_create_rename_and_lead_with_history(db):
 
 def test_a_new_unit_must_say_what_kind_of_work_it_does(db):
     seed(db)
-    for given, message in ((None, "Choose what kind of work the unit does."),
-                           ("  ", "Choose what kind of work the unit does."),
-                           ("dentistry", "Choose one of the kinds of work: Virtual Care, Primary Care, Pharmacy, "
-                                         "Revenue Cycle, Employer Benefits, Health Technology.")):
+    for given, message in (
+        (None, "Choose what kind of work the unit does."),
+        ("  ", "Choose what kind of work the unit does."),
+        (
+            "dentistry",
+            "Choose one of the kinds of work: Virtual Care, Primary Care, Pharmacy, "
+            "Revenue Cycle, Employer Benefits, Health Technology.",
+        ),
+    ):
         with db.unit_of_work() as s, pytest.raises(ValidationFailed) as exc:
             structure.create_unit(s, ADMIN, code="care_nav", name="Care Navigation", function=given)
         assert exc.value.errors == {"function": message}
@@ -351,8 +388,9 @@ def test_a_new_unit_must_say_what_kind_of_work_it_does(db):
         structure.create_team(s, ADMIN, unit_id, "Navigators")
     with db.unit_of_work() as s:
         (team,) = s.get(OrgUnit, unit_id).teams
-        split = structure.split_unit(s, ADMIN, unit_id, new_code="nav_west", new_name="Navigation West",
-                                     team_ids=[team.id])
+        split = structure.split_unit(
+            s, ADMIN, unit_id, new_code="nav_west", new_name="Navigation West", team_ids=[team.id]
+        )
         # inherited from the parent, whose code is not a function
         assert split.function == "benefits"
 
@@ -417,9 +455,14 @@ def test_demo_seeding_gives_every_unit_a_lead_of_its_kind_of_work(db, settings):
     with db.unit_of_work() as s:
         leads = {u.code: u.lead_name for u in chart.org_chart(s, Actor.for_system("tests"))}
         changes = sorted(s.scalars(select(OrgChange.summary).where(OrgChange.kind == "unit.lead_changed")))
-    assert leads == {"virtual_care": "Demo clinician", "primary_care": "Demo operations lead",
-                     "pharmacy": "Demo pharmacist", "revenue_cycle": "Demo biller",
-                     "benefits": "Demo operations lead", "health_tech": "Demo administrator"}
+    assert leads == {
+        "virtual_care": "Demo clinician",
+        "primary_care": "Demo operations lead",
+        "pharmacy": "Demo pharmacist",
+        "revenue_cycle": "Demo biller",
+        "benefits": "Demo operations lead",
+        "health_tech": "Demo administrator",
+    }
     assert "Demo pharmacist now leads Pharmacy" in changes and len(changes) == 6
 
 
@@ -475,6 +518,7 @@ def test_opposite_merges_at_once_merge_exactly_one(db):
         def act() -> None:
             with db.unit_of_work() as s:
                 structure.merge_units(s, ADMIN, ids[a], ids[b])
+
         return act
 
     outcomes = _race(merge("benefits", "pharmacy"), merge("pharmacy", "benefits"))

@@ -17,31 +17,38 @@ from careplane.kernel.units import BUSINESS_FUNCTIONS
 from tests.helpers import api_token, bearer, login, make_user
 
 READ, UPDATE, SEARCH, REGISTER, MERGE = (
-    Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH,
-    Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE,
+    Permission.PATIENT_READ,
+    Permission.PATIENT_UPDATE,
+    Permission.PATIENT_SEARCH,
+    Permission.PATIENT_REGISTER,
+    Permission.PATIENT_MERGE,
 )
 
 
 def staff(role: Role, function: str | None) -> Actor:
-    return Actor(user_id=uuid.uuid4(), label="x@example.org", roles=frozenset({role}), unit=function,
-                 unit_function=function)
+    return Actor(
+        user_id=uuid.uuid4(), label="x@example.org", roles=frozenset({role}), unit=function, unit_function=function
+    )
 
 
-@pytest.mark.parametrize(("role", "function", "allowed"), [
-    (Role.CLINICIAN, "virtual_care", {READ, UPDATE, SEARCH, REGISTER}),
-    (Role.CLINICIAN, "primary_care", {READ, UPDATE, SEARCH, REGISTER}),
-    (Role.CLINICIAN, "health_tech", set()),
-    (Role.CLINICIAN, None, set()),
-    (Role.PHARMACIST, "pharmacy", {READ, SEARCH}),
-    (Role.PHARMACIST, "revenue_cycle", {READ, SEARCH}),
-    (Role.BILLER, "revenue_cycle", {READ, SEARCH}),
-    (Role.BILLER, "health_tech", set()),
-    (Role.OPERATIONS_LEAD, "primary_care", {READ, UPDATE, SEARCH, REGISTER, MERGE}),
-    (Role.OPERATIONS_LEAD, "pharmacy", {READ, UPDATE, SEARCH}),
-    (Role.OPERATIONS_LEAD, "benefits", {READ, SEARCH, REGISTER}),
-    (Role.OPERATIONS_LEAD, "health_tech", set()),
-    (Role.EMPLOYER_ADMIN, "benefits", set()),
-])
+@pytest.mark.parametrize(
+    ("role", "function", "allowed"),
+    [
+        (Role.CLINICIAN, "virtual_care", {READ, UPDATE, SEARCH, REGISTER}),
+        (Role.CLINICIAN, "primary_care", {READ, UPDATE, SEARCH, REGISTER}),
+        (Role.CLINICIAN, "health_tech", set()),
+        (Role.CLINICIAN, None, set()),
+        (Role.PHARMACIST, "pharmacy", {READ, SEARCH}),
+        (Role.PHARMACIST, "revenue_cycle", {READ, SEARCH}),
+        (Role.BILLER, "revenue_cycle", {READ, SEARCH}),
+        (Role.BILLER, "health_tech", set()),
+        (Role.OPERATIONS_LEAD, "primary_care", {READ, UPDATE, SEARCH, REGISTER, MERGE}),
+        (Role.OPERATIONS_LEAD, "pharmacy", {READ, UPDATE, SEARCH}),
+        (Role.OPERATIONS_LEAD, "benefits", {READ, SEARCH, REGISTER}),
+        (Role.OPERATIONS_LEAD, "health_tech", set()),
+        (Role.EMPLOYER_ADMIN, "benefits", set()),
+    ],
+)
 def test_patient_permissions_are_what_the_role_grants_within_the_units_work(role, function, allowed):
     actor = staff(role, function)
     held = {p for p in (READ, UPDATE, SEARCH, REGISTER, MERGE) if actor.can(p)}
@@ -60,7 +67,8 @@ def test_permissions_that_touch_no_patient_follow_the_role_wherever_the_person_w
 
 def test_a_refusal_by_unit_says_so_and_one_by_role_names_the_role():
     assert decide(staff(Role.CLINICIAN, "health_tech"), READ, uuid.uuid4()) == (
-        "patient.read is not part of the work of unit health_tech")
+        "patient.read is not part of the work of unit health_tech"
+    )
     assert "lack patient.update" in decide(staff(Role.BILLER, "revenue_cycle"), UPDATE, uuid.uuid4())
 
 
@@ -76,8 +84,11 @@ def test_a_patient_is_still_limited_to_their_own_record():
 
 def _denied_reasons(db, user_id) -> list[str]:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return list(s.scalars(select(AuditEntry.reason).where(
-            AuditEntry.actor_user_id == user_id, AuditEntry.outcome == "denied")))
+        return list(
+            s.scalars(
+                select(AuditEntry.reason).where(AuditEntry.actor_user_id == user_id, AuditEntry.outcome == "denied")
+            )
+        )
 
 
 def _move(db, user_id, unit: str | None) -> None:  # noqa: ANN001
@@ -105,8 +116,11 @@ def test_a_clinician_outside_clinical_units_is_refused_and_audited_then_allowed_
 def test_a_unit_created_later_grants_what_its_function_does_and_nothing_once_merged_away(client, db, register):
     patient = register()
     with db.unit_of_work() as s:
-        s.add(OrgUnit(code="care_navigation", name="Care Navigation", function="primary_care",
-                      effective_from=clock.today()))
+        s.add(
+            OrgUnit(
+                code="care_navigation", name="Care Navigation", function="primary_care", effective_from=clock.today()
+            )
+        )
     nurse = make_user(db, role=Role.CLINICIAN, unit="care_navigation")
     headers = bearer(api_token(db, nurse))
     assert client.get(f"/api/v1/patients/{patient.id}", headers=headers).status_code == 200

@@ -40,8 +40,9 @@ def test_register_then_read_lean_and_with_includes(client, login):
 
 def test_validation_errors_are_field_level_problems(client, login):
     auth = login(Role.CLINICIAN)
-    response = client.post("/api/v1/patients", json={**BODY, "state": "XX", "postal_code": "123"},
-                           headers=auth["headers"])
+    response = client.post(
+        "/api/v1/patients", json={**BODY, "state": "XX", "postal_code": "123"}, headers=auth["headers"]
+    )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert {e["field"] for e in response.json()["errors"]} == {"state", "postal_code"}
@@ -56,10 +57,12 @@ def test_duplicate_gives_409_with_candidates_then_confirm_registers(client, logi
     assert problem["type"].endswith("/possible-duplicate")
     assert problem["confirm_field"] == "confirm_not_duplicate" and "`confirm_not_duplicate`" in problem["detail"]
     assert [(c["mrn"], c["name"], c["birth_date"]) for c in problem["candidates"]] == [
-        (first["mrn"], "Jonathan Smith", "1984-07-21")]
+        (first["mrn"], "Jonathan Smith", "1984-07-21")
+    ]
     assert patients(db) == 1
-    confirmed = client.post("/api/v1/patients", json={**BODY, "given_name": "Jon", "confirm_not_duplicate": True},
-                            headers=auth["headers"])
+    confirmed = client.post(
+        "/api/v1/patients", json={**BODY, "given_name": "Jon", "confirm_not_duplicate": True}, headers=auth["headers"]
+    )
     assert confirmed.status_code == 201
     assert patients(db) == 2
 
@@ -90,8 +93,11 @@ def test_search_audits_every_returned_patient(client, login, register, db):
     found = client.get("/api/v1/patients?q=smith&limit=10", headers=auth["headers"]).json()
     assert {item["id"] for item in found["items"]} == {str(a.id), str(b.id)} and found["count"] == 2
     with db.unit_of_work() as s:
-        shown = s.scalars(select(AuditEntry.patient_id).where(AuditEntry.resource_type == "patient_search_result",
-                                                              AuditEntry.actor_user_id == auth["user_id"])).all()
+        shown = s.scalars(
+            select(AuditEntry.patient_id).where(
+                AuditEntry.resource_type == "patient_search_result", AuditEntry.actor_user_id == auth["user_id"]
+            )
+        ).all()
     assert sorted(map(str, shown)) == sorted([str(a.id), str(b.id)])
     assert client.get("/api/v1/patients?limit=1000", headers=auth["headers"]).status_code == 422
 
@@ -117,8 +123,10 @@ def test_idempotent_post_replays_and_refuses_a_different_body(client, login, db)
     assert patients(db) == 1
     # keys belong to the user: someone else's identical key acts afresh
     another = {**login(Role.CLINICIAN)["headers"], "Idempotency-Key": "reg-0001"}
-    assert client.post("/api/v1/patients", json={**BODY, "confirm_not_duplicate": True},
-                       headers=another).status_code == 201
+    assert (
+        client.post("/api/v1/patients", json={**BODY, "confirm_not_duplicate": True}, headers=another).status_code
+        == 201
+    )
     assert patients(db) == 2
 
 
@@ -155,8 +163,9 @@ def test_web_session_needs_csrf_for_api_writes(client, login, register):
 def test_a_body_that_is_not_json_is_told_where_it_breaks(client, login, db):
     auth = login(Role.CLINICIAN)
     broken = b'{"given_name": "Ann",\n  "family_name": ,\n}'
-    answer = client.post("/api/v1/patients", content=broken,
-                         headers={**auth["headers"], "content-type": "application/json"})
+    answer = client.post(
+        "/api/v1/patients", content=broken, headers={**auth["headers"], "content-type": "application/json"}
+    )
     assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["type"].endswith("/malformed-json")
     assert "line 2, column 18" in answer.json()["detail"] and "Expecting value" in answer.json()["detail"]
@@ -165,8 +174,12 @@ def test_a_body_that_is_not_json_is_told_where_it_breaks(client, login, db):
 
 def test_a_bad_e_mail_address_is_explained_in_plain_words(client, login):
     auth = login(Role.CLINICIAN)
-    for email, says in [("ann.example.org", "needs an @"), ("ann@example", "domain with a dot"),
-                        ("ann smith@example.org", "no spaces"), ("@example.org", "name before the @")]:
+    for email, says in [
+        ("ann.example.org", "needs an @"),
+        ("ann@example", "domain with a dot"),
+        ("ann smith@example.org", "no spaces"),
+        ("@example.org", "name before the @"),
+    ]:
         answer = client.post("/api/v1/patients", json={**BODY, "email": email}, headers=auth["headers"])
         assert answer.status_code == 422
         [error] = answer.json()["errors"]

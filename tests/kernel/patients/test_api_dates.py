@@ -18,8 +18,9 @@ def _problem_fields(response) -> list[str]:  # noqa: ANN001
 @pytest.mark.parametrize("value", ["0", "1984", "21/07/1984", "1984-02-30", "1984-7-21", "yesterday"])
 def test_search_refuses_a_malformed_birth_date(client, login, value):
     who = login(Role.CLINICIAN)
-    assert _problem_fields(client.get("/api/v1/patients", params={"birth_date": value},
-                                      headers=who["headers"])) == ["birth_date"]
+    assert _problem_fields(client.get("/api/v1/patients", params={"birth_date": value}, headers=who["headers"])) == [
+        "birth_date"
+    ]
 
 
 def test_search_by_a_real_birth_date_finds_the_patient(client, login, register):
@@ -35,5 +36,6 @@ def test_register_and_change_refuse_a_birth_date_that_is_not_a_date(client, logi
     body = {**patient_data(), "birth_date": value}
     assert _problem_fields(client.post("/api/v1/patients", json=body, headers=who["headers"])) == ["birth_date"]
     existing = register()
-    assert _problem_fields(client.patch(f"/api/v1/patients/{existing.id}", json={"birth_date": value},
-                                        headers=who["headers"])) == ["birth_date"]
+    assert _problem_fields(
+        client.patch(f"/api/v1/patients/{existing.id}", json={"birth_date": value}, headers=who["headers"])
+    ) == ["birth_date"]

@@ -42,8 +42,16 @@ def test_the_open_pairs_with_a_summary_of_the_other_record_audited_like_the_char
     assert item["pair_id"] == str(pair.id) and item["score"] == pair.score
     assert item["reasons"][0] == "same date of birth" and item["found_at"]
     assert item["other"] == {"id": str(second.id), "mrn": second.mrn, "name": "Jon Smith", "birth_date": "1984-07-21"}
-    assert count(db, AuditEntry, AuditEntry.actor_user_id == auth["user_id"], AuditEntry.patient_id == second.id,
-                 AuditEntry.resource_type == "patient.duplicate") == 1
+    assert (
+        count(
+            db,
+            AuditEntry,
+            AuditEntry.actor_user_id == auth["user_id"],
+            AuditEntry.patient_id == second.id,
+            AuditEntry.resource_type == "patient.duplicate",
+        )
+        == 1
+    )
     # a patient may not see who else might be them
     me = login(Role.PATIENT, patient_id=first.id)
     refused = client.get(f"/api/v1/patients/{first.id}/duplicates", headers=me["headers"])
@@ -61,13 +69,21 @@ def test_dismiss_is_idempotent_with_a_key_and_a_conflict_without(client, login, 
     headers = {**auth["headers"], "Idempotency-Key": "dismiss-1"}
     done = client.post(url, headers=headers)
     assert done.status_code == 200, done.text
-    assert done.json() == {"pair_id": str(pair.id), "patient_id": str(second.id), "other_patient_id": str(first.id),
-                           "status": "not_duplicate"}
+    assert done.json() == {
+        "pair_id": str(pair.id),
+        "patient_id": str(second.id),
+        "other_patient_id": str(first.id),
+        "status": "not_duplicate",
+    }
     again = client.post(url, headers=headers)
     assert again.status_code == 200 and again.json() == done.json() and again.headers["idempotent-replayed"] == "true"
     # one decision, audited for both records
-    assert count(db, AuditEntry, AuditEntry.actor_user_id == auth["user_id"],
-                 AuditEntry.resource_type == "patient.duplicate") == 2
+    assert (
+        count(
+            db, AuditEntry, AuditEntry.actor_user_id == auth["user_id"], AuditEntry.resource_type == "patient.duplicate"
+        )
+        == 2
+    )
     decided = client.post(url, headers=auth["headers"])
     assert decided.status_code == 409 and problem_of(decided)["detail"] == "This pair was already decided."
     assert client.get(f"/api/v1/patients/{first.id}/duplicates", headers=auth["headers"]).json() == []
@@ -79,8 +95,11 @@ def test_merge_then_the_merged_record_reads_as_replaced_and_refuses_changes(clie
     first, second, pair = two
     lead = login(Role.OPERATIONS_LEAD)
     client.post(f"/api/v1/patients/{second.id}/consents", json={"kind": "telehealth"}, headers=lead["headers"])
-    response = client.post(f"/api/v1/patients/{first.id}/merge",
-                           json={"merge_patient_id": str(second.id), "pair_id": str(pair.id)}, headers=lead["headers"])
+    response = client.post(
+        f"/api/v1/patients/{first.id}/merge",
+        json={"merge_patient_id": str(second.id), "pair_id": str(pair.id)},
+        headers=lead["headers"],
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["survivor"]["id"] == str(first.id) and body["survivor"]["active"] is True
@@ -99,13 +118,13 @@ def test_merge_then_the_merged_record_reads_as_replaced_and_refuses_changes(clie
     changed = client.patch(f"/api/v1/patients/{second.id}", json={"city": "Troy"}, headers=lead["headers"])
     assert changed.status_code == 409
     assert problem_of(changed)["type"].endswith("/patient-merged") and changed.json()["replaced_by"] == str(first.id)
-    consent = client.post(f"/api/v1/patients/{second.id}/consents", json={"kind": "treatment"},
-                          headers=lead["headers"])
+    consent = client.post(f"/api/v1/patients/{second.id}/consents", json={"kind": "treatment"}, headers=lead["headers"])
     assert consent.status_code == 409 and count(db, Consent, Consent.patient_id == second.id) == 0
     found = client.get("/api/v1/patients?q=smith", headers=lead["headers"]).json()
     assert [p["id"] for p in found["items"]] == [str(first.id)]
-    again = client.post(f"/api/v1/patients/{first.id}/merge", json={"merge_patient_id": str(second.id)},
-                        headers=lead["headers"])
+    again = client.post(
+        f"/api/v1/patients/{first.id}/merge", json={"merge_patient_id": str(second.id)}, headers=lead["headers"]
+    )
     assert again.status_code == 409 and problem_of(again)["replaced_by"] == str(first.id)
 
 
@@ -128,11 +147,22 @@ def test_a_retried_merge_with_the_same_key_acts_once(client, login, db, two):
 def test_merge_is_refused_to_those_without_patient_merge_and_the_refusal_is_recorded(client, login, db, two, role):
     first, second, pair = two
     who = login(role, patient_id=first.id if role is Role.PATIENT else None)
-    response = client.post(f"/api/v1/patients/{first.id}/merge",
-                           json={"merge_patient_id": str(second.id), "pair_id": str(pair.id)}, headers=who["headers"])
+    response = client.post(
+        f"/api/v1/patients/{first.id}/merge",
+        json={"merge_patient_id": str(second.id), "pair_id": str(pair.id)},
+        headers=who["headers"],
+    )
     assert response.status_code == 403 and problem_of(response)["title"] == "Access denied"
-    assert count(db, AuditEntry, AuditEntry.actor_user_id == who["user_id"], AuditEntry.action == "patient.merge",
-                 AuditEntry.outcome == "denied") == 1
+    assert (
+        count(
+            db,
+            AuditEntry,
+            AuditEntry.actor_user_id == who["user_id"],
+            AuditEntry.action == "patient.merge",
+            AuditEntry.outcome == "denied",
+        )
+        == 1
+    )
     assert count(db, Patient, Patient.merged_into_id.is_not(None)) == 0 and count(db, OutboxEvent) == 0
 
 
@@ -148,11 +178,13 @@ def test_merge_input_errors_are_problems(client, login, db, two):
     assert extra.status_code == 422
     unknown = client.post(url, json={"merge_patient_id": str(pair.id)}, headers=lead["headers"])
     assert unknown.status_code == 404 and problem_of(unknown)["status"] == 404
-    nobody = client.post(f"/api/v1/patients/{pair.id}/merge", json={"merge_patient_id": str(second.id)},
-                         headers=lead["headers"])
+    nobody = client.post(
+        f"/api/v1/patients/{pair.id}/merge", json={"merge_patient_id": str(second.id)}, headers=lead["headers"]
+    )
     assert nobody.status_code == 404
-    wrong_pair = client.post(url, json={"merge_patient_id": str(second.id), "pair_id": str(first.id)},
-                             headers=lead["headers"])
+    wrong_pair = client.post(
+        url, json={"merge_patient_id": str(second.id), "pair_id": str(first.id)}, headers=lead["headers"]
+    )
     assert wrong_pair.status_code == 404
     assert count(db, Patient, Patient.merged_into_id.is_not(None)) == 0
 

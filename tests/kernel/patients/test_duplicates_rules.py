@@ -17,8 +17,11 @@ from careplane.kernel.web import CSRF_COOKIE
 
 def denied(db, user_id) -> int:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor_user_id == user_id, AuditEntry.outcome == "denied"))
+        return s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor_user_id == user_id, AuditEntry.outcome == "denied")
+        )
 
 
 @pytest.fixture
@@ -45,14 +48,20 @@ def test_api_a_patient_is_refused_their_pairs_whether_or_not_there_are_any(clien
 def test_api_dismissing_a_real_pair_and_a_made_up_one_answer_alike(client, login, pair, db):
     first, second, real = pair
     me = login(Role.PATIENT, patient_id=first.id)
-    answers = [client.post(f"/api/v1/patients/{second.id}/duplicates/{pair_id}/dismiss", headers=me["headers"])
-               for pair_id in (real.id, uuid.uuid4())]
+    answers = [
+        client.post(f"/api/v1/patients/{second.id}/duplicates/{pair_id}/dismiss", headers=me["headers"])
+        for pair_id in (real.id, uuid.uuid4())
+    ]
     assert [a.status_code for a in answers] == [403, 403]
     assert answers[0].json() | {"instance": None} == answers[1].json() | {"instance": None}
     pharmacist = login(Role.PHARMACIST)
     for pair_id in (real.id, uuid.uuid4()):
-        assert client.post(f"/api/v1/patients/{first.id}/duplicates/{pair_id}/dismiss",
-                           headers=pharmacist["headers"]).status_code == 403
+        assert (
+            client.post(
+                f"/api/v1/patients/{first.id}/duplicates/{pair_id}/dismiss", headers=pharmacist["headers"]
+            ).status_code
+            == 403
+        )
     assert denied(db, pharmacist["user_id"]) == 2
     with db.unit_of_work() as s:
         assert s.get(PossibleDuplicate, real.id).status == "open"
@@ -68,8 +77,12 @@ def _page_client(client, login, role, **kw):  # noqa: ANN001, ANN003, ANN202
 def test_pages_dismissing_a_real_pair_and_a_made_up_one_answer_alike(client, login, pair, db):
     first, second, real = pair
     me, token = _page_client(client, login, Role.PATIENT, patient_id=first.id)
-    answers = [client.post(f"/patients/{second.id}/duplicates/{pair_id}/dismiss", data={"csrf_token": token},
-                           follow_redirects=False) for pair_id in (real.id, uuid.uuid4())]
+    answers = [
+        client.post(
+            f"/patients/{second.id}/duplicates/{pair_id}/dismiss", data={"csrf_token": token}, follow_redirects=False
+        )
+        for pair_id in (real.id, uuid.uuid4())
+    ]
     assert [a.status_code for a in answers] == [403, 403]
     assert denied(db, me["user_id"]) == 2
     # the patient's own chart shows no pair, refuses nothing and records no read of the other person

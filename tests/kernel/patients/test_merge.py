@@ -25,7 +25,13 @@ from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
 
 from .conftest import SYSTEM, patient_data
 
-LEAD = Actor(user_id=uuid.uuid4(), label="lead@example.org", roles=frozenset({Role.OPERATIONS_LEAD}), unit="primary_care", unit_function="primary_care")
+LEAD = Actor(
+    user_id=uuid.uuid4(),
+    label="lead@example.org",
+    roles=frozenset({Role.OPERATIONS_LEAD}),
+    unit="primary_care",
+    unit_function="primary_care",
+)
 
 
 def count(db, model, *where) -> int:  # noqa: ANN001
@@ -35,14 +41,18 @@ def count(db, model, *where) -> int:  # noqa: ANN001
 
 def pair_of(db, a, b) -> PossibleDuplicate:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return s.scalar(select(PossibleDuplicate).where(
-            PossibleDuplicate.patient_id.in_((a, b)), PossibleDuplicate.other_patient_id.in_((a, b))))
+        return s.scalar(
+            select(PossibleDuplicate).where(
+                PossibleDuplicate.patient_id.in_((a, b)), PossibleDuplicate.other_patient_id.in_((a, b))
+            )
+        )
 
 
 def add_pair(db, a, b, status="open") -> uuid.UUID:  # noqa: ANN001
     with db.unit_of_work() as s:
-        pair = PossibleDuplicate(patient_id=a, other_patient_id=b, score=0.93, reasons="same date of birth",
-                                 status=status)
+        pair = PossibleDuplicate(
+            patient_id=a, other_patient_id=b, score=0.93, reasons="same date of birth", status=status
+        )
         s.add(pair)
         s.flush()
         return pair.id
@@ -52,8 +62,15 @@ def add_pair(db, a, b, status="open") -> uuid.UUID:  # noqa: ANN001
 def two(register):  # noqa: ANN001, ANN201
     """The same man registered twice: a sparse record first, a fuller one (as 'Jon') that matched it."""
     survivor = register(email=None, phone=None, state=None, postal_code=None)
-    merged = register(given_name="Jon", middle_name="Quincy", address_line1="1 Main St", city="Albany",
-                      state="NY", postal_code="12207", gender_identity="man")
+    merged = register(
+        given_name="Jon",
+        middle_name="Quincy",
+        address_line1="1 Main St",
+        city="Albany",
+        state="NY",
+        postal_code="12207",
+        gender_identity="man",
+    )
     return survivor, merged
 
 
@@ -74,20 +91,34 @@ def test_merge_moves_what_the_registry_owns_fills_blanks_and_settles_pairs(db, r
     with db.unit_of_work() as s:
         service.grant_consent(s, SYSTEM, merged.id, "telehealth", version="2025-06")
         service.grant_consent(s, SYSTEM, merged.id, "treatment")
-        service.set_emergency_contacts(s, SYSTEM, survivor.id, [
-            {"name": "Ann Smith", "relationship": "spouse", "phone": "(212) 555-0177"}])
-        service.set_emergency_contacts(s, SYSTEM, merged.id, [
-            {"name": "ann  SMITH", "relationship": "Spouse", "phone": "212 555 0177"},  # the same contact
-            {"name": "Bob Smith", "relationship": "brother", "phone": "(212) 555-0188"}])
-        portal = create_user(s, email="jon@example.org", display_name="Jon", roles=[Role.PATIENT],
-                             patient_id=merged.id)
+        service.set_emergency_contacts(
+            s, SYSTEM, survivor.id, [{"name": "Ann Smith", "relationship": "spouse", "phone": "(212) 555-0177"}]
+        )
+        service.set_emergency_contacts(
+            s,
+            SYSTEM,
+            merged.id,
+            [
+                {"name": "ann  SMITH", "relationship": "Spouse", "phone": "212 555 0177"},  # the same contact
+                {"name": "Bob Smith", "relationship": "brother", "phone": "(212) 555-0188"},
+            ],
+        )
+        portal = create_user(s, email="jon@example.org", display_name="Jon", roles=[Role.PATIENT], patient_id=merged.id)
         service.merge_patients(s, SYSTEM, merged.id, earlier.id)  # an earlier merge into the merged record
     clock.travel(datetime(2026, 2, 3, 10, tzinfo=UTC))
 
     with db.unit_of_work() as s:
         result = service.merge_patients(s, LEAD, survivor.id, merged.id, pair.id)
-        assert result.filled == ["middle_name", "gender_identity", "phone", "email",
-                                 "address_line1", "city", "state", "postal_code"]
+        assert result.filled == [
+            "middle_name",
+            "gender_identity",
+            "phone",
+            "email",
+            "address_line1",
+            "city",
+            "state",
+            "postal_code",
+        ]
         assert (result.consents_moved, result.contacts_moved, result.contacts_already_there) == (2, 1, 1)
         assert (result.portal_accounts_moved, result.earlier_merges_repointed) == (1, 1)
         assert result.pairs == {"merged": 1, "repointed": 1, "superseded": 1}
@@ -114,15 +145,29 @@ def test_merge_moves_what_the_registry_owns_fills_blanks_and_settles_pairs(db, r
         assert s.get(PossibleDuplicate, to_fourth).status == "superseded"
         assert s.get(PossibleDuplicate, decided).status == "not_duplicate"
         assert s.get(PossibleDuplicate, decided).other_patient_id == merged.id
-        events = list(s.scalars(select(OutboxEvent).where(OutboxEvent.name == PatientsMerged.event_name())
-                                .order_by(OutboxEvent.occurred_at)))
+        events = list(
+            s.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.name == PatientsMerged.event_name())
+                .order_by(OutboxEvent.occurred_at)
+            )
+        )
         assert len(events) == 2
         event = PatientsMerged.from_payload(events[-1].payload)
         assert (event.survivor_id, event.merged_id, event.pair_id) == (survivor.id, merged.id, pair.id)
         assert (event.survivor_mrn, event.merged_mrn) == (survivor.mrn, merged.mrn)
     for pid in (survivor.id, merged.id):
-        assert count(db, AuditEntry, AuditEntry.patient_id == pid, AuditEntry.action == "patient.merge",
-                     AuditEntry.outcome == "allowed", AuditEntry.actor_label == LEAD.label) == 1
+        assert (
+            count(
+                db,
+                AuditEntry,
+                AuditEntry.patient_id == pid,
+                AuditEntry.action == "patient.merge",
+                AuditEntry.outcome == "allowed",
+                AuditEntry.actor_label == LEAD.label,
+            )
+            == 1
+        )
 
 
 def test_a_merged_record_is_hidden_from_search_and_matching_and_is_read_only(db, register, two):
@@ -183,15 +228,28 @@ def test_merge_refuses_itself_unknown_ids_merged_records_and_foreign_pairs(db, r
 @pytest.mark.parametrize("role", [Role.CLINICIAN, Role.PATIENT, Role.BILLER])
 def test_only_those_who_hold_patient_merge_may_merge_and_refusals_are_recorded(db, two, role):
     survivor, merged = two
-    actor = Actor(user_id=uuid.uuid4(), label=f"{role.value}@example.org", roles=frozenset({role}),
-                  patient_id=survivor.id if role is Role.PATIENT else None)
+    actor = Actor(
+        user_id=uuid.uuid4(),
+        label=f"{role.value}@example.org",
+        roles=frozenset({role}),
+        patient_id=survivor.id if role is Role.PATIENT else None,
+    )
     pair = pair_of(db, survivor.id, merged.id)
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         service.merge_patients(s, actor, survivor.id, merged.id, pair.id)
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         service.merge_preview(s, actor, survivor.id, pair.id)
-    assert count(db, AuditEntry, AuditEntry.actor_user_id == actor.user_id, AuditEntry.outcome == "denied",
-                 AuditEntry.action == "patient.merge", AuditEntry.patient_id == survivor.id) == 2
+    assert (
+        count(
+            db,
+            AuditEntry,
+            AuditEntry.actor_user_id == actor.user_id,
+            AuditEntry.outcome == "denied",
+            AuditEntry.action == "patient.merge",
+            AuditEntry.patient_id == survivor.id,
+        )
+        == 2
+    )
     with db.unit_of_work() as s:
         assert s.get(Patient, merged.id).active and s.get(PossibleDuplicate, pair.id).status == "open"
     assert count(db, OutboxEvent) == 0
@@ -203,8 +261,16 @@ def test_the_preview_shows_what_either_choice_would_fill(db, two):
     with db.unit_of_work() as s:
         preview = service.merge_preview(s, LEAD, merged.id, pair.id)
         assert (preview.patient.id, preview.other.id) == (merged.id, survivor.id)
-        assert preview.fills[survivor.id] == ["middle_name", "gender_identity", "phone", "email",
-                                              "address_line1", "city", "state", "postal_code"]
+        assert preview.fills[survivor.id] == [
+            "middle_name",
+            "gender_identity",
+            "phone",
+            "email",
+            "address_line1",
+            "city",
+            "state",
+            "postal_code",
+        ]
         assert preview.fills[merged.id] == []  # the fuller record lacks nothing the other has
     assert count(db, AuditEntry, AuditEntry.resource_type == "patient.merge_preview") == 2
     with pytest.raises(NotFound), db.unit_of_work() as s:

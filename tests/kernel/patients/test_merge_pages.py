@@ -88,13 +88,22 @@ def test_a_merged_record_cannot_be_edited_through_the_form(client, login, db, tw
     sparse, full, pair = two
     as_staff(client, login, Role.OPERATIONS_LEAD)
     token = csrf(client)
-    client.post(f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id),
-                                                                        "csrf_token": token})
+    client.post(
+        f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id), "csrf_token": token}
+    )
     form = client.get(f"/patients/{full.id}/edit", follow_redirects=False)
     assert form.status_code == 303 and form.headers["location"] == f"/patients/{sparse.id}"
-    saved = client.post(f"/patients/{full.id}/edit", data={
-        "given_name": "Jon", "family_name": "Smith", "birth_date": "1984-07-21", "sex_at_birth": "male",
-        "city": "Troy", "csrf_token": token})
+    saved = client.post(
+        f"/patients/{full.id}/edit",
+        data={
+            "given_name": "Jon",
+            "family_name": "Smith",
+            "birth_date": "1984-07-21",
+            "sex_at_birth": "male",
+            "city": "Troy",
+            "csrf_token": token,
+        },
+    )
     assert saved.status_code == 409 and "can no longer be changed" in saved.text
     assert f'href="/patients/{sparse.id}"' in saved.text and a11y.problems(saved.text) == []
     with db.unit_of_work() as s:
@@ -110,8 +119,16 @@ def test_staff_without_patient_merge_see_no_merge_action_and_are_refused(client,
     merge_url = f"/patients/{full.id}/duplicates/{pair.id}/merge"
     assert client.get(merge_url).status_code == 403
     assert client.post(merge_url, data={"survivor": str(sparse.id), "csrf_token": token}).status_code == 403
-    assert count(db, AuditEntry, AuditEntry.actor_user_id == who["user_id"], AuditEntry.outcome == "denied",
-                 AuditEntry.action == "patient.merge") == 2
+    assert (
+        count(
+            db,
+            AuditEntry,
+            AuditEntry.actor_user_id == who["user_id"],
+            AuditEntry.outcome == "denied",
+            AuditEntry.action == "patient.merge",
+        )
+        == 2
+    )
     assert count(db, Patient, Patient.merged_into_id.is_not(None)) == 0
 
 
@@ -120,8 +137,9 @@ def test_a_portal_account_of_the_merged_record_now_opens_the_survivor(client, lo
     patient = login(Role.PATIENT, patient_id=full.id, via="cookie")
     as_staff(client, login, Role.OPERATIONS_LEAD)
     token = csrf(client)
-    client.post(f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id),
-                                                                        "csrf_token": token})
+    client.post(
+        f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id), "csrf_token": token}
+    )
     client.cookies.clear()
     client.cookies.update(patient["cookies"])
     mine = client.get("/my")
@@ -131,27 +149,52 @@ def test_a_portal_account_of_the_merged_record_now_opens_the_survivor(client, lo
 def test_the_edit_form_keeps_every_contact_a_merge_brought(client, login, db, two):
     sparse, full, pair = two
     with db.unit_of_work() as s:
-        service.set_emergency_contacts(s, SYSTEM, sparse.id, [
-            {"name": "Ann Smith", "relationship": "spouse", "phone": "(212) 555-0177"}])
-        service.set_emergency_contacts(s, SYSTEM, full.id, [
-            {"name": "Bob Smith", "relationship": "brother", "phone": "(212) 555-0188"},
-            {"name": "Cy Smith", "relationship": "son", "phone": "(212) 555-0199"}])
+        service.set_emergency_contacts(
+            s, SYSTEM, sparse.id, [{"name": "Ann Smith", "relationship": "spouse", "phone": "(212) 555-0177"}]
+        )
+        service.set_emergency_contacts(
+            s,
+            SYSTEM,
+            full.id,
+            [
+                {"name": "Bob Smith", "relationship": "brother", "phone": "(212) 555-0188"},
+                {"name": "Cy Smith", "relationship": "son", "phone": "(212) 555-0199"},
+            ],
+        )
     as_staff(client, login, Role.OPERATIONS_LEAD)
     token = csrf(client)
-    client.post(f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id),
-                                                                        "csrf_token": token})
+    client.post(
+        f"/patients/{full.id}/duplicates/{pair.id}/merge", data={"survivor": str(sparse.id), "csrf_token": token}
+    )
     form = client.get(f"/patients/{sparse.id}/edit")
     assert 'name="contact_2_name"' in form.text and 'value="Cy Smith"' in form.text
-    fields = {"given_name": "Jonathan", "family_name": "Smith", "birth_date": "1984-07-21", "sex_at_birth": "male",
-              "city": "Albany", "state": "NY", "phone": "212-555-0123", "preferred_channel": "phone",
-              "allow_phone": "on", "csrf_token": token}
-    for i, (name, relationship, phone) in enumerate([("Ann Smith", "spouse", "2125550177"),
-                                                     ("Bob Smith", "brother", "2125550188"),
-                                                     ("Cy Smith", "son", "2125550199")]):
-        fields.update({f"contact_{i}_name": name, f"contact_{i}_relationship": relationship,
-                       f"contact_{i}_phone": phone})
+    fields = {
+        "given_name": "Jonathan",
+        "family_name": "Smith",
+        "birth_date": "1984-07-21",
+        "sex_at_birth": "male",
+        "city": "Albany",
+        "state": "NY",
+        "phone": "212-555-0123",
+        "preferred_channel": "phone",
+        "allow_phone": "on",
+        "csrf_token": token,
+    }
+    for i, (name, relationship, phone) in enumerate(
+        [
+            ("Ann Smith", "spouse", "2125550177"),
+            ("Bob Smith", "brother", "2125550188"),
+            ("Cy Smith", "son", "2125550199"),
+        ]
+    ):
+        fields.update(
+            {f"contact_{i}_name": name, f"contact_{i}_relationship": relationship, f"contact_{i}_phone": phone}
+        )
     saved = client.post(f"/patients/{sparse.id}/edit", data=fields, follow_redirects=False)
     assert saved.status_code == 303, saved.text
     with db.unit_of_work() as s:
         assert sorted(c.name for c in s.get(Patient, sparse.id).emergency_contacts) == [
-            "Ann Smith", "Bob Smith", "Cy Smith"]
+            "Ann Smith",
+            "Bob Smith",
+            "Cy Smith",
+        ]

@@ -15,7 +15,7 @@ def test_typos_are_caught():
     good = mrn.make_mrn(40213377)
     digits = good[2:]
     for i in range(len(digits)):
-        wrong = digits[:i] + str((int(digits[i]) + 1) % 10) + digits[i + 1:]
+        wrong = digits[:i] + str((int(digits[i]) + 1) % 10) + digits[i + 1 :]
         assert not mrn.is_valid_mrn("CP" + wrong)
     swapped = digits[0] + digits[2] + digits[1] + digits[3:]
     if swapped != digits:
@@ -31,8 +31,17 @@ def test_new_mrns_avoid_ones_in_use(db):
         return next(sequence)
 
     with db.unit_of_work() as s:
-        s.add(Patient(mrn=mrn.make_mrn(5), given_name="A", family_name="B", given_name_norm="a",
-                      family_name_norm="b", birth_date=date(2000, 1, 1), sex_at_birth="male"))
+        s.add(
+            Patient(
+                mrn=mrn.make_mrn(5),
+                given_name="A",
+                family_name="B",
+                given_name_norm="a",
+                family_name_norm="b",
+                birth_date=date(2000, 1, 1),
+                sex_at_birth="male",
+            )
+        )
     with db.unit_of_work() as s:
         fresh = mrn.new_mrns(s, 2, randbelow=randbelow)
     assert sorted(fresh) == sorted([mrn.make_mrn(7), mrn.make_mrn(9)])

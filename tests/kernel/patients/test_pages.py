@@ -8,11 +8,23 @@ from careplane.kernel.patients.models import Consent, EmergencyContact, Patient,
 from careplane.kernel.web import CSRF_COOKIE
 
 FORM = {
-    "given_name": "Jonathan", "family_name": "Smith", "birth_date": "1984-07-21", "sex_at_birth": "male",
-    "state": "NY", "postal_code": "10001", "phone": "212-555-0123", "email": "jon@example.org", "language": "en",
-    "preferred_channel": "email", "allow_email": "on", "allow_phone": "on",
-    "consent_treatment": "on", "consent_hipaa_authorization": "on",
-    "contact_0_name": "Ann Smith", "contact_0_relationship": "spouse", "contact_0_phone": "212 555 0177",
+    "given_name": "Jonathan",
+    "family_name": "Smith",
+    "birth_date": "1984-07-21",
+    "sex_at_birth": "male",
+    "state": "NY",
+    "postal_code": "10001",
+    "phone": "212-555-0123",
+    "email": "jon@example.org",
+    "language": "en",
+    "preferred_channel": "email",
+    "allow_email": "on",
+    "allow_phone": "on",
+    "consent_treatment": "on",
+    "consent_hipaa_authorization": "on",
+    "contact_0_name": "Ann Smith",
+    "contact_0_relationship": "spouse",
+    "contact_0_phone": "212 555 0177",
 }
 
 
@@ -41,15 +53,24 @@ def test_search_page_and_live_results_audit_each_patient(client, login, register
     fragment = client.get("/patients/results?q=jon")
     assert a.mrn in fragment.text and "<html" not in fragment.text
     assert "No patients match" in client.get("/patients/results?q=zzz").text
-    assert count(db, AuditEntry, AuditEntry.patient_id == a.id, AuditEntry.actor_user_id == who["user_id"],
-                 AuditEntry.resource_type == "patient_search_result") == 2
+    assert (
+        count(
+            db,
+            AuditEntry,
+            AuditEntry.patient_id == a.id,
+            AuditEntry.actor_user_id == who["user_id"],
+            AuditEntry.resource_type == "patient_search_result",
+        )
+        == 2
+    )
 
 
 def test_register_form_shows_field_errors_and_keeps_input(client, login, db):
     as_staff(client, login)
     token = csrf(client)
-    response = client.post("/patients/new", data={**FORM, "birth_date": "2999-01-01", "postal_code": "12",
-                                                  "csrf_token": token})
+    response = client.post(
+        "/patients/new", data={**FORM, "birth_date": "2999-01-01", "postal_code": "12", "csrf_token": token}
+    )
     assert response.status_code == 422
     assert "The date of birth cannot be in the future." in response.text
     assert "ZIP code of 5 digits" in response.text
@@ -65,8 +86,11 @@ def test_register_duplicate_step_then_register_anyway(client, login, register, d
     assert response.status_code == 409
     assert first.mrn in response.text and "Register anyway" in response.text
     assert count(db, Patient) == 1
-    done = client.post("/patients/new", data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1",
-                                              "csrf_token": token}, follow_redirects=False)
+    done = client.post(
+        "/patients/new",
+        data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     chart = client.get(done.headers["location"])
     assert "Possible duplicate" in chart.text and "Jon Smith" in chart.text
@@ -81,8 +105,9 @@ def test_edit_and_consent_buttons(client, login, register, db):
     form = {k: v for k, v in FORM.items() if not k.startswith("consent_")}
     bad = client.post(f"/patients/{a.id}/edit", data={**form, "phone": "123", "csrf_token": token})
     assert bad.status_code == 422 and "10-digit" in bad.text
-    ok = client.post(f"/patients/{a.id}/edit", data={**form, "city": "Albany", "csrf_token": token},
-                     follow_redirects=False)
+    ok = client.post(
+        f"/patients/{a.id}/edit", data={**form, "city": "Albany", "csrf_token": token}, follow_redirects=False
+    )
     assert ok.status_code == 303
     client.post(f"/patients/{a.id}/consents", data={"kind": "telehealth", "csrf_token": token})
     with db.unit_of_work() as s:
@@ -105,8 +130,11 @@ def test_a_possible_duplicate_is_reviewed_on_the_chart_and_dismissed(client, log
     first = register()
     as_staff(client, login)
     token = csrf(client)
-    done = client.post("/patients/new", data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1",
-                                              "csrf_token": token}, follow_redirects=False)
+    done = client.post(
+        "/patients/new",
+        data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1", "csrf_token": token},
+        follow_redirects=False,
+    )
     chart_url = done.headers["location"]
     chart = client.get(chart_url)
     assert f'href="/patients/{first.id}"' in chart.text and first.mrn in chart.text  # the other record, linked
@@ -125,16 +153,22 @@ def test_a_possible_duplicate_is_reviewed_on_the_chart_and_dismissed(client, log
     assert count(db, PossibleDuplicate, PossibleDuplicate.status == "not_duplicate") == 1
     assert "Possible duplicate" not in client.get(chart_url).text
     assert client.post(dismiss, data={"csrf_token": token}).status_code == 409  # already decided
-    assert client.post(f"/patients/{first.id}/duplicates/{patient_id}/dismiss",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/patients/{first.id}/duplicates/{patient_id}/dismiss", data={"csrf_token": token}).status_code
+        == 404
+    )
 
 
-def test_a_patient_with_a_possible_duplicate_still_sees_their_own_chart_and_not_the_other_person(client, login, register,
-                                                                                              db):
+def test_a_patient_with_a_possible_duplicate_still_sees_their_own_chart_and_not_the_other_person(
+    client, login, register, db
+):
     first = register()
     as_staff(client, login)
-    done = client.post("/patients/new", data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1",
-                                              "csrf_token": csrf(client)}, follow_redirects=False)
+    done = client.post(
+        "/patients/new",
+        data={**FORM, "given_name": "Jon", "confirm_not_duplicate": "1", "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
     second_id = done.headers["location"].rsplit("/", 1)[1]
     client.cookies.clear()
     me = login(Role.PATIENT, patient_id=uuid.UUID(second_id), via="cookie")
@@ -149,10 +183,10 @@ def test_the_chart_opens_with_a_patient_banner_and_a_list_of_its_sections(client
     a = register()  # registered without a consent to treatment
     as_staff(client, login)
     page = client.get(f"/patients/{a.id}").text
-    banner = page[page.index('class="patient-banner"'):page.index("</header>", page.index('class="patient-banner"'))]
+    banner = page[page.index('class="patient-banner"') : page.index("</header>", page.index('class="patient-banner"'))]
     assert a.mrn in banner and "Sex at birth" in banner and "Age" in banner and " y" in banner
     assert "No consent to treatment on file" in banner
-    tabs = page[page.index('aria-label="Sections of this chart"'):]
+    tabs = page[page.index('aria-label="Sections of this chart"') :]
     for anchor in ("#demographics-h", "#prefs-h", "#contacts-h", "#consents-h"):
         assert f'href="{anchor}"' in tabs and f'id="{anchor[1:]}"' in page
 

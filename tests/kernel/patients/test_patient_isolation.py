@@ -23,17 +23,24 @@ def _b_with_consent(db, register):  # noqa: ANN001, ANN202
 def _snapshot(db, patient_id):  # noqa: ANN001, ANN202
     with db.unit_of_work() as s:
         p = s.get(Patient, patient_id)
-        consents = sorted((c.kind, c.revoked_at is None) for c in s.scalars(
-            select(Consent).where(Consent.patient_id == patient_id)))
+        consents = sorted(
+            (c.kind, c.revoked_at is None) for c in s.scalars(select(Consent).where(Consent.patient_id == patient_id))
+        )
         contacts = s.scalars(select(EmergencyContact.name).where(EmergencyContact.patient_id == patient_id)).all()
         return (p.given_name, p.family_name, p.city, p.phone, p.language, consents, sorted(contacts))
 
 
 def _denials_of(db, patient_id, user_id) -> int:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return len(s.scalars(select(AuditEntry.id).where(
-            AuditEntry.patient_id == patient_id, AuditEntry.actor_user_id == user_id,
-            AuditEntry.outcome == "denied")).all())
+        return len(
+            s.scalars(
+                select(AuditEntry.id).where(
+                    AuditEntry.patient_id == patient_id,
+                    AuditEntry.actor_user_id == user_id,
+                    AuditEntry.outcome == "denied",
+                )
+            ).all()
+        )
 
 
 def test_patient_a_is_refused_patient_b_through_every_page(client, login, register, db):
@@ -48,8 +55,17 @@ def test_patient_a_is_refused_patient_b_through_every_page(client, login, regist
     attempts = [
         ("GET", f"/patients/{b.id}", None),
         ("GET", f"/patients/{b.id}/edit", None),
-        ("POST", f"/patients/{b.id}/edit", {**form, "city": "Elsewhere", "contact_0_name": "Mallory",
-                                             "contact_0_relationship": "friend", "contact_0_phone": "2125550100"}),
+        (
+            "POST",
+            f"/patients/{b.id}/edit",
+            {
+                **form,
+                "city": "Elsewhere",
+                "contact_0_name": "Mallory",
+                "contact_0_relationship": "friend",
+                "contact_0_phone": "2125550100",
+            },
+        ),
         ("POST", f"/patients/{b.id}/consents", {**form, "kind": "treatment"}),
         ("POST", f"/patients/{b.id}/consents/{consent_id}/revoke", form),
     ]
@@ -79,8 +95,11 @@ def test_patient_a_is_refused_patient_b_through_every_api_call(client, login, re
         ("GET", f"/api/v1/patients/{b.id}", None),
         ("GET", f"/api/v1/patients/{b.id}?include=consents,contacts", None),
         ("PATCH", f"/api/v1/patients/{b.id}", {"city": "Elsewhere"}),
-        ("PATCH", f"/api/v1/patients/{b.id}", {"emergency_contacts": [
-            {"name": "Mallory", "relationship": "friend", "phone": "2125550100"}]}),
+        (
+            "PATCH",
+            f"/api/v1/patients/{b.id}",
+            {"emergency_contacts": [{"name": "Mallory", "relationship": "friend", "phone": "2125550100"}]},
+        ),
         ("GET", f"/api/v1/patients/{b.id}/consents", None),
         ("POST", f"/api/v1/patients/{b.id}/consents", {"kind": "treatment"}),
         ("POST", f"/api/v1/patients/{b.id}/consents/{consent_id}/revoke", None),
@@ -90,8 +109,12 @@ def test_patient_a_is_refused_patient_b_through_every_api_call(client, login, re
         assert response.status_code == 403, (method, url, response.status_code)
         assert response.headers["content-type"].startswith("application/problem+json")
     assert _denials_of(db, b.id, me["user_id"]) == len(attempts)
-    for url in ("/api/v1/patients?q=garcia", f"/api/v1/patients?mrn={b.mrn}", "/api/v1/patients?birth_date=1979-03-02",
-                f"/api/v1/audit?patient={b.id}"):
+    for url in (
+        "/api/v1/patients?q=garcia",
+        f"/api/v1/patients?mrn={b.mrn}",
+        "/api/v1/patients?birth_date=1979-03-02",
+        f"/api/v1/audit?patient={b.id}",
+    ):
         assert client.get(url, headers=h).status_code == 403, url
     # revoking B's consent under A's own id is "no such consent", never a change to B
     assert client.post(f"/api/v1/patients/{a.id}/consents/{consent_id}/revoke", headers=h).status_code == 404

@@ -14,9 +14,16 @@ from careplane.kernel.web import SESSION_COOKIE
 from .test_pages import count, csrf
 
 SIGNUP = {
-    "given_name": "Rosa", "family_name": "Díaz", "birth_date": "1992-03-04", "sex_at_birth": "female",
-    "state": "TX", "phone": "(512) 555-0199", "email": "Rosa.Diaz@example.org",
-    "password": "a long enough passphrase", "consent_treatment": "on", "consent_hipaa_authorization": "on",
+    "given_name": "Rosa",
+    "family_name": "Díaz",
+    "birth_date": "1992-03-04",
+    "sex_at_birth": "female",
+    "state": "TX",
+    "phone": "(512) 555-0199",
+    "email": "Rosa.Diaz@example.org",
+    "password": "a long enough passphrase",
+    "consent_treatment": "on",
+    "consent_hipaa_authorization": "on",
     "consent_telehealth": "on",
 }
 
@@ -27,8 +34,12 @@ def test_self_registration_errors_keep_input_and_save_nothing(client, db):
     del bad["consent_hipaa_authorization"]
     response = client.post("/register", data=bad)
     assert response.status_code == 422
-    for message in ("Choose the state you live in", "Use at least 12 characters", "more than 125 years",
-                    "HIPAA authorization is needed"):
+    for message in (
+        "Choose the state you live in",
+        "Use at least 12 characters",
+        "more than 125 years",
+        "HIPAA authorization is needed",
+    ):
         assert message in response.text
     assert 'value="Rosa"' in response.text and 'value="Rosa.Diaz@example.org"' in response.text
     assert "a long enough passphrase" not in response.text and 'value="short"' not in response.text
@@ -50,8 +61,9 @@ def test_self_registration_creates_patient_user_consents_and_a_confirmation_mail
     assert user.email_verified_at is None
     assert kinds == ["hipaa_authorization", "telehealth", "treatment"]
     assert mail.to_address == "rosa.diaz@example.org" and "/verify-email/" in mail.body
-    login = client.post("/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"],
-                                        "csrf_token": csrf(client)})
+    login = client.post(
+        "/login", data={"email": SIGNUP["email"], "password": SIGNUP["password"], "csrf_token": csrf(client)}
+    )
     # until the address is confirmed the account sees only the page asking for it (identity.confirmation)
     assert login.status_code == 200 and "Confirm your e-mail address" in login.text and patient.mrn not in login.text
     confirmed = client.get(re.search(r"https?://[^/\s]+(/verify-email/\S+)", mail.body).group(1))
@@ -65,8 +77,9 @@ def test_signing_up_with_an_address_that_has_an_account_looks_the_same_and_mails
     either): the answer is the same page, and the owner of the address gets a mail instead."""
     token = csrf(client)
     first = client.post("/register", data={**SIGNUP, "csrf_token": token})
-    again = client.post("/register", data={**SIGNUP, "given_name": "Other", "email": "ROSA.diaz@example.org",
-                                           "csrf_token": token})
+    again = client.post(
+        "/register", data={**SIGNUP, "given_name": "Other", "email": "ROSA.diaz@example.org", "csrf_token": token}
+    )
     assert again.status_code == first.status_code == 200
     assert again.text.replace("ROSA.diaz", "Rosa.Diaz") == first.text
     assert count(db, Patient) == 1 and count(db, User) == 1
@@ -84,10 +97,21 @@ def test_my_record_edits_contact_details_only(client, login, register, db):
     me = login(Role.PATIENT, patient_id=a.id, via="cookie")
     client.cookies.update(me["cookies"])
     token = csrf(client)
-    form = {"city": "Austin", "state": "TX", "postal_code": "78701", "phone": "512-555-0100", "email": "me@example.org",
-            "language": "es", "preferred_channel": "sms", "allow_sms": "on", "family_name": "Hacked",
-            "contact_0_name": "Lu Smith", "contact_0_relationship": "sister", "contact_0_phone": "5125550111",
-            "csrf_token": token}
+    form = {
+        "city": "Austin",
+        "state": "TX",
+        "postal_code": "78701",
+        "phone": "512-555-0100",
+        "email": "me@example.org",
+        "language": "es",
+        "preferred_channel": "sms",
+        "allow_sms": "on",
+        "family_name": "Hacked",
+        "contact_0_name": "Lu Smith",
+        "contact_0_relationship": "sister",
+        "contact_0_phone": "5125550111",
+        "csrf_token": token,
+    }
     assert client.post("/my", data=form, follow_redirects=False).status_code == 303
     with db.unit_of_work() as s:
         p = s.get(Patient, a.id)
@@ -137,7 +161,10 @@ def test_sign_ups_from_one_address_are_limited_per_window(client, db, settings):
     settings.signup_limit = 2
     token = csrf(client)
     for n in range(2):
-        assert client.post("/register", data={**SIGNUP, "email": f"p{n}@example.org", "csrf_token": token}).status_code == 200
+        assert (
+            client.post("/register", data={**SIGNUP, "email": f"p{n}@example.org", "csrf_token": token}).status_code
+            == 200
+        )
     third = client.post("/register", data={**SIGNUP, "email": "p2@example.org", "csrf_token": token})
     assert third.status_code == 429 and "Too many new accounts from your network" in third.text
     assert count(db, User) == 2

@@ -29,8 +29,13 @@ def test_a_read_stamps_the_credential_it_used_through_the_group_commit(client, d
     with db.unit_of_work() as s:
         used = s.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == doc.id))
         seen = s.scalar(select(WebSession.last_seen_at).where(WebSession.user_id == doc.id))
-        reads = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor_user_id == doc.id, AuditEntry.patient_id == patient.id, AuditEntry.outcome == "allowed"))
+        reads = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.actor_user_id == doc.id, AuditEntry.patient_id == patient.id, AuditEntry.outcome == "allowed"
+            )
+        )
     assert used is not None and clock.now() - used < timedelta(minutes=1)
     assert clock.now() - seen < timedelta(minutes=1)
     assert reads == 2

@@ -13,7 +13,13 @@ from careplane.kernel.patients.service import DuplicateSuspected
 
 from .conftest import SYSTEM, patient_data
 
-CLINICIAN = Actor(user_id=None, label="clin@example.org", roles=frozenset({Role.CLINICIAN}), unit="virtual_care", unit_function="virtual_care")
+CLINICIAN = Actor(
+    user_id=None,
+    label="clin@example.org",
+    roles=frozenset({Role.CLINICIAN}),
+    unit="virtual_care",
+    unit_function="virtual_care",
+)
 
 
 def count(db, model, *where) -> int:  # noqa: ANN001
@@ -23,8 +29,12 @@ def count(db, model, *where) -> int:  # noqa: ANN001
 
 def test_register_assigns_mrn_normalised_names_and_consents(db):
     with db.unit_of_work() as s:
-        p = service.register_patient(s, CLINICIAN, patient_data(given_name="Zoë", family_name="O'Brién"),
-                                     consents=["treatment", "hipaa_authorization"])
+        p = service.register_patient(
+            s,
+            CLINICIAN,
+            patient_data(given_name="Zoë", family_name="O'Brién"),
+            consents=["treatment", "hipaa_authorization"],
+        )
     assert p.mrn.startswith("CP") and len(p.mrn) == 11
     assert (p.given_name_norm, p.family_name_norm) == ("zoe", "obrien")
     assert p.phone == "+12125550123"
@@ -52,8 +62,12 @@ def test_likely_duplicates_are_found(db, register, second):
     assert 0.9 <= candidates[0]["score"] <= 1.0 and "same date of birth" in candidates[0]["reasons"]
     assert count(db, Patient) == 1
     # showing the candidate to the clerk is recorded although the registration rolled back
-    assert count(db, AuditEntry, AuditEntry.patient_id == first.id,
-                 AuditEntry.resource_type == "patient.duplicate_candidate") == 1
+    assert (
+        count(
+            db, AuditEntry, AuditEntry.patient_id == first.id, AuditEntry.resource_type == "patient.duplicate_candidate"
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,7 +97,13 @@ def test_confirmed_registration_records_possible_duplicates_for_review(db, regis
 
 
 def test_roles_without_register_permission_are_refused_and_audited(db):
-    biller = Actor(user_id=None, label="biller@example.org", roles=frozenset({Role.BILLER}), unit="revenue_cycle", unit_function="revenue_cycle")
+    biller = Actor(
+        user_id=None,
+        label="biller@example.org",
+        roles=frozenset({Role.BILLER}),
+        unit="revenue_cycle",
+        unit_function="revenue_cycle",
+    )
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         service.register_patient(s, biller, patient_data())
     assert count(db, Patient) == 0
@@ -138,7 +158,9 @@ def test_search_by_name_mrn_and_birth_date_audits_each_result(db, register):
         assert service.search_patients(s, CLINICIAN, "%_") == []  # wildcards are not special
     disclosed = count(db, AuditEntry, AuditEntry.resource_type == "patient_search_result")
     assert disclosed == 2 + 1 + 1 + 1 + 1 + 1
-    assert count(db, AuditEntry, AuditEntry.resource_type == "patient_search_result", AuditEntry.patient_id == a.id) == 3
+    assert (
+        count(db, AuditEntry, AuditEntry.resource_type == "patient_search_result", AuditEntry.patient_id == a.id) == 3
+    )
 
 
 def test_consents_grant_and_revoke_with_dates(db, register):
@@ -171,18 +193,31 @@ def test_emergency_contacts_and_preferences(db, register):
     a = register()
     with pytest.raises(ValidationFailed) as caught, db.unit_of_work() as s:
         service.set_emergency_contacts(s, CLINICIAN, a.id, [{"name": "", "relationship": "", "phone": "1"}])
-    assert set(caught.value.errors) == {"emergency_contacts.0.name", "emergency_contacts.0.relationship",
-                                        "emergency_contacts.0.phone"}
+    assert set(caught.value.errors) == {
+        "emergency_contacts.0.name",
+        "emergency_contacts.0.relationship",
+        "emergency_contacts.0.phone",
+    }
     with db.unit_of_work() as s:
-        service.set_emergency_contacts(s, CLINICIAN, a.id, [{"name": "Ann Smith", "relationship": "spouse",
-                                                             "phone": "212-555-0177"}])
+        service.set_emergency_contacts(
+            s, CLINICIAN, a.id, [{"name": "Ann Smith", "relationship": "spouse", "phone": "212-555-0177"}]
+        )
     with pytest.raises(ValidationFailed) as caught, db.unit_of_work() as s:
-        service.set_communication_preferences(s, CLINICIAN, a.id, preferred_channel="sms", allow_sms=False,
-                                              allow_email=True, allow_phone=True)
+        service.set_communication_preferences(
+            s, CLINICIAN, a.id, preferred_channel="sms", allow_sms=False, allow_email=True, allow_phone=True
+        )
     assert "preferred_channel" in caught.value.errors
     with db.unit_of_work() as s:
-        service.set_communication_preferences(s, CLINICIAN, a.id, preferred_channel="sms", allow_sms=True,
-                                              allow_email=False, allow_phone=True, language="es")
+        service.set_communication_preferences(
+            s,
+            CLINICIAN,
+            a.id,
+            preferred_channel="sms",
+            allow_sms=True,
+            allow_email=False,
+            allow_phone=True,
+            language="es",
+        )
     with db.unit_of_work() as s:
         p = service.get_patient(s, CLINICIAN, a.id, include=["contacts"])
         assert [(c.name, c.phone) for c in p.emergency_contacts] == [("Ann Smith", "+12125550177")]

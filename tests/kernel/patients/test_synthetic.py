@@ -27,8 +27,18 @@ def test_generator_inserts_valid_patients_with_unique_mrns_across_states(db):
     assert min(ages) >= 0 and max(ages) <= 96 and any(a < 18 for a in ages) and any(a > 65 for a in ages)
     assert consents >= 2 * 1200
     # every generated record passes the same rules as a registration
-    fields = ("given_name", "family_name", "birth_date", "sex_at_birth", "state", "postal_code", "phone", "email",
-              "language", "preferred_channel")
+    fields = (
+        "given_name",
+        "family_name",
+        "birth_date",
+        "sex_at_birth",
+        "state",
+        "postal_code",
+        "phone",
+        "email",
+        "language",
+        "preferred_channel",
+    )
     for p in rows[:200]:
         clean_patient({f: getattr(p, f) for f in fields})
 
@@ -39,8 +49,9 @@ def test_same_seed_same_people():
     rows_a = [a.patient_row(now) for _ in range(20)]
     rows_b = [b.patient_row(now) for _ in range(20)]
     assert rows_a == rows_b
-    assert [r["family_name"] for r in rows_a] != [r["family_name"] for r in (PatientFactory(6).patient_row(now)
-                                                                              for _ in range(20))]
+    assert [r["family_name"] for r in rows_a] != [
+        r["family_name"] for r in (PatientFactory(6).patient_row(now) for _ in range(20))
+    ]
 
 
 def test_demo_seed_is_idempotent_and_has_every_role(db, settings):

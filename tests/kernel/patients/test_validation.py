@@ -16,8 +16,16 @@ def errors_for(**overrides: object) -> dict[str, str]:
 
 
 def test_a_good_record_is_cleaned_and_normalised():
-    cleaned = clean_patient(patient_data(phone="1-212-555-0123", email="Jon.Smith@Example.ORG", state="ny",
-                                         postal_code="10001-1234", language="es_mx", given_name="  Jon   Paul "))
+    cleaned = clean_patient(
+        patient_data(
+            phone="1-212-555-0123",
+            email="Jon.Smith@Example.ORG",
+            state="ny",
+            postal_code="10001-1234",
+            language="es_mx",
+            given_name="  Jon   Paul ",
+        )
+    )
     assert cleaned["phone"] == "+12125550123"
     assert cleaned["email"] == "jon.smith@example.org"
     assert cleaned["state"] == "NY"
@@ -40,7 +48,8 @@ def test_birth_date_rules():
     assert "mm/dd/yyyy" in errors_for(birth_date="1984-02-30")["birth_date"]
     assert clean_patient(patient_data(birth_date="07/21/1984"))["birth_date"].isoformat() == "1984-07-21"
     assert errors_for(birth_date=clock.today() + timedelta(days=1))["birth_date"] == (
-        "The date of birth cannot be in the future.")
+        "The date of birth cannot be in the future."
+    )
     assert "more than 125 years" in errors_for(birth_date=date(clock.today().year - 126, 1, 1))["birth_date"]
     assert errors_for(birth_date="")["birth_date"] == "Enter the date of birth."
     assert clean_patient(patient_data(birth_date=clock.today().isoformat()))["birth_date"] == clock.today()

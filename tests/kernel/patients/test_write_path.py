@@ -19,8 +19,15 @@ from careplane.kernel.patients.models import Patient, PossibleDuplicate
 from tests.helpers import run
 from tests.kernel.patients.conftest import SYSTEM, patient_data
 
-NEW = {"given_name": "Amara", "family_name": "Okafor", "birth_date": "1991-03-09", "sex_at_birth": "female",
-       "phone": "212 555 0142", "language": "", "consents": ["treatment", "telehealth"]}
+NEW = {
+    "given_name": "Amara",
+    "family_name": "Okafor",
+    "birth_date": "1991-03-09",
+    "sex_at_birth": "female",
+    "phone": "212 555 0142",
+    "language": "",
+    "consents": ["treatment", "telehealth"],
+}
 
 
 def _read(client, login, patient_id, include="consents,contacts"):  # noqa: ANN001, ANN202
@@ -30,16 +37,27 @@ def _read(client, login, patient_id, include="consents,contacts"):  # noqa: ANN0
 
 def test_a_registration_answers_with_the_record_as_it_is_stored(client, login):
     doc = login(Role.CLINICIAN)
-    answer = client.post("/api/v1/patients", json={
-        **NEW, "emergency_contacts": [{"name": "Zed Okafor", "relationship": "brother", "phone": "212 555 0100"},
-                                      {"name": "Ada Okafor", "relationship": "mother", "phone": "212 555 0101"}]},
-        headers=doc["headers"])
+    answer = client.post(
+        "/api/v1/patients",
+        json={
+            **NEW,
+            "emergency_contacts": [
+                {"name": "Zed Okafor", "relationship": "brother", "phone": "212 555 0100"},
+                {"name": "Ada Okafor", "relationship": "mother", "phone": "212 555 0101"},
+            ],
+        },
+        headers=doc["headers"],
+    )
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert body == _read(client, login, body["id"])
     # the column defaults the ORM would have given: an empty language is English, no e-mail means phone
     assert (body["language"], body["preferred_channel"], body["allow_sms"], body["allow_email"]) == (
-        "en", "phone", False, True)
+        "en",
+        "phone",
+        False,
+        True,
+    )
     assert [c["kind"] for c in body["consents"]] == ["treatment", "telehealth"]
     assert [c["version"] for c in body["consents"]] == ["2026-01", "2026-01"]
     assert [c["name"] for c in body["emergency_contacts"]] == ["Ada Okafor", "Zed Okafor"]
@@ -63,8 +81,9 @@ def test_a_change_answers_with_the_record_as_it_is_stored_and_no_change_leaves_i
     patient = register()
     doc = login(Role.CLINICIAN)
     before = _read(client, login, patient.id, include="consents")
-    changed = client.patch(f"/api/v1/patients/{patient.id}", json={"city": "Albany", "family_name": "Smyth"},
-                           headers=doc["headers"])
+    changed = client.patch(
+        f"/api/v1/patients/{patient.id}", json={"city": "Albany", "family_name": "Smyth"}, headers=doc["headers"]
+    )
     assert changed.status_code == 200, changed.text
     after = _read(client, login, patient.id, include="consents")
     assert {**changed.json(), "consents": after["consents"]} == after
@@ -77,8 +96,9 @@ def test_a_change_answers_with_the_record_as_it_is_stored_and_no_change_leaves_i
 def test_a_change_keeps_the_rules(client, login, register):
     patient = register(email=None)
     doc = login(Role.CLINICIAN)
-    refused = client.patch(f"/api/v1/patients/{patient.id}", json={"preferred_channel": "email"},
-                           headers=doc["headers"])
+    refused = client.patch(
+        f"/api/v1/patients/{patient.id}", json={"preferred_channel": "email"}, headers=doc["headers"]
+    )
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["preferred_channel"]
     me = login(Role.PATIENT, patient_id=patient.id)
@@ -97,9 +117,15 @@ def test_a_consent_grant_answers_with_the_stored_row_and_an_active_one_again(cli
     again = client.post(url, json={"kind": "telehealth"}, headers=doc["headers"])
     assert again.json() == granted.json()
     with db.unit_of_work() as s:
-        rows = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor_user_id == doc["user_id"], AuditEntry.resource_type == "patient.consents",
-            AuditEntry.action == "patient.update"))
+        rows = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.actor_user_id == doc["user_id"],
+                AuditEntry.resource_type == "patient.consents",
+                AuditEntry.action == "patient.update",
+            )
+        )
     assert rows == 2
 
 
@@ -111,12 +137,16 @@ def test_a_write_refuses_an_unknown_caller_before_it_reads_the_body(client):
 def test_a_refused_write_leaves_its_audit_row_and_nothing_else(client, login, db, register):
     patient = register()
     biller = login(Role.BILLER)
-    answer = client.post(f"/api/v1/patients/{patient.id}/consents", json={"kind": "telehealth"},
-                         headers=biller["headers"])
+    answer = client.post(
+        f"/api/v1/patients/{patient.id}/consents", json={"kind": "telehealth"}, headers=biller["headers"]
+    )
     assert answer.status_code == 403
     with db.unit_of_work() as s:
-        denied = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor_user_id == biller["user_id"], AuditEntry.outcome == "denied"))
+        denied = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor_user_id == biller["user_id"], AuditEntry.outcome == "denied")
+        )
     assert denied == 1
 
 
@@ -130,8 +160,17 @@ def test_database_write_waits_for_a_writer_held_elsewhere_on_a_thread(db):
 
     def hold() -> None:
         with db.unit_of_work() as s:
-            s.add(Patient(mrn="CP000000000", given_name="A", family_name="B", given_name_norm="a",
-                          family_name_norm="b", birth_date=patient_data()["birth_date"], sex_at_birth="male"))
+            s.add(
+                Patient(
+                    mrn="CP000000000",
+                    given_name="A",
+                    family_name="B",
+                    given_name_norm="a",
+                    family_name_norm="b",
+                    birth_date=patient_data()["birth_date"],
+                    sex_at_birth="male",
+                )
+            )
             s.flush()  # the first write takes the writer
             held.set()
             release.wait(10)
@@ -147,8 +186,11 @@ def test_database_write_waits_for_a_writer_held_elsewhere_on_a_thread(db):
 
         started = time.monotonic()
         letting_go = asyncio.create_task(let_go_soon())
-        registered = await db.write(lambda s: service.register_patient_data(
-            s, SYSTEM, patient_data(given_name="Carla"), confirm_not_duplicate=True))
+        registered = await db.write(
+            lambda s: service.register_patient_data(
+                s, SYSTEM, patient_data(given_name="Carla"), confirm_not_duplicate=True
+            )
+        )
         await letting_go
         return registered.patient["given_name"], time.monotonic() - started
 
@@ -160,11 +202,19 @@ def test_database_write_waits_for_a_writer_held_elsewhere_on_a_thread(db):
 
 def test_database_write_keeps_a_refusals_audit_row(db, register):
     patient = register()
-    clerk = SYSTEM.__class__(user_id=None, label="nobody", roles=frozenset({Role.BILLER}), unit="revenue_cycle",
-                             unit_function="revenue_cycle")
+    clerk = SYSTEM.__class__(
+        user_id=None,
+        label="nobody",
+        roles=frozenset({Role.BILLER}),
+        unit="revenue_cycle",
+        unit_function="revenue_cycle",
+    )
     with pytest.raises(AccessDenied):
         run(db, db.write(lambda s: service.grant_consent_data(s, clerk, patient.id, "telehealth")))
     with db.unit_of_work() as s:
-        denied = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.actor_label == "nobody", AuditEntry.outcome == "denied"))
+        denied = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor_label == "nobody", AuditEntry.outcome == "denied")
+        )
     assert denied == 1

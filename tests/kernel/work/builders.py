@@ -20,10 +20,21 @@ from tests.helpers import make_user
 from tests.kernel.org.test_departures import START
 from tests.kernel.patients.conftest import patient_data
 
-VISITS = QueueDeclaration("virtual_care.visits", "Visit queue", unit="virtual_care", roles=("clinician",),
-                          licence_kinds=CLINICIAN_LICENCE_KINDS)
-VERIFY = QueueDeclaration("pharmacy.verify", "Verification queue", unit="pharmacy", team="Verification",
-                          open_to=OpenTo.TEAM, roles=("pharmacist",))
+VISITS = QueueDeclaration(
+    "virtual_care.visits",
+    "Visit queue",
+    unit="virtual_care",
+    roles=("clinician",),
+    licence_kinds=CLINICIAN_LICENCE_KINDS,
+)
+VERIFY = QueueDeclaration(
+    "pharmacy.verify",
+    "Verification queue",
+    unit="pharmacy",
+    team="Verification",
+    open_to=OpenTo.TEAM,
+    roles=("pharmacist",),
+)
 
 
 def seed(db: Database) -> dict[str, uuid.UUID]:
@@ -33,8 +44,16 @@ def seed(db: Database) -> dict[str, uuid.UUID]:
         return {d.key: work.ensure_queue(s, d).id for d in (VISITS, VERIFY)}
 
 
-def person(db: Database, role: Role = Role.CLINICIAN, *, unit: str | None = None, licences: tuple[str, ...] = (),
-           kind: str = "MD", expires_on: date | None = None, team_of: uuid.UUID | None = None) -> Actor:
+def person(
+    db: Database,
+    role: Role = Role.CLINICIAN,
+    *,
+    unit: str | None = None,
+    licences: tuple[str, ...] = (),
+    kind: str = "MD",
+    expires_on: date | None = None,
+    team_of: uuid.UUID | None = None,
+) -> Actor:
     """A staff member (home unit: their role's demo unit, or ``unit``) with licences in ``licences``
     (valid through ``expires_on``, a year from today by default) and, with ``team_of``, a member of
     that queue's team. Returns the actor they are on the web."""
@@ -44,13 +63,21 @@ def person(db: Database, role: Role = Role.CLINICIAN, *, unit: str | None = None
         s.add(staff)
         s.flush()
         for n, state in enumerate(licences):
-            s.add(Licence(staff_id=staff.id, state=state, kind=kind, number=f"{state}-{uuid.uuid4().hex[:8]}-{n}",
-                          expires_on=expires_on or clock.today() + timedelta(days=365)))
+            s.add(
+                Licence(
+                    staff_id=staff.id,
+                    state=state,
+                    kind=kind,
+                    number=f"{state}-{uuid.uuid4().hex[:8]}-{n}",
+                    expires_on=expires_on or clock.today() + timedelta(days=365),
+                )
+            )
         if team_of is not None:
             s.add(TeamMembership(team_id=s.get(work.WorkQueue, team_of).team_id, staff_id=staff.id, start_date=START))
         row = s.get(User, user.id)
-        return Actor(user_id=user.id, label=user.email, roles=row.roles, unit=row.unit,
-                     unit_function=row.unit, via="web")
+        return Actor(
+            user_id=user.id, label=user.email, roles=row.roles, unit=row.unit, unit_function=row.unit, via="web"
+        )
 
 
 def staff_id(db: Database, actor: Actor) -> uuid.UUID:

@@ -25,8 +25,16 @@ def test_a_clinician_lists_claims_and_completes_and_retries_replay(client, db):
     clinician = person(db, licences=("TX",))
     headers = auth(db, clinician)
     pid = patient(db)
-    visit = item(db, VISITS.key, title="Sore throat", patient_id=pid, state="TX",
-                 due_at=clock.now() - timedelta(minutes=1), subject_type="virtual_care.visit", subject_id="v-1")
+    visit = item(
+        db,
+        VISITS.key,
+        title="Sore throat",
+        patient_id=pid,
+        state="TX",
+        due_at=clock.now() - timedelta(minutes=1),
+        subject_type="virtual_care.visit",
+        subject_id="v-1",
+    )
     item(db, VISITS.key, title="Rash")
 
     queues = client.get("/api/v1/work/queues", headers=headers).json()
@@ -34,7 +42,12 @@ def test_a_clinician_lists_claims_and_completes_and_retries_replay(client, db):
     page = client.get(f"/api/v1/work/queues/{ids[VISITS.key]}/items?limit=1", headers=headers).json()
     assert (page["total"], page["next_offset"], page["queue"]) == (2, 1, "Virtual Care / Async visits / Visit queue")
     (first,) = page["items"]
-    assert (first["title"], first["overdue"], first["patient_id"], first["state"]) == ("Sore throat", True, str(pid), "TX")
+    assert (first["title"], first["overdue"], first["patient_id"], first["state"]) == (
+        "Sore throat",
+        True,
+        str(pid),
+        "TX",
+    )
     assert first["seconds_left"] < 0 and first["subject_id"] == "v-1"
 
     keyed = {**headers, "Idempotency-Key": "claim-1"}
@@ -85,8 +98,9 @@ def test_the_operations_lead_sees_every_queue_and_hands_work_out(client, db):
     assert len(client.get("/api/v1/work/queues", headers=headers).json()) == 6
     wrong = client.post(f"/api/v1/work/items/{visit}/assign", json={"staff_id": str(staff_id(db, ny))}, headers=headers)
     assert wrong.status_code == 422 and [e["field"] for e in wrong.json()["errors"]] == ["staff_id"]
-    given = client.post(f"/api/v1/work/items/{visit}/assign", json={"staff_id": str(staff_id(db, texan))},
-                        headers=headers)
+    given = client.post(
+        f"/api/v1/work/items/{visit}/assign", json={"staff_id": str(staff_id(db, texan))}, headers=headers
+    )
     assert given.status_code == 200 and given.json()["assignee_staff_id"] == str(staff_id(db, texan))
     mine = client.get(f"/api/v1/work/queues/{ids[VISITS.key]}/items?assignee=me", headers=auth(db, texan)).json()
     assert [i["id"] for i in mine["items"]] == [str(visit)]
@@ -94,6 +108,7 @@ def test_the_operations_lead_sees_every_queue_and_hands_work_out(client, db):
     assert back.status_code == 200 and back.json()["assignee_staff_id"] is None
     also = client.post(f"/api/v1/work/items/{visit}/assign", json={"staff_id": None}, headers=headers)
     assert also.status_code == 200 and also.json()["assignee_staff_id"] is None
-    by_clinician = client.post(f"/api/v1/work/items/{visit}/assign", json={"staff_id": str(staff_id(db, texan))},
-                               headers=auth(db, texan))
+    by_clinician = client.post(
+        f"/api/v1/work/items/{visit}/assign", json={"staff_id": str(staff_id(db, texan))}, headers=auth(db, texan)
+    )
     assert by_clinician.status_code == 403

@@ -75,8 +75,16 @@ def test_work_never_goes_to_someone_who_left_and_bad_items_are_refused(db: Datab
         work.assign(s, Actor.for_system("tests"), item_id, gone.id)
     assert "staff_id" in refused.value.errors
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as refused:
-        work.create_item(s, uuid.uuid4(), kind=" ", title="", subject_type="visit", state="XX",
-                         due_at=datetime(2030, 1, 1), assignee_staff_id=gone.id)
+        work.create_item(
+            s,
+            uuid.uuid4(),
+            kind=" ",
+            title="",
+            subject_type="visit",
+            state="XX",
+            due_at=datetime(2030, 1, 1),
+            assignee_staff_id=gone.id,
+        )
     assert set(refused.value.errors) == {"queue_id", "kind", "title", "subject_id", "state", "due_at"}
     with db.unit_of_work() as s, pytest.raises(ValidationFailed, match="no queue pharmacy.nothing"):
         work.create_item(s, "pharmacy.nothing", kind="verify", title="Rx 1")
@@ -91,7 +99,13 @@ def test_an_item_carries_its_subject_patient_state_and_deadline(db: Database):
     with db.unit_of_work() as s:
         saved = s.get(WorkItem, item_id)
         assert (saved.kind, saved.subject_type, saved.subject_id, saved.state, saved.due_at, saved.status) == (
-            "async_visit", "virtual_care.visit", "v-123", "TX", due, "open")
+            "async_visit",
+            "virtual_care.visit",
+            "v-123",
+            "TX",
+            due,
+            "open",
+        )
         assert saved.queue.key == VISITS.key
 
 

@@ -27,8 +27,13 @@ def titles(db: Database, actor: Actor, queue_id, wanted: ItemFilter | None = Non
 def test_overdue_first_then_by_deadline_then_undated_oldest_first(db: Database):
     ids = seed(db)
     now = clock.now()
-    for title, due in (("later", now + timedelta(hours=5)), ("undated 1", None), ("overdue", now - timedelta(hours=1)),
-                       ("soon", now + timedelta(minutes=30)), ("undated 2", None)):
+    for title, due in (
+        ("later", now + timedelta(hours=5)),
+        ("undated 1", None),
+        ("overdue", now - timedelta(hours=1)),
+        ("soon", now + timedelta(minutes=30)),
+        ("undated 2", None),
+    ):
         item(db, VISITS.key, title=title, due_at=due)
     clinician = person(db)
     assert titles(db, clinician, ids[VISITS.key]) == ["overdue", "soon", "later", "undated 1", "undated 2"]
@@ -104,20 +109,39 @@ def test_who_sees_which_queue_and_which_patient(db: Database):
         assert work.visible_queues(s, pharmacist) == []
         every = {q.place.queue.name: q for q in work.visible_queues(s, lead)}
         assert len(every) == 6
-        assert (every["Visit queue"].open_items, every["Visit queue"].unassigned, every["Visit queue"].overdue) == (1, 1, 1)
+        assert (every["Visit queue"].open_items, every["Visit queue"].unassigned, every["Visit queue"].overdue) == (
+            1,
+            1,
+            1,
+        )
         shown = {a: work.list_items(s, a, ids[VISITS.key]).rows[0] for a in (clinician, admin, lead)}
     assert shown[clinician].patient_id == pid and shown[lead].patient_id == pid
     assert shown[admin].patient_id is None and shown[admin].has_patient, "administrators see no patient"
     with db.unit_of_work() as s:
-        disclosed = set(s.scalars(select(AuditEntry.actor_label).where(
-            AuditEntry.patient_id == pid, AuditEntry.resource_type == "work.item", AuditEntry.outcome == "allowed")))
+        disclosed = set(
+            s.scalars(
+                select(AuditEntry.actor_label).where(
+                    AuditEntry.patient_id == pid,
+                    AuditEntry.resource_type == "work.item",
+                    AuditEntry.outcome == "allowed",
+                )
+            )
+        )
         assert disclosed == {clinician.label, lead.label}
         assert work.get_item(s, clinician, visit).item.id == visit
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         work.list_items(s, admin, ids[VISITS.key], ItemFilter(patient_id=pid))
     with db.unit_of_work() as s:
-        refused = s.scalar(select(AuditEntry).where(AuditEntry.actor_label == admin.label, AuditEntry.patient_id == pid))
-        assert (refused.action, refused.outcome) == ("patient.read", "denied"), "looking for a patient's work is audited"
-        assert [r.item.id for r in work.list_items(s, clinician, ids[VISITS.key], ItemFilter(patient_id=pid)).rows] == [visit]
+        refused = s.scalar(
+            select(AuditEntry).where(AuditEntry.actor_label == admin.label, AuditEntry.patient_id == pid)
+        )
+        assert (refused.action, refused.outcome) == ("patient.read", "denied"), (
+            "looking for a patient's work is audited"
+        )
+        assert [r.item.id for r in work.list_items(s, clinician, ids[VISITS.key], ItemFilter(patient_id=pid)).rows] == [
+            visit
+        ]
         assert work.list_items(s, lead, ids[VISITS.key], ItemFilter(assignee="me")).rows == []
-        assert work.list_items(s, admin, ids[VISITS.key], ItemFilter(assignee="me")).total == 0, "no staff record: none is theirs"
+        assert work.list_items(s, admin, ids[VISITS.key], ItemFilter(assignee="me")).total == 0, (
+            "no staff record: none is theirs"
+        )

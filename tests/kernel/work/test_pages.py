@@ -38,7 +38,7 @@ def test_a_clinician_sees_the_queue_claims_and_finishes(client, db):
     page = client.get(f"/work/queues/{ids[VISITS.key]}")
     assert page.status_code == 200
     assert page.text.index("Sore throat") < page.text.index("Rash"), "overdue first"
-    assert "late by 1 h 30 min" in page.text and f'/patients/{pid}' in page.text
+    assert "late by 1 h 30 min" in page.text and f"/patients/{pid}" in page.text
 
     back = f"/work/queues/{ids[VISITS.key]}?view=open&offset=0"
     claimed = client.post(f"/work/items/{late}/claim", data={"csrf_token": csrf, "back": back}, follow_redirects=False)
@@ -48,8 +48,11 @@ def test_a_clinician_sees_the_queue_claims_and_finishes(client, db):
 
     other = person(db)
     other_csrf = log_in(client, db, other)
-    taken = client.post(f"/work/items/{late}/claim", data={"csrf_token": other_csrf, "back": "https://evil.example"},
-                        follow_redirects=False)
+    taken = client.post(
+        f"/work/items/{late}/claim",
+        data={"csrf_token": other_csrf, "back": "https://evil.example"},
+        follow_redirects=False,
+    )
     assert taken.status_code == 303 and taken.headers["location"] == "/work"
     assert "already taken" in client.get("/work").text
     refused = client.post(f"/work/items/{late}/complete", data={"csrf_token": other_csrf}, follow_redirects=False)

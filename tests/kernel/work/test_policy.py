@@ -30,8 +30,12 @@ def holder(db: Database, item_id):  # noqa: ANN001, ANN201
 
 def audit_rows(db: Database, item_id) -> list[tuple[str, str, str | None]]:  # noqa: ANN001
     with db.unit_of_work() as s:
-        return [(a.action, a.outcome, a.reason) for a in s.scalars(
-            select(AuditEntry).where(AuditEntry.resource_id == str(item_id)).order_by(AuditEntry.occurred_at))]
+        return [
+            (a.action, a.outcome, a.reason)
+            for a in s.scalars(
+                select(AuditEntry).where(AuditEntry.resource_id == str(item_id)).order_by(AuditEntry.occurred_at)
+            )
+        ]
 
 
 def test_a_visit_needing_texas_goes_only_to_a_clinician_licensed_there_today(db: Database):
@@ -96,10 +100,13 @@ def test_a_unit_whose_work_opens_no_records_cannot_take_a_patients_item(db: Data
         from careplane.kernel.org.structure.service import ensure_units
 
         ensure_units(s)
-        work.ensure_queue(s, work.QueueDeclaration("health_tech.interface_errors", "Interface errors", unit="health_tech"))
+        work.ensure_queue(
+            s, work.QueueDeclaration("health_tech.interface_errors", "Interface errors", unit="health_tech")
+        )
     engineer = person(db, Role.CLINICIAN, unit="health_tech")
-    with_patient = item(db, "health_tech.interface_errors", kind="hl7_error", title="ORU rejected",
-                        patient_id=patient(db))
+    with_patient = item(
+        db, "health_tech.interface_errors", kind="hl7_error", title="ORU rejected", patient_id=patient(db)
+    )
     with pytest.raises(AccessDenied, match="may not open this patient's record"):
         claim(db, engineer, with_patient)
     assert [r[:2] for r in audit_rows(db, with_patient)] == [("work.claim", "denied")]

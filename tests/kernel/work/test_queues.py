@@ -10,8 +10,8 @@ from careplane.kernel import work
 from careplane.kernel.access import Actor
 from careplane.kernel.db import Database
 from careplane.kernel.errors import NotFound, ValidationFailed
-from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgChange, OrgUnit, Team
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.work import OpenTo, QueueDeclaration
 from careplane.kernel.work.models import WorkQueue
 from tests.kernel.work.builders import VERIFY, VISITS, seed
@@ -33,8 +33,9 @@ def test_declaring_adopts_the_seeded_queue_and_is_idempotent(db: Database):
 
 def test_a_new_queue_goes_into_the_named_team_made_if_missing_and_into_the_history(db: Database):
     seed(db)
-    denials = QueueDeclaration("revenue_cycle.appeals", "Appeals to work", unit="revenue_cycle", team="Appeals",
-                               roles=("biller",))
+    denials = QueueDeclaration(
+        "revenue_cycle.appeals", "Appeals to work", unit="revenue_cycle", team="Appeals", roles=("biller",)
+    )
     with db.unit_of_work() as s:
         queue = work.ensure_queue(s, denials)
         assert (queue.team.name, queue.team.unit.code, queue.roles) == ("Appeals", "revenue_cycle", ["biller"])

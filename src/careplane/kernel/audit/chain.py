@@ -99,12 +99,16 @@ def seal(session: Session, limit: int = SEAL_BATCH, *, key: AuditKey | None = No
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY})
     head = session.get(AuditChainHead, HEAD_ID, populate_existing=True)
     last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
-    rows = session.execute(
-        select(*CHAIN_COLUMNS)
-        .where(_table.c.seq.is_(None))
-        .order_by(_table.c.occurred_at, _table.c.id)
-        .limit(limit)
-    ).mappings().all()
+    rows = (
+        session.execute(
+            select(*CHAIN_COLUMNS)
+            .where(_table.c.seq.is_(None))
+            .order_by(_table.c.occurred_at, _table.c.id)
+            .limit(limit)
+        )
+        .mappings()
+        .all()
+    )
     if not rows:
         return 0
     now = clock.now()
@@ -114,7 +118,14 @@ def seal(session: Session, limit: int = SEAL_BATCH, *, key: AuditKey | None = No
         values = dict(row, seq=last_seq)
         digest = link_hash(last_hash, values, key)
         changes.append(
-            {"row_id": row["id"], "seq": last_seq, "prev_hash": last_hash, "hash": digest, "key_id": key.id, "sealed_at": now}
+            {
+                "row_id": row["id"],
+                "seq": last_seq,
+                "prev_hash": last_hash,
+                "hash": digest,
+                "key_id": key.id,
+                "sealed_at": now,
+            }
         )
         last_hash = digest
     session.connection().execute(

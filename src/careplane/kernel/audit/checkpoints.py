@@ -69,8 +69,15 @@ class Checkpoint:
 
     def payload(self) -> bytes:
         """The bytes that are signed: canonical JSON of every field but the file name."""
-        fields = {"format": FORMAT, "seq": self.seq, "hash": self.hash, "key_id": self.key_id,
-                  "digest": self.digest, "at": self.at.isoformat(timespec="microseconds"), "signer": self.signer}
+        fields = {
+            "format": FORMAT,
+            "seq": self.seq,
+            "hash": self.hash,
+            "key_id": self.key_id,
+            "digest": self.digest,
+            "at": self.at.isoformat(timespec="microseconds"),
+            "signer": self.signer,
+        }
         return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
     @property
@@ -113,7 +120,9 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint signing key at {path}: make one with `careplane audit keygen --out {path}`") from None
+        raise CheckpointError(
+            f"no checkpoint signing key at {path}: make one with `careplane audit keygen --out {path}`"
+        ) from None
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{path} is not an unencrypted PEM private key: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
@@ -164,14 +173,31 @@ def read(path: Path, public_keys: Mapping[str, Ed25519PublicKey]) -> Checkpoint:
         if not isinstance(body, dict) or body.get("format") != FORMAT:
             raise CheckpointError(f"not a {FORMAT} file")
         checkpoint = Checkpoint(
-            seq=body["seq"], hash=body["hash"], key_id=body["key_id"], digest=body["digest"],
-            at=datetime.fromisoformat(body["at"]), signer=body["signer"], name=path.name,
+            seq=body["seq"],
+            hash=body["hash"],
+            key_id=body["key_id"],
+            digest=body["digest"],
+            at=datetime.fromisoformat(body["at"]),
+            signer=body["signer"],
+            name=path.name,
         )
         signature = base64.b64decode(body["signature"], validate=True)
-    except (OSError, UnicodeDecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:  # JSONDecodeError is a ValueError
+    except (
+        OSError,
+        UnicodeDecodeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        binascii.Error,
+    ) as exc:  # JSONDecodeError is a ValueError
         raise CheckpointError(f"unreadable ({exc.__class__.__name__}: {exc})") from None
-    if not (isinstance(checkpoint.seq, int) and checkpoint.seq > 0 and _HEX64.fullmatch(str(checkpoint.hash))
-            and _HEX64.fullmatch(str(checkpoint.digest)) and checkpoint.at.tzinfo is not None):
+    if not (
+        isinstance(checkpoint.seq, int)
+        and checkpoint.seq > 0
+        and _HEX64.fullmatch(str(checkpoint.hash))
+        and _HEX64.fullmatch(str(checkpoint.digest))
+        and checkpoint.at.tzinfo is not None
+    ):
         raise CheckpointError("malformed fields")
     public_key = public_keys.get(checkpoint.signer)
     if public_key is None:
@@ -216,8 +242,9 @@ def latest(folder: Path, public_key: Ed25519PublicKey) -> Checkpoint | None:
 # ---------------------------------------------------------------- taking one
 
 
-def take(session: Session, folder: Path, keys: Keyring, private_key: Ed25519PrivateKey,
-         *, batch: int = VERIFY_BATCH) -> tuple[Checkpoint, Path] | None:
+def take(
+    session: Session, folder: Path, keys: Keyring, private_key: Ed25519PrivateKey, *, batch: int = VERIFY_BATCH
+) -> tuple[Checkpoint, Path] | None:
     """Check the rows sealed since the newest checkpoint in ``folder`` and sign the chain head.
 
     Returns the checkpoint and its file, or None while nothing is sealed. Raises
@@ -228,20 +255,30 @@ def take(session: Session, folder: Path, keys: Keyring, private_key: Ed25519Priv
     upto = head.last_seq if head else 0
     previous = latest(folder, private_key.public_key())
     if previous is not None and previous.seq > upto:
-        raise CheckpointRefused([Problem(
-            "checkpoint",
-            f"checkpoint {previous.name} says the chain reached seq {previous.seq}, "
-            f"but the chain head is at seq {upto}: {span(upto + 1, previous.seq)} deleted",
-            upto + 1,
-        )])
+        raise CheckpointRefused(
+            [
+                Problem(
+                    "checkpoint",
+                    f"checkpoint {previous.name} says the chain reached seq {previous.seq}, "
+                    f"but the chain head is at seq {upto}: {span(upto + 1, previous.seq)} deleted",
+                    upto + 1,
+                )
+            ]
+        )
     if upto == 0:
         return None
     report = verify_since(session, keys, previous.anchor if previous else Anchor(), upto, batch=batch)
     if not report.ok:
         raise CheckpointRefused(report.problems)
     assert report.digest is not None  # a gap is a problem, and problems were refused above
-    checkpoint = Checkpoint(seq=upto, hash=report.last_hash, key_id=report.last_key_id, digest=report.digest,
-                            at=clock.now(), signer=signer_id(private_key.public_key()))
+    checkpoint = Checkpoint(
+        seq=upto,
+        hash=report.last_hash,
+        key_id=report.last_key_id,
+        digest=report.digest,
+        at=clock.now(),
+        signer=signer_id(private_key.public_key()),
+    )
     return checkpoint, write(folder, checkpoint, private_key)
 
 

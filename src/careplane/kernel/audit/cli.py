@@ -21,10 +21,15 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args
 
 @audit_app.command("verify")
 def verify_command(
-    checkpoints: Path | None = typer.Option(None, "--checkpoints", help="Folder of signed checkpoints to check the chain against."),
+    checkpoints: Path | None = typer.Option(
+        None, "--checkpoints", help="Folder of signed checkpoints to check the chain against."
+    ),
     public_keys: list[Path] | None = typer.Option(
-        None, "--public-key", help="Public key (PEM) the checkpoints are signed with; repeat for earlier keys. "
-        "Default: the public half of the configured signing key."),
+        None,
+        "--public-key",
+        help="Public key (PEM) the checkpoints are signed with; repeat for earlier keys. "
+        "Default: the public half of the configured signing key.",
+    ),
     batch: int = typer.Option(5000, min=100, help="Rows read per batch."),
 ) -> None:
     """Check every sealed row against the chain (and the checkpoints); exit 1 if any row was edited or deleted.
@@ -69,7 +74,9 @@ def _public_keys(paths: list[Path] | None) -> list[Ed25519PublicKey]:
     settings = get_settings()
     path = settings.resolved_audit_signing_key_file()
     if not path.exists():
-        raise CheckpointError(f"no public key to check the checkpoints with: give --public-key FILE (no signing key at {path})")
+        raise CheckpointError(
+            f"no public key to check the checkpoints with: give --public-key FILE (no signing key at {path})"
+        )
     return [load_signing_key(path).public_key()]
 
 
@@ -82,11 +89,15 @@ def _print_report(report: VerifyReport, *, keyed: bool, checkpoints: Path | None
         typer.secho(f"TAMPERED ... and {hidden} more problem(s)", fg=typer.colors.RED, err=True)
     if report.legacy:
         # a number that must never grow after the upgrade: a chain re-sealed without the key looks legacy
-        typer.echo(f"legacy: seq 1-{report.legacy} were sealed before the chain was keyed (plain SHA-256); "
-                   "the first keyed row's MAC covers them")
+        typer.echo(
+            f"legacy: seq 1-{report.legacy} were sealed before the chain was keyed (plain SHA-256); "
+            "the first keyed row's MAC covers them"
+        )
     if not keyed:
-        typer.echo("no audit key configured: rows' MACs were not checked, only their links"
-                   + (" and the checkpoints" if checkpoints else " (give --checkpoints to check the contents)"))
+        typer.echo(
+            "no audit key configured: rows' MACs were not checked, only their links"
+            + (" and the checkpoints" if checkpoints else " (give --checkpoints to check the contents)")
+        )
     if checkpoints is not None:
         disagreed = f", {report.checkpoints_disagreed} disagree" if report.checkpoints_disagreed else ""
         typer.echo(f"checkpoints: {report.checkpoints_agreed} agree with the chain{disagreed}")
@@ -119,7 +130,9 @@ def seal_command() -> None:
 @audit_app.command("checkpoint")
 def checkpoint_command(
     to: Path = typer.Option(..., "--to", help="Folder to write the checkpoint into (write-once storage is best)."),
-    seal_first: bool = typer.Option(True, "--seal/--no-seal", help="Seal waiting rows first, so the checkpoint covers them."),
+    seal_first: bool = typer.Option(
+        True, "--seal/--no-seal", help="Seal waiting rows first, so the checkpoint covers them."
+    ),
 ) -> None:
     """Sign the chain head with the checkpoint signing key and write it into a folder outside the database.
 

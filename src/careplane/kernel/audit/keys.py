@@ -73,4 +73,8 @@ def keyring(settings: Settings | None = None) -> Keyring | None:
 
 
 def _older(settings: Settings) -> list[AuditKey]:
-    return [AuditKey.from_text(text, "CAREPLANE_AUDIT_KEYS_OLD") for text in settings.audit_keys_old.split(",") if text.strip()]
+    return [
+        AuditKey.from_text(text, "CAREPLANE_AUDIT_KEYS_OLD")
+        for text in settings.audit_keys_old.split(",")
+        if text.strip()
+    ]

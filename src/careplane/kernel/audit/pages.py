@@ -65,9 +65,15 @@ def _as_json(row: AuditRow) -> dict[str, Any]:
     return {
         "id": str(e.id),
         "occurred_at": e.occurred_at.isoformat(),
-        "actor": {"user_id": str(e.actor_user_id) if e.actor_user_id else None, "label": e.actor_label, "roles": row.roles},
+        "actor": {
+            "user_id": str(e.actor_user_id) if e.actor_user_id else None,
+            "label": e.actor_label,
+            "roles": row.roles,
+        },
         "action": e.action,
-        "patient": {"id": str(e.patient_id), "mrn": row.patient_mrn, "name": row.patient_name} if e.patient_id else None,
+        "patient": {"id": str(e.patient_id), "mrn": row.patient_mrn, "name": row.patient_name}
+        if e.patient_id
+        else None,
         "resource_type": e.resource_type,
         "resource_id": e.resource_id,
         "outcome": e.outcome,
@@ -80,10 +86,16 @@ def _as_json(row: AuditRow) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/audit", tags=["audit"], responses=problem_responses(described={
-    403: "The caller lacks the audit.read permission (the refusal is itself audited).",
-    422: "A filter is malformed (a date, time zone or outcome): `errors` names it.",
-}))
+@router.get(
+    "/api/v1/audit",
+    tags=["audit"],
+    responses=problem_responses(
+        described={
+            403: "The caller lacks the audit.read permission (the refusal is itself audited).",
+            422: "A filter is malformed (a date, time zone or outcome): `errors` names it.",
+        }
+    ),
+)
 def audit_log_api(
     after: str | None = Query(None, description="next_cursor of the previous page"),
     limit: int = Query(PAGE_SIZE, ge=1, le=500),

@@ -103,8 +103,9 @@ def _missing(first: int, last: int, where: str = "") -> Problem:
 class _Walk:
     """Checks sealed rows one by one, in seq order, and the checkpoints they reach."""
 
-    def __init__(self, report: VerifyReport, keyring: Keyring | None, start: Anchor,
-                 checkpoints: Iterable[Checkpoint] = ()) -> None:
+    def __init__(
+        self, report: VerifyReport, keyring: Keyring | None, start: Anchor, checkpoints: Iterable[Checkpoint] = ()
+    ) -> None:
         self.report = report
         self.keyring = keyring
         self.pending = sorted((c for c in checkpoints if c.seq > start.seq), key=lambda c: c.seq)
@@ -113,7 +114,12 @@ class _Walk:
         self.keyed_from: int | None = start.seq if start.key_id else None
         self.unknown_keys: set[str] = set()
         self.agreed_seq = start.seq
-        report.last_seq, report.last_hash, report.last_key_id, report.digest = start.seq, start.hash, start.key_id, start.digest
+        report.last_seq, report.last_hash, report.last_key_id, report.digest = (
+            start.seq,
+            start.hash,
+            start.key_id,
+            start.digest,
+        )
 
     def row(self, row: ChainRow) -> None:
         report, seq = self.report, row["seq"]
@@ -137,12 +143,15 @@ class _Walk:
         if key_id is None:
             report.legacy += 1
             if self.keyed_from is not None:
-                report.add(Problem(
-                    "unkeyed",
-                    f"seq {seq} (id {row_id}): sealed without a key after seq {self.keyed_from} was sealed "
-                    "with one (re-sealed by someone without the audit key)",
-                    seq, row_id,
-                ))
+                report.add(
+                    Problem(
+                        "unkeyed",
+                        f"seq {seq} (id {row_id}): sealed without a key after seq {self.keyed_from} was sealed "
+                        "with one (re-sealed by someone without the audit key)",
+                        seq,
+                        row_id,
+                    )
+                )
             else:
                 expected = link_hash(row["prev_hash"] or "", row)
         else:
@@ -154,20 +163,30 @@ class _Walk:
                 expected = link_hash(row["prev_hash"] or "", row, key)
             elif key_id not in self.unknown_keys:
                 self.unknown_keys.add(key_id)
-                report.add(Problem(
-                    "unknown-key",
-                    f"seq {seq} (id {row_id}): sealed with audit key {key_id}, which is not configured "
-                    "(if it is an earlier key, add it to CAREPLANE_AUDIT_KEYS_OLD); "
-                    "it and later rows under that key are not checked",
-                    seq, row_id,
-                ))
+                report.add(
+                    Problem(
+                        "unknown-key",
+                        f"seq {seq} (id {row_id}): sealed with audit key {key_id}, which is not configured "
+                        "(if it is an earlier key, add it to CAREPLANE_AUDIT_KEYS_OLD); "
+                        "it and later rows under that key are not checked",
+                        seq,
+                        row_id,
+                    )
+                )
         if expected is not None and row["hash"] != expected:
-            report.add(Problem("edited", f"seq {seq} (id {row_id}): contents do not match its hash (row edited)", seq, row_id))
+            report.add(
+                Problem("edited", f"seq {seq} (id {row_id}): contents do not match its hash (row edited)", seq, row_id)
+            )
         elif self.prev_hash is not None and row["prev_hash"] != self.prev_hash:
             what = "does not start from the genesis value" if seq == 1 else f"does not match the hash of seq {seq - 1}"
-            report.add(Problem(
-                "relinked", f"seq {seq} (id {row_id}): prev_hash {what} (seq {seq - 1} or {seq} was rewritten)", seq, row_id
-            ))
+            report.add(
+                Problem(
+                    "relinked",
+                    f"seq {seq} (id {row_id}): prev_hash {what} (seq {seq - 1} or {seq} was rewritten)",
+                    seq,
+                    row_id,
+                )
+            )
 
     def _against(self, checkpoint: Checkpoint, row: ChainRow | None) -> None:
         report = self.report
@@ -182,9 +201,15 @@ class _Walk:
         if row is None:
             report.add(Problem("checkpoint", f"{where}: its row is gone from the chain", checkpoint.seq))
             return
-        what = "the hash of that row differs" if row["hash"] != checkpoint.hash else "the contents of the rows up to it differ"
-        first = min((p.seq for p in report.problems if p.seq is not None and self.agreed_seq < p.seq <= checkpoint.seq),
-                    default=None)
+        what = (
+            "the hash of that row differs"
+            if row["hash"] != checkpoint.hash
+            else "the contents of the rows up to it differ"
+        )
+        first = min(
+            (p.seq for p in report.problems if p.seq is not None and self.agreed_seq < p.seq <= checkpoint.seq),
+            default=None,
+        )
         if first is not None:
             why = f"; the first row that disagrees is seq {first} (above)"
         else:
@@ -202,17 +227,20 @@ class _Walk:
         if self.pending:
             checkpoint = self.pending[-1]
             last = self.report.last_seq
-            self.report.add(Problem(
-                "checkpoint",
-                f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) "
-                f"says the chain reached seq {checkpoint.seq}, "
-                f"but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
-                last + 1,
-            ))
+            self.report.add(
+                Problem(
+                    "checkpoint",
+                    f"checkpoint {checkpoint.name} (signed {checkpoint.at:%Y-%m-%d %H:%M:%S} UTC) "
+                    f"says the chain reached seq {checkpoint.seq}, "
+                    f"but it ends at seq {last}: {span(last + 1, checkpoint.seq)} deleted",
+                    last + 1,
+                )
+            )
 
 
-def _sealed_batches(session: Session, batch: int, *, after: int = 0, upto: int | None = None,
-                    release_between: bool) -> Iterator[Sequence[RowMapping]]:
+def _sealed_batches(
+    session: Session, batch: int, *, after: int = 0, upto: int | None = None, release_between: bool
+) -> Iterator[Sequence[RowMapping]]:
     """Sealed rows by seq. The query that finds no more rows runs in the same transaction as
     whatever the caller reads next (the head), so a concurrent seal cannot fall in between."""
     while True:
@@ -228,8 +256,9 @@ def _sealed_batches(session: Session, batch: int, *, after: int = 0, upto: int |
             session.rollback()
 
 
-def verify(session: Session, keyring: Keyring | None, *, checkpoints: Iterable[Checkpoint] = (),
-           batch: int = VERIFY_BATCH) -> VerifyReport:
+def verify(
+    session: Session, keyring: Keyring | None, *, checkpoints: Iterable[Checkpoint] = (), batch: int = VERIFY_BATCH
+) -> VerifyReport:
     """Check every sealed row, the chain head and the given (signature-checked) checkpoints.
 
     ``keyring`` None checks what can be checked without the audit key. Memory stays flat however
@@ -249,15 +278,21 @@ def verify(session: Session, keyring: Keyring | None, *, checkpoints: Iterable[C
     walk.finish()
     _check_head(session, report)
     report.unsealed = session.scalar(select(func.count()).select_from(_table).where(_table.c.seq.is_(None))) or 0
-    stray = session.execute(
-        select(_table.c.id).where(_table.c.seq.is_(None), _table.c.hash.is_not(None)).limit(20)
-    ).scalars().all()
+    stray = (
+        session.execute(select(_table.c.id).where(_table.c.seq.is_(None), _table.c.hash.is_not(None)).limit(20))
+        .scalars()
+        .all()
+    )
     for row_id in stray:
-        report.add(Problem("unsealed-hash", f"id {row_id}: carries a hash but no seq (its seq was removed)", None, row_id))
+        report.add(
+            Problem("unsealed-hash", f"id {row_id}: carries a hash but no seq (its seq was removed)", None, row_id)
+        )
     return report
 
 
-def verify_since(session: Session, keyring: Keyring, start: Anchor, upto: int, *, batch: int = VERIFY_BATCH) -> VerifyReport:
+def verify_since(
+    session: Session, keyring: Keyring, start: Anchor, upto: int, *, batch: int = VERIFY_BATCH
+) -> VerifyReport:
     """Check the rows after ``start`` up to seq ``upto`` (the rows a new checkpoint adds): their
     MACs, their links (the first onto ``start``) and that none is missing."""
     report = VerifyReport()
@@ -280,10 +315,16 @@ def _check_head(session: Session, report: VerifyReport) -> None:
     if head.last_seq > last:
         report.add(_missing(last + 1, head.last_seq, f" at the tail: the chain head says seq {head.last_seq}"))
         report.add(
-            Problem("head", f"head mismatch: head is seq {head.last_seq} but the last sealed row is seq {last}", last or None)
+            Problem(
+                "head",
+                f"head mismatch: head is seq {head.last_seq} but the last sealed row is seq {last}",
+                last or None,
+            )
         )
     elif head.last_seq < last:
-        report.add(Problem("head", f"head mismatch: head is seq {head.last_seq} but sealed rows go on to seq {last}", last))
+        report.add(
+            Problem("head", f"head mismatch: head is seq {head.last_seq} but sealed rows go on to seq {last}", last)
+        )
     else:
         tail_hash = session.scalar(select(_table.c.hash).where(_table.c.seq == last)) if last else GENESIS_HASH
         if tail_hash != head.last_hash:

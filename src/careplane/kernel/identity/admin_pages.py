@@ -20,15 +20,22 @@ from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.roles import STAFF_ROLES, Role
 from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
 
-router = APIRouter(route_class=GuardedRoute, prefix="/admin/users", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(
+    route_class=GuardedRoute, prefix="/admin/users", include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
 nav_item("Users", "/admin/users", permission=Permission.USER_MANAGE, order=90)
 
 STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
 
 
 @router.get("")
-def users(request: Request, role: str = "", page: int = Query(1, ge=1), actor: Actor = Depends(page_actor),
-          session: Session = Depends(db_session)) -> Response:
+def users(
+    request: Request,
+    role: str = "",
+    page: int = Query(1, ge=1),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     chosen = Role(role) if role in Role._value2member_map_ and role != Role.PATIENT else None
     people, more = service.list_users(session, actor, role=chosen, page=page)
     return render(
@@ -83,7 +90,9 @@ def create_user(
     except ValidationFailed as exc:
         values = {"email": email, "display_name": display_name, "roles": roles, "unit": unit}
         return _new_form(request, values, exc.errors, status_code=422)
-    return redirect("/admin/users", flash=f"Account made for {user.email}. A link to choose a password was e-mailed to them.")
+    return redirect(
+        "/admin/users", flash=f"Account made for {user.email}. A link to choose a password was e-mailed to them."
+    )
 
 
 @router.post("/{user_id}/deactivate")
@@ -96,7 +105,12 @@ def deactivate(
 
 
 @router.post("/{user_id}/reset-mfa")
-def reset_mfa(user_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def reset_mfa(
+    user_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     user = service.get_user(session, actor, user_id)
     mfa.reset_user_mfa(session, actor, user)
-    return redirect("/admin/users", flash=f"Two-step verification of {user.email} was reset; they set it up again at their next login.")
+    return redirect(
+        "/admin/users",
+        flash=f"Two-step verification of {user.email} was reset; they set it up again at their next login.",
+    )

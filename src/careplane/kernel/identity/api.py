@@ -10,12 +10,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from careplane.kernel.access import Actor
+from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity import service
 from careplane.kernel.identity.models import ApiToken, User
-from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, csrf_protect, db_session
-
 
 router = APIRouter(
     route_class=GuardedRoute,
@@ -96,14 +95,20 @@ def list_tokens(user: User = Depends(current_user), session: Session = Depends(d
     response_model=TokenCreated,
     status_code=201,
     summary="Create an API token",
-    responses=problem_responses(described={
-        403: "The caller authenticated with an API token: tokens are made only from a logged-in web "
-             "session (password and second factor).",
-        422: "Invalid name or expiry.",
-    }),
+    responses=problem_responses(
+        described={
+            403: "The caller authenticated with an API token: tokens are made only from a logged-in web "
+            "session (password and second factor).",
+            422: "Invalid name or expiry.",
+        }
+    ),
 )
-def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: User = Depends(current_user),
-                 session: Session = Depends(db_session)) -> TokenCreated:
+def create_token(
+    body: TokenCreate,
+    actor: Actor = Depends(api_actor),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> TokenCreated:
     """Needs a logged-in web session (with its CSRF token); a call made with an API token is refused,
     so that no token outlives the revocation of the one that made it."""
     raw, token = service.create_api_token(session, user, body.name, body.expires_days, via=actor.via)
@@ -116,6 +121,8 @@ def create_token(body: TokenCreate, actor: Actor = Depends(api_actor), user: Use
     summary="Revoke an API token",
     responses=problem_responses(described={404: "No such token of the caller."}),
 )
-def revoke_token(token_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(db_session)) -> Response:
+def revoke_token(
+    token_id: uuid.UUID, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> Response:
     service.revoke_api_token(session, user, token_id)
     return Response(status_code=204)

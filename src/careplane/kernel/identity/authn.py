@@ -44,8 +44,9 @@ class Principal:
 
 
 def _unit_function(unit: str | None, unit_status: str | None, function: str | None) -> str | None:
-    return function_of(unit, unit_found=unit_status is not None, active=unit_status == UnitStatus.ACTIVE,
-                       function=function)
+    return function_of(
+        unit, unit_found=unit_status is not None, active=unit_status == UnitStatus.ACTIVE, function=function
+    )
 
 
 # Prepared once: API calls come at high rates, and SQLAlchemy's work around a statement costs
@@ -53,9 +54,19 @@ def _unit_function(unit: str | None, unit_status: str | None, function: str | No
 # one, role NULL).
 _TOKEN_LOOKUP = Prepared(
     select(
-        ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-        User.id, User.email, User.unit, User.patient_id, User.is_active, User.email_verified_at, OrgUnit.status,
-        OrgUnit.function, UserRole.role,
+        ApiToken.id,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.id,
+        User.email,
+        User.unit,
+        User.patient_id,
+        User.is_active,
+        User.email_verified_at,
+        OrgUnit.status,
+        OrgUnit.function,
+        UserRole.role,
     )
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(OrgUnit, OrgUnit.code == User.unit)
@@ -64,7 +75,9 @@ _TOKEN_LOOKUP = Prepared(
 )
 # Core statements (tables, not entities): run with several parameter sets by the group commit.
 _sessions, _tokens = WebSession.__table__, ApiToken.__table__
-_SESSION_TOUCH = update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
+_SESSION_TOUCH = (
+    update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(last_seen_at=bindparam("now"))
+)
 _TOKEN_TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
@@ -117,12 +130,16 @@ def start_web_session(
 
 def from_session_cookie(target: SessionOrReader, raw: str, settings: Settings) -> Authenticated | None:
     session = orm_session(target)
-    row = session.execute(
-        select(WebSession, User, OrgUnit.status, OrgUnit.function)
-        .join(User, User.id == WebSession.user_id)
-        .outerjoin(OrgUnit, OrgUnit.code == User.unit)
-        .where(WebSession.token_hash == token_hash(raw))
-    ).unique().first()
+    row = (
+        session.execute(
+            select(WebSession, User, OrgUnit.status, OrgUnit.function)
+            .join(User, User.id == WebSession.user_id)
+            .outerjoin(OrgUnit, OrgUnit.code == User.unit)
+            .where(WebSession.token_hash == token_hash(raw))
+        )
+        .unique()
+        .first()
+    )
     if row is None:
         return None
     web_session, user, unit_status, function = row
@@ -132,9 +149,15 @@ def from_session_cookie(target: SessionOrReader, raw: str, settings: Settings) -
         return None
     if now - web_session.last_seen_at >= TOUCH_EVERY:
         write_soon(session, _SESSION_TOUCH, [{"session_id": web_session.id, "now": now}])
-    principal = Principal(user_id=user.id, email=user.email, roles=user.roles, unit=user.unit,
-                          unit_function=_unit_function(user.unit, unit_status, function), patient_id=user.patient_id,
-                          email_verified_at=user.email_verified_at)
+    principal = Principal(
+        user_id=user.id,
+        email=user.email,
+        roles=user.roles,
+        unit=user.unit,
+        unit_function=_unit_function(user.unit, unit_status, function),
+        patient_id=user.patient_id,
+        email_verified_at=user.email_verified_at,
+    )
     return Authenticated(principal=principal, session=session, web_session=web_session, _user=user)
 
 
@@ -144,17 +167,36 @@ def from_bearer_token(target: SessionOrReader, raw: str) -> Authenticated | None
     rows = fetch(target, _TOKEN_LOOKUP, token_hash=token_hash(raw))
     if not rows:
         return None
-    (token_id, revoked_at, expires_at, last_used_at, user_id, email, unit, patient_id, is_active, email_verified_at,
-     unit_status, function, _) = rows[0]
+    (
+        token_id,
+        revoked_at,
+        expires_at,
+        last_used_at,
+        user_id,
+        email,
+        unit,
+        patient_id,
+        is_active,
+        email_verified_at,
+        unit_status,
+        function,
+        _,
+    ) = rows[0]
     now = clock.now()
     if revoked_at or (expires_at and now >= expires_at) or not is_active:
         return None
     if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
         write_soon(target, _TOKEN_TOUCH, [{"token_id": token_id, "now": now}])
     roles = frozenset(Role(row[-1]) for row in rows if row[-1])
-    principal = Principal(user_id=user_id, email=email, roles=roles, unit=unit,
-                          unit_function=_unit_function(unit, unit_status, function), patient_id=patient_id,
-                          email_verified_at=email_verified_at)
+    principal = Principal(
+        user_id=user_id,
+        email=email,
+        roles=roles,
+        unit=unit,
+        unit_function=_unit_function(unit, unit_status, function),
+        patient_id=patient_id,
+        email_verified_at=email_verified_at,
+    )
     return Authenticated(principal=principal, session=target, api_token_id=token_id)
 
 

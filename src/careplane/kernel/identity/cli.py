@@ -8,15 +8,17 @@ from contextlib import contextmanager
 import typer
 from sqlalchemy.orm import Session
 
-from careplane.kernel.access import Actor
 from careplane.kernel import cli_database
+from careplane.kernel.access import Actor
 from careplane.kernel.errors import CareplaneError
 from careplane.kernel.identity import mfa, service
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
 from careplane.settings import get_settings
 
-users_app = typer.Typer(help="User accounts: create, list, deactivate, reset two-step verification.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="User accounts: create, list, deactivate, reset two-step verification.", no_args_is_help=True
+)
 
 CLI_ACTOR = Actor.for_system("cli", via="cli")
 EMAIL = typer.Argument(..., help="The account's e-mail address (its login name).")

@@ -35,4 +35,5 @@ def refuse_unconfirmed(email: str, roles: frozenset[Role], email_verified_at: da
     if awaiting_confirmation(roles, email_verified_at):
         raise EmailUnconfirmed(
             f"Open the link we sent to {email} to start using your account; until then it can do nothing else. "
-            f"A new link can be sent from {CONFIRM_PAGE} (logged in on the web).")
+            f"A new link can be sent from {CONFIRM_PAGE} (logged in on the web)."
+        )

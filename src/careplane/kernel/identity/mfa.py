@@ -126,9 +126,14 @@ def regenerate_recovery_codes(session: Session, user: User) -> list[str]:
 
 
 def unused_recovery_codes(session: Session, user: User) -> int:
-    return session.scalar(
-        select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
 
 
 def _use_recovery_code(session: Session, user: User, code: str) -> bool:
@@ -154,15 +159,18 @@ def _use_recovery_code(session: Session, user: User, code: str) -> bool:
 
 
 def _wrong_codes_this_login(session: Session, user: User, web_session: WebSession) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.email == user.email,
-            LoginAttempt.reason == BAD_MFA_CODE,
-            LoginAttempt.at >= web_session.created_at,
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.email == user.email,
+                LoginAttempt.reason == BAD_MFA_CODE,
+                LoginAttempt.at >= web_session.created_at,
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def verify_second_factor(session: Session, user: User, web_session: WebSession, code: str, *, ip: str | None) -> None:

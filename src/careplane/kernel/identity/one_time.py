@@ -67,12 +67,15 @@ def void_one_time_tokens(session: Session, user: User, purpose: str) -> None:
 
 
 def recently_issued(session: Session, user: User, purpose: str, within: timedelta) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(OneTimeToken)
-        .where(
-            OneTimeToken.user_id == user.id,
-            OneTimeToken.purpose == purpose,
-            OneTimeToken.created_at > clock.now() - within,
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user.id,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.created_at > clock.now() - within,
+            )
         )
-    ) or 0
+        or 0
+    )

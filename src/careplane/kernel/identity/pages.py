@@ -187,14 +187,22 @@ def mfa_submit(
         mfa.verify_second_factor(session, who.user, who.web_session, code or recovery_code, ip=client_ip(request))
     except ValidationFailed as exc:
         field = "code" if code else "recovery_code"
-        return render(request, "auth/mfa.html", {"next": next_url, "errors": {field: exc.errors["code"]}}, status_code=422)
+        return render(
+            request, "auth/mfa.html", {"next": next_url, "errors": {field: exc.errors["code"]}}, status_code=422
+        )
     except mfa.SecondFactorAbandoned as exc:
         return _log_out_response("/login", exc.detail)
     return redirect(next_url)
 
 
-def _enrol_page(request: Request, session: Session, who: Authenticated, next_url: str, errors: dict | None = None,
-                status_code: int = 200) -> Response:
+def _enrol_page(
+    request: Request,
+    session: Session,
+    who: Authenticated,
+    next_url: str,
+    errors: dict | None = None,
+    status_code: int = 200,
+) -> Response:
     secret = mfa.pending_secret(session, who.user)
     uri = mfa.provisioning_uri(who.user, secret)
     return render(
@@ -213,7 +221,10 @@ def _enrol_page(request: Request, session: Session, who: Authenticated, next_url
 
 @router.get("/mfa/enrol")
 def mfa_enrol_form(
-    request: Request, next: str = "/", who: Authenticated = Depends(half_logged_in), session: Session = Depends(db_session)
+    request: Request,
+    next: str = "/",
+    who: Authenticated = Depends(half_logged_in),
+    session: Session = Depends(db_session),
 ) -> Response:
     next_url = safe_next(next)
     if who.user.mfa_enabled:
@@ -252,7 +263,10 @@ def forgot_form(request: Request) -> Response:
 def forgot_submit(request: Request, email: str = Form(""), session: Session = Depends(db_session)) -> Response:
     if not email.strip():
         return render(
-            request, "auth/forgot.html", {"email": "", "errors": {"email": "Enter your e-mail address."}}, status_code=422
+            request,
+            "auth/forgot.html",
+            {"email": "", "errors": {"email": "Enter your e-mail address."}},
+            status_code=422,
         )
     service.request_password_reset(session, _settings(request), email)
     return render(request, "auth/forgot_sent.html", {"email": email.strip()})
@@ -311,20 +325,24 @@ def confirm_email_page(request: Request, who: Authenticated = Depends(half_logge
 
 
 @router.post(CONFIRM_PAGE)
-def resend_confirmation(request: Request, who: Authenticated = Depends(half_logged_in),
-                        session: Session = Depends(db_session)) -> Response:
+def resend_confirmation(
+    request: Request, who: Authenticated = Depends(half_logged_in), session: Session = Depends(db_session)
+) -> Response:
     if not awaiting_confirmation(who.principal.roles, who.user.email_verified_at):
         return redirect("/")
     if not service.resend_email_verification(session, who.user, _settings(request)):
-        return redirect(CONFIRM_PAGE, flash="We have sent several links in the last hour: use the newest one, "
-                                            "or try again later.")
+        return redirect(
+            CONFIRM_PAGE, flash="We have sent several links in the last hour: use the newest one, or try again later."
+        )
     return redirect(CONFIRM_PAGE, flash=f"We have sent a new confirmation link to {who.user.email}.")
 
 
 # ---------------------------------------------------------------- profile
 
 
-def _profile(request: Request, session: Session, who: Authenticated, status_code: int = 200, **extra: object) -> Response:
+def _profile(
+    request: Request, session: Session, who: Authenticated, status_code: int = 200, **extra: object
+) -> Response:
     user = who.user
     context = {
         "profile_user": user,
@@ -342,7 +360,9 @@ def _profile(request: Request, session: Session, who: Authenticated, status_code
 
 
 @router.get("/profile")
-def profile(request: Request, who: Authenticated = Depends(logged_in), session: Session = Depends(db_session)) -> Response:
+def profile(
+    request: Request, who: Authenticated = Depends(logged_in), session: Session = Depends(db_session)
+) -> Response:
     return _profile(request, session, who)
 
 
@@ -382,7 +402,9 @@ def new_recovery_codes(
     try:
         service.confirm_password(who.user, recovery_password)
     except ValidationFailed as exc:
-        return _profile(request, session, who, 422, recovery_errors={"recovery_password": exc.errors["current_password"]})
+        return _profile(
+            request, session, who, 422, recovery_errors={"recovery_password": exc.errors["current_password"]}
+        )
     codes = mfa.regenerate_recovery_codes(session, who.user)
     return render(request, "auth/recovery_codes.html", {"codes": codes, "next": "/profile", "just_enrolled": False})
 
@@ -405,7 +427,10 @@ def create_token(
 
 @router.post("/profile/tokens/{token_id}/revoke")
 def revoke_token(
-    request: Request, token_id: uuid.UUID, who: Authenticated = Depends(logged_in), session: Session = Depends(db_session)
+    request: Request,
+    token_id: uuid.UUID,
+    who: Authenticated = Depends(logged_in),
+    session: Session = Depends(db_session),
 ) -> Response:
     token = service.revoke_api_token(session, who.user, token_id)
     return redirect("/profile", flash=f"The API token “{token.name}” has been revoked; it no longer works.")

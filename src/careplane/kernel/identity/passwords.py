@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-import contextlib
 
 _hasher = PasswordHasher()
 

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from careplane.kernel.email_address import normalised_email
 from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, authorize, require
 from careplane.kernel.audit.record import record
+from careplane.kernel.email_address import normalised_email
 from careplane.kernel.errors import CareplaneError, Conflict, NotFound, TooManyRequests, ValidationFailed
 from careplane.kernel.identity.authn import API_TOKEN_PREFIX, revoke_all_credentials, start_web_session
 from careplane.kernel.identity.confirmation import RESENDS_PER_HOUR
@@ -130,8 +130,13 @@ def record_signup(session: Session, email: str, ip: str | None) -> None:
 
 
 def _ip_failures(session: Session, ip: str | None, settings: Settings) -> int:
-    return _attempts_from(session, ip, settings.ip_failure_window_minutes,
-                          LoginAttempt.succeeded.is_(False), LoginAttempt.reason != RATE_LIMITED)
+    return _attempts_from(
+        session,
+        ip,
+        settings.ip_failure_window_minutes,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.reason != RATE_LIMITED,
+    )
 
 
 def _attempts_from(session: Session, ip: str | None, minutes: int, *conditions: Any) -> int:
@@ -139,9 +144,14 @@ def _attempts_from(session: Session, ip: str | None, minutes: int, *conditions: 
     if ip is None:
         return 0
     since = clock.now() - timedelta(minutes=minutes)
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == ip, LoginAttempt.at > since, *conditions)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.ip == ip, LoginAttempt.at > since, *conditions)
+        )
+        or 0
+    )
 
 
 def _unknown_email_lock(session: Session, email: str, settings: Settings) -> tuple[datetime | None, int]:
@@ -157,8 +167,10 @@ def _unknown_email_lock(session: Session, email: str, settings: Settings) -> tup
         until = last_lock + timedelta(minutes=settings.lockout_minutes)
         if clock.now() < until:
             return until, 0
-    query = select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.email == email, LoginAttempt.reason == BAD_CREDENTIALS
+    query = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == email, LoginAttempt.reason == BAD_CREDENTIALS)
     )
     if last_lock is not None:
         query = query.where(LoginAttempt.at > last_lock)
@@ -269,7 +281,9 @@ def _set_password(user: User, password: str) -> None:
     user.locked_until = None
 
 
-def mail_password_link(session: Session, user: User, settings: Settings, *, ttl: timedelta, subject: str, intro: str) -> None:
+def mail_password_link(
+    session: Session, user: User, settings: Settings, *, ttl: timedelta, subject: str, intro: str
+) -> None:
     raw = issue_one_time_token(session, user, PASSWORD_RESET, ttl)
     hours = int(ttl.total_seconds() // 3600)
     send_mail(
@@ -286,19 +300,29 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
     """Mail a reset link if the address belongs to an active account; say nothing either way."""
     user = find_by_email(session, email)
     if user is not None:
-        _mail_reset_link(session, settings, user, subject="Reset your careplane password",
-                         intro="Someone (hopefully you) asked to reset the password of your careplane account. "
-                         "Choose a new password here:")
+        _mail_reset_link(
+            session,
+            settings,
+            user,
+            subject="Reset your careplane password",
+            intro="Someone (hopefully you) asked to reset the password of your careplane account. "
+            "Choose a new password here:",
+        )
 
 
 def mail_existing_account_of_signup(session: Session, settings: Settings, user: User) -> None:
     """Someone tried to sign up with the address of an existing account. Its owner hears of it
     (with a reset link, in case they forgot they had an account); the visitor is told no more than
     any new sign-up, so the sign-up form does not tell which addresses have an account."""
-    _mail_reset_link(session, settings, user, subject="You already have a careplane account",
-                     intro="Someone (hopefully you) tried to create a careplane account with this e-mail address, "
-                     f"which already has one. Log in at {settings.base_url}/login. If you have forgotten your "
-                     "password, choose a new one here:")
+    _mail_reset_link(
+        session,
+        settings,
+        user,
+        subject="You already have a careplane account",
+        intro="Someone (hopefully you) tried to create a careplane account with this e-mail address, "
+        f"which already has one. Log in at {settings.base_url}/login. If you have forgotten your "
+        "password, choose a new one here:",
+    )
 
 
 def _mail_reset_link(session: Session, settings: Settings, user: User, *, subject: str, intro: str) -> None:
@@ -388,8 +412,9 @@ class TokenNeedsWebSession(CareplaneError):
     type_slug = "token-needs-web-session"
 
 
-def create_api_token(session: Session, user: User, name: str, expires_days: int | None = None, *,
-                     via: str) -> tuple[str, ApiToken]:
+def create_api_token(
+    session: Session, user: User, name: str, expires_days: int | None = None, *, via: str
+) -> tuple[str, ApiToken]:
     """Create a token; the raw value is returned once and only its hash is kept.
 
     ``via`` is how the caller proved who they are (``Actor.via``). A token is made only by a person
@@ -400,7 +425,8 @@ def create_api_token(session: Session, user: User, name: str, expires_days: int 
     if via == "api":
         raise TokenNeedsWebSession(
             "API tokens are created only from a logged-in web session (password and second factor), not with "
-            "another API token: log in and use your profile page, or POST /api/v1/me/tokens with that session.")
+            "another API token: log in and use your profile page, or POST /api/v1/me/tokens with that session."
+        )
     name = name.strip()
     if not name:
         raise ValidationFailed({"name": "Give the token a name, so you can tell it apart later."})
@@ -464,7 +490,8 @@ USERS_PAGE_SIZE = 50
 
 #: Accounts whose only role is patient: part of a patient's record, which administrators do not see.
 _PATIENT_ONLY = (
-    select(UserRole.user_id).group_by(UserRole.user_id)
+    select(UserRole.user_id)
+    .group_by(UserRole.user_id)
     .having(func.min(UserRole.role) == Role.PATIENT.value, func.max(UserRole.role) == Role.PATIENT.value)
 )
 
@@ -507,11 +534,19 @@ def reach_account(session: Session, actor: Actor, user: User) -> None:
     record: it is reached as the record is, through kernel.access, and audited. Administrators, who
     have no patient access, are refused (audited); an operator's CLI is allowed, and recorded."""
     if user.roles == {Role.PATIENT}:
-        authorize(session, actor, Permission.PATIENT_READ, patient_id=user.patient_id,
-                  resource_type="patient.account", resource_id=str(user.id))
+        authorize(
+            session,
+            actor,
+            Permission.PATIENT_READ,
+            patient_id=user.patient_id,
+            resource_type="patient.account",
+            resource_id=str(user.id),
+        )
 
 
-def _staff_fields(email: str, display_name: str, roles: list[str], unit: str | None) -> tuple[str, str, list[Role], str | None]:
+def _staff_fields(
+    email: str, display_name: str, roles: list[str], unit: str | None
+) -> tuple[str, str, list[Role], str | None]:
     errors: dict[str, str] = {}
     try:
         email = normalised_email(email)
@@ -586,4 +621,3 @@ def deactivate_user(session: Session, actor: Actor, user: User) -> None:
     user.deactivated_at = clock.now()
     revoke_all_credentials(session, user)
     record(session, actor, "user.deactivate", resource_type="user", resource_id=str(user.id))
-

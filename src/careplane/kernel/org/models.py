@@ -103,7 +103,10 @@ class Licence(IdMixin, Base):
     """A state licence. Valid through ``expires_on`` inclusive (platform date), then it permits nothing."""
 
     __tablename__ = "staff_licences"
-    __table_args__ = (UniqueConstraint("state", "kind", "number"), Index("ix_staff_licences_state_expires", "state", "expires_on"))
+    __table_args__ = (
+        UniqueConstraint("state", "kind", "number"),
+        Index("ix_staff_licences_state_expires", "state", "expires_on"),
+    )
 
     staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_members.id"), index=True)
     state: Mapped[str] = mapped_column(String(2))
@@ -167,7 +170,9 @@ class Departure(IdMixin, Base):
     initiated_by: Mapped[str] = mapped_column(String(254))
     reason: Mapped[str | None] = mapped_column(Text)
 
-    reports: Mapped[list[HandoverReport]] = relationship(back_populates="departure", order_by="HandoverReport.unit_code")
+    reports: Mapped[list[HandoverReport]] = relationship(
+        back_populates="departure", order_by="HandoverReport.unit_code"
+    )
 
 
 class HandoverReport(IdMixin, Base):
@@ -184,4 +189,3 @@ class HandoverReport(IdMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     departure: Mapped[Departure] = relationship(back_populates="reports")
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Set
 from datetime import date, datetime
 from typing import Any
 
@@ -23,11 +22,14 @@ from careplane.kernel.patients.models import ConsentKind, Patient, PossibleDupli
 from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, api_caller, api_read, api_write, csrf_protect, db_session, respond_once
 
-router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(
+    route_class=GuardedRoute, prefix="/api/v1/patients", tags=["patients"], dependencies=[Depends(csrf_protect)]
+)
 
 _ERRORS = problem_responses(401, 403, 422, described={404: "No such patient"})
-_MERGED = problem_responses(described={
-    409: "The record was merged into another and is read-only: `replaced_by` names that record"})
+_MERGED = problem_responses(
+    described={409: "The record was merged into another and is read-only: `replaced_by` names that record"}
+)
 
 
 # ---------------------------------------------------------------- models
@@ -60,8 +62,14 @@ class ConsentOut(BaseModel):
 
     @classmethod
     def from_row(cls, c: dict[str, Any]) -> ConsentOut:
-        return cls(id=c["id"], kind=ConsentKind(c["kind"]), version=c["version"], granted_at=c["granted_at"],
-                   revoked_at=c["revoked_at"], active=c["revoked_at"] is None)
+        return cls(
+            id=c["id"],
+            kind=ConsentKind(c["kind"]),
+            version=c["version"],
+            granted_at=c["granted_at"],
+            revoked_at=c["revoked_at"],
+            active=c["revoked_at"] is None,
+        )
 
 
 class _Demographics(BaseModel):
@@ -156,8 +164,15 @@ class PatientSummary(BaseModel):
 
     @classmethod
     def of(cls, p: Patient) -> PatientSummary:
-        return cls(id=p.id, mrn=p.mrn, name=p.legal_name, preferred_name=p.preferred_name, birth_date=p.birth_date,
-                   sex_at_birth=p.sex_at_birth, state=p.state)
+        return cls(
+            id=p.id,
+            mrn=p.mrn,
+            name=p.legal_name,
+            preferred_name=p.preferred_name,
+            birth_date=p.birth_date,
+            sex_at_birth=p.sex_at_birth,
+            state=p.state,
+        )
 
 
 class SearchResult(BaseModel):
@@ -199,30 +214,41 @@ def search(
     "",
     status_code=201,
     response_model=PatientOut,
-    responses={**_ERRORS, **problem_responses(described={
-        409: "Possible duplicate: `candidates` lists matching patients. Resend with "
-             "`confirm_not_duplicate: true` if this is a different person."})},
+    responses={
+        **_ERRORS,
+        **problem_responses(
+            described={
+                409: "Possible duplicate: `candidates` lists matching patients. Resend with "
+                "`confirm_not_duplicate: true` if this is a different person."
+            }
+        ),
+    },
     summary="Register a patient",
 )
 async def register(
     body: PatientCreate,
     request: Request,
-    idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description="Retries with the same key "
-                                         "and body replay the first response instead of registering twice"),
+    idempotency_key: str | None = Header(
+        None,
+        alias=idempotency.HEADER,
+        description="Retries with the same key and body replay the first response instead of registering twice",
+    ),
     actor: Actor = Depends(api_caller),
 ) -> JSONResponse:
     payload = body.model_dump(mode="json")
 
     def act(session: Session) -> tuple[int, Any]:
         data = body.model_dump(exclude={"emergency_contacts", "consents", "confirm_not_duplicate"}, exclude_none=True)
-        registered = service.register_patient_data(session, actor, data,
-                                                   confirm_not_duplicate=body.confirm_not_duplicate,
-                                                   consents=body.consents)
+        registered = service.register_patient_data(
+            session, actor, data, confirm_not_duplicate=body.confirm_not_duplicate, consents=body.consents
+        )
         if body.emergency_contacts:
-            contacts = service.set_emergency_contacts(session, actor, registered.patient["id"],
-                                                      _contacts(body.emergency_contacts))
-            registered = service.PatientData(registered.patient, registered.consents,
-                                             sorted((columns(c) for c in contacts), key=lambda c: c["name"]))
+            contacts = service.set_emergency_contacts(
+                session, actor, registered.patient["id"], _contacts(body.emergency_contacts)
+            )
+            registered = service.PatientData(
+                registered.patient, registered.consents, sorted((columns(c) for c in contacts), key=lambda c: c["name"])
+            )
         return 201, PatientOut.from_data(registered).model_dump(mode="json")
 
     return await api_write(
@@ -230,8 +256,13 @@ async def register(
     )
 
 
-@router.get("/{patient_id}", response_model=PatientOut, response_model_exclude_none=False, responses=_ERRORS,
-            summary="Read a patient")
+@router.get(
+    "/{patient_id}",
+    response_model=PatientOut,
+    response_model_exclude_none=False,
+    responses=_ERRORS,
+    summary="Read a patient",
+)
 @needs_login(NotAuthenticated)
 async def read(
     request: Request,
@@ -240,7 +271,8 @@ async def read(
 ) -> PatientOut:
     wanted = _includes(include)
     return await api_read(
-        request, lambda reader, actor: PatientOut.from_data(service.read_patient(reader, actor, patient_id, include=wanted))
+        request,
+        lambda reader, actor: PatientOut.from_data(service.read_patient(reader, actor, patient_id, include=wanted)),
     )
 
 
@@ -270,24 +302,42 @@ async def change(
 
 
 @router.get("/{patient_id}/consents", response_model=list[ConsentOut], responses=_ERRORS, summary="List consents")
-def consents(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
-             session: Session = Depends(db_session)) -> list[ConsentOut]:
+def consents(
+    patient_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)
+) -> list[ConsentOut]:
     return [ConsentOut.from_row(columns(c)) for c in service.list_consents(session, actor, patient_id)]
 
 
-@router.post("/{patient_id}/consents", status_code=201, response_model=ConsentOut,
-             responses={**_ERRORS, **_MERGED}, summary="Record a consent")
-async def grant(patient_id: uuid.UUID, body: ConsentGrant, request: Request,
-                actor: Actor = Depends(api_caller)) -> ConsentOut:
-    return await api_write(request, lambda session: ConsentOut.from_row(
-        service.grant_consent_data(session, actor, patient_id, body.kind, version=body.version)))
+@router.post(
+    "/{patient_id}/consents",
+    status_code=201,
+    response_model=ConsentOut,
+    responses={**_ERRORS, **_MERGED},
+    summary="Record a consent",
+)
+async def grant(
+    patient_id: uuid.UUID, body: ConsentGrant, request: Request, actor: Actor = Depends(api_caller)
+) -> ConsentOut:
+    return await api_write(
+        request,
+        lambda session: ConsentOut.from_row(
+            service.grant_consent_data(session, actor, patient_id, body.kind, version=body.version)
+        ),
+    )
 
 
-@router.post("/{patient_id}/consents/{consent_id}/revoke", response_model=ConsentOut,
-             responses={**_ERRORS, **problem_responses(described={409: "Already revoked, or the record was merged"})},
-             summary="Revoke a consent")
-def revoke(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(api_actor),
-           session: Session = Depends(db_session)) -> ConsentOut:
+@router.post(
+    "/{patient_id}/consents/{consent_id}/revoke",
+    response_model=ConsentOut,
+    responses={**_ERRORS, **problem_responses(described={409: "Already revoked, or the record was merged"})},
+    summary="Revoke a consent",
+)
+def revoke(
+    patient_id: uuid.UUID,
+    consent_id: uuid.UUID,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+) -> ConsentOut:
     return ConsentOut.from_row(columns(service.revoke_consent(session, actor, patient_id, consent_id)))
 
 
@@ -312,9 +362,13 @@ class DuplicateOut(BaseModel):
 
     @classmethod
     def of(cls, pair: PossibleDuplicate, other: Patient) -> DuplicateOut:
-        return cls(pair_id=pair.id, score=pair.score, reasons=[r for r in pair.reasons.split("; ") if r],
-                   found_at=pair.found_at,
-                   other=OtherRecord(id=other.id, mrn=other.mrn, name=other.legal_name, birth_date=other.birth_date))
+        return cls(
+            pair_id=pair.id,
+            score=pair.score,
+            reasons=[r for r in pair.reasons.split("; ") if r],
+            found_at=pair.found_at,
+            other=OtherRecord(id=other.id, mrn=other.mrn, name=other.legal_name, birth_date=other.birth_date),
+        )
 
 
 class DuplicateDecision(BaseModel):
@@ -341,33 +395,46 @@ class MergeOut(BaseModel):
     survivor: PatientOut = Field(description="The record that survives, after the merge (with consents and contacts)")
     merged_id: uuid.UUID
     merged_mrn: str
-    filled: list[str] = Field(description="Survivor fields that were blank and were filled from the merged record",
-                              examples=[["phone", "address_line1", "city", "state", "postal_code"]])
+    filled: list[str] = Field(
+        description="Survivor fields that were blank and were filled from the merged record",
+        examples=[["phone", "address_line1", "city", "state", "postal_code"]],
+    )
     consents_moved: int
     contacts_moved: int
     contacts_already_there: int = Field(description="Contacts the survivor already had, not doubled")
     portal_accounts_moved: int
-    earlier_merges_repointed: int = Field(description="Records merged into the merged one before, now replaced "
-                                                      "by the survivor")
+    earlier_merges_repointed: int = Field(
+        description="Records merged into the merged one before, now replaced by the survivor"
+    )
     pairs: PairCounts
     event_id: uuid.UUID = Field(description="The PatientsMerged event other units act on")
 
     @classmethod
     def of(cls, r: service.MergeResult) -> MergeOut:
-        return cls(survivor=PatientOut.from_data(service.PatientData.of(r.survivor, {"consents", "contacts"})), merged_id=r.merged.id,
-                   merged_mrn=r.merged.mrn, filled=r.filled, consents_moved=r.consents_moved,
-                   contacts_moved=r.contacts_moved, contacts_already_there=r.contacts_already_there,
-                   portal_accounts_moved=r.portal_accounts_moved, earlier_merges_repointed=r.earlier_merges_repointed,
-                   pairs=PairCounts(**r.pairs), event_id=r.event_id)
+        return cls(
+            survivor=PatientOut.from_data(service.PatientData.of(r.survivor, {"consents", "contacts"})),
+            merged_id=r.merged.id,
+            merged_mrn=r.merged.mrn,
+            filled=r.filled,
+            consents_moved=r.consents_moved,
+            contacts_moved=r.contacts_moved,
+            contacts_already_there=r.contacts_already_there,
+            portal_accounts_moved=r.portal_accounts_moved,
+            earlier_merges_repointed=r.earlier_merges_repointed,
+            pairs=PairCounts(**r.pairs),
+            event_id=r.event_id,
+        )
 
 
 _IDEMPOTENCY_KEY_DOC = "Retries with the same key (and body) replay the first response instead of acting twice"
 
 
-@router.get("/{patient_id}/duplicates", response_model=list[DuplicateOut], responses=_ERRORS,
-            summary="List possible duplicates")
-def duplicates(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
-               session: Session = Depends(db_session)) -> list[DuplicateOut]:
+@router.get(
+    "/{patient_id}/duplicates", response_model=list[DuplicateOut], responses=_ERRORS, summary="List possible duplicates"
+)
+def duplicates(
+    patient_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)
+) -> list[DuplicateOut]:
     """The open pairs this record is in, best match first, each with a summary of the other record.
     Reading each other record is recorded in the audit log, as on the chart."""
     pairs = service.open_duplicates(session, actor, patient_id)
@@ -377,8 +444,10 @@ def duplicates(patient_id: uuid.UUID, actor: Actor = Depends(api_actor),
 @router.post(
     "/{patient_id}/duplicates/{pair_id}/dismiss",
     response_model=DuplicateDecision,
-    responses={**_ERRORS, **problem_responses(described={404: "No such pair for this patient",
-                                                         409: "The pair was already decided"})},
+    responses={
+        **_ERRORS,
+        **problem_responses(described={404: "No such pair for this patient", 409: "The pair was already decided"}),
+    },
     summary="Dismiss a possible duplicate",
 )
 def dismiss_duplicate(
@@ -393,8 +462,9 @@ def dismiss_duplicate(
 
     def act() -> tuple[int, Any]:
         pair = service.dismiss_duplicate(session, actor, patient_id, pair_id)
-        return 200, DuplicateDecision(pair_id=pair.id, patient_id=pair.patient_id,
-                                      other_patient_id=pair.other_patient_id, status=pair.status).model_dump(mode="json")
+        return 200, DuplicateDecision(
+            pair_id=pair.id, patient_id=pair.patient_id, other_patient_id=pair.other_patient_id, status=pair.status
+        ).model_dump(mode="json")
 
     return respond_once(request, session, actor, idempotency_key, None, act)
 
@@ -402,11 +472,16 @@ def dismiss_duplicate(
 @router.post(
     "/{patient_id}/merge",
     response_model=MergeOut,
-    responses={**_ERRORS, **problem_responses(described={
-        404: "No such patient (either record), or no such pair of the two",
-        409: "A record was already merged (`replaced_by` names its survivor), or the pair was already decided",
-        422: "Validation failed, e.g. a record merged into itself",
-    })},
+    responses={
+        **_ERRORS,
+        **problem_responses(
+            described={
+                404: "No such patient (either record), or no such pair of the two",
+                409: "A record was already merged (`replaced_by` names its survivor), or the pair was already decided",
+                422: "Validation failed, e.g. a record merged into itself",
+            }
+        ),
+    },
     summary="Merge a duplicate record into this one",
 )
 def merge(

@@ -10,11 +10,19 @@ DEMO_POPULATION = 200
 
 
 def seed(
-    patients: int | None = typer.Option(None, "--patients", min=0, help="How many synthetic patients to add "
-                                        "(with --demo: the registry size to reach, default 200)."),
+    patients: int | None = typer.Option(
+        None,
+        "--patients",
+        min=0,
+        help="How many synthetic patients to add (with --demo: the registry size to reach, default 200).",
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Make the generated people reproducible."),
-    demo: bool = typer.Option(False, "--demo", help="Also create one demo login per role and a portal patient "
-                                                    "(idempotent; --patients then tops the registry up to N)."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Also create one demo login per role and a portal patient "
+        "(idempotent; --patients then tops the registry up to N).",
+    ),
     batch_size: int = typer.Option(2000, "--batch-size", min=100, help="Rows per insert transaction."),
 ) -> None:
     """Fill the database with realistic synthetic patients (and demo logins) for demos and benchmarks."""
@@ -47,10 +55,12 @@ def seed(
     if not patients:
         raise typer.BadParameter("give --patients N (or --demo)")
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]patients"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(
+        TextColumn("[bold]patients"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
         task = progress.add_task("patients", total=patients)
-        insert_synthetic_patients(db, patients, seed=seed, batch_size=batch_size,
-                                  on_progress=lambda n: progress.advance(task, n))
+        insert_synthetic_patients(
+            db, patients, seed=seed, batch_size=batch_size, on_progress=lambda n: progress.advance(task, n)
+        )
     elapsed = time.perf_counter() - started
     console.print(f"added {patients:,} synthetic patients in {elapsed:.1f}s ({patients / elapsed:,.0f}/s)")

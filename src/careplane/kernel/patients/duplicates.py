@@ -57,7 +57,8 @@ class Known:
 # the ORM's work around a query costs more than the query).
 _SAME_BIRTH_DATE = Prepared(
     select(*(Patient.__table__.c[name] for name in Known.__dataclass_fields__))
-    .where(Patient.birth_date == bindparam("birth_date")).limit(_MAX_SAME_BIRTH_DATE)
+    .where(Patient.birth_date == bindparam("birth_date"))
+    .limit(_MAX_SAME_BIRTH_DATE)
 )
 
 
@@ -137,9 +138,7 @@ def given_similarity(a: str, b: str) -> tuple[float, str | None]:
     return max(jaro_winkler(a, b), jaro_winkler(first_a, first_b)), None
 
 
-def score_pair(
-    family_a: str, given_a: str, family_b: str, given_b: str
-) -> tuple[float, list[str]]:
+def score_pair(family_a: str, given_a: str, family_b: str, given_b: str) -> tuple[float, list[str]]:
     family = jaro_winkler(family_a, family_b)
     given, why = given_similarity(given_a, given_b)
     reasons = ["same date of birth"]

@@ -35,9 +35,16 @@ SINGLE_FIELDS = ("middle_name", "preferred_name", "gender_identity", "phone", "e
 ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code")
 #: What people call the fields (in flashes, on the confirmation page).
 FIELD_LABELS = {
-    "middle_name": "middle name", "preferred_name": "preferred name", "gender_identity": "gender identity",
-    "phone": "phone", "email": "e-mail", "address_line1": "address", "address_line2": "address line 2",
-    "city": "city", "state": "state", "postal_code": "ZIP code",
+    "middle_name": "middle name",
+    "preferred_name": "preferred name",
+    "gender_identity": "gender identity",
+    "phone": "phone",
+    "email": "e-mail",
+    "address_line1": "address",
+    "address_line2": "address line 2",
+    "city": "city",
+    "state": "state",
+    "postal_code": "ZIP code",
 }
 
 
@@ -50,8 +57,9 @@ class RecordMerged(Conflict):
     def __init__(self, patient: Patient, detail: str | None = None) -> None:
         when = patient.merged_at.strftime("%Y-%m-%d") if patient.merged_at else "earlier"
         super().__init__(
-            detail or f"MRN {patient.mrn} was merged into another record on {when} and can no longer be "
-                      "changed; change the record that replaced it.",
+            detail
+            or f"MRN {patient.mrn} was merged into another record on {when} and can no longer be "
+            "changed; change the record that replaced it.",
             replaced_by=str(patient.merged_into_id),
         )
         self.replaced_by = patient.merged_into_id
@@ -126,14 +134,26 @@ def _other_of(pair: PossibleDuplicate, patient_id: uuid.UUID) -> uuid.UUID:
 
 def merge_preview(session: Session, actor: Actor, patient_id: uuid.UUID, pair_id: uuid.UUID) -> MergePreview:
     """Both records of an open pair, side by side, for someone who may merge them (audited for both)."""
-    authorize(session, actor, Permission.PATIENT_MERGE, patient_id=patient_id, resource_type="patient.merge_preview",
-              resource_id=str(pair_id))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_MERGE,
+        patient_id=patient_id,
+        resource_type="patient.merge_preview",
+        resource_id=str(pair_id),
+    )
     pair = session.get(PossibleDuplicate, pair_id)
     if pair is None or patient_id not in (pair.patient_id, pair.other_patient_id):
         raise NotFound("There is no such possible duplicate for this patient.")
     other_id = _other_of(pair, patient_id)
-    authorize(session, actor, Permission.PATIENT_MERGE, patient_id=other_id, resource_type="patient.merge_preview",
-              resource_id=str(pair_id))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_MERGE,
+        patient_id=other_id,
+        resource_type="patient.merge_preview",
+        resource_id=str(pair_id),
+    )
     if pair.status != "open":
         raise Conflict("This pair was already decided.")
     patient, other = session.get(Patient, patient_id), session.get(Patient, other_id)
@@ -142,8 +162,9 @@ def merge_preview(session: Session, actor: Actor, patient_id: uuid.UUID, pair_id
     for record in (patient, other):
         if not record.active:
             raise RecordMerged(record, f"MRN {record.mrn} was already merged into another record.")
-    return MergePreview(pair, patient, other, {patient.id: fields_to_fill(patient, other),
-                                               other.id: fields_to_fill(other, patient)})
+    return MergePreview(
+        pair, patient, other, {patient.id: fields_to_fill(patient, other), other.id: fields_to_fill(other, patient)}
+    )
 
 
 def merge_patients(
@@ -153,16 +174,29 @@ def merge_patients(
     for both records (each access audited); refuses a record merged into itself, a record already
     merged (either side), unknown ids (404) and a ``pair_id`` that is not these two records' open pair."""
     for pid, other in ((survivor_id, merged_id), (merged_id, survivor_id)):
-        authorize(session, actor, Permission.PATIENT_MERGE, patient_id=pid, resource_type="patient.merge",
-                  resource_id=str(other), reason="survivor" if pid == survivor_id else f"merged into {survivor_id}")
+        authorize(
+            session,
+            actor,
+            Permission.PATIENT_MERGE,
+            patient_id=pid,
+            resource_type="patient.merge",
+            resource_id=str(other),
+            reason="survivor" if pid == survivor_id else f"merged into {survivor_id}",
+        )
         if survivor_id == merged_id:
             raise ValidationFailed({"merge_patient_id": "A record cannot be merged into itself."})
     # Both rows locked, in id order: two merges of the same records (even in opposite directions)
     # run one after the other, and the second sees the first's outcome.
-    found = {p.id: p for p in session.scalars(
-        select(Patient).where(Patient.id.in_((survivor_id, merged_id))).order_by(Patient.id)
-        .with_for_update().execution_options(populate_existing=True)
-    )}
+    found = {
+        p.id: p
+        for p in session.scalars(
+            select(Patient)
+            .where(Patient.id.in_((survivor_id, merged_id)))
+            .order_by(Patient.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
     if survivor_id not in found:
         raise NotFound("No patient with this id.")
     if merged_id not in found:
@@ -171,14 +205,23 @@ def merge_patients(
     if not merged.active:
         raise RecordMerged(merged, f"MRN {merged.mrn} was already merged into another record.")
     if not survivor.active:
-        raise RecordMerged(survivor, f"MRN {survivor.mrn} was itself merged into another record; "
-                                     "merge into the record that replaced it.")
+        raise RecordMerged(
+            survivor,
+            f"MRN {survivor.mrn} was itself merged into another record; merge into the record that replaced it.",
+        )
     pair = _reviewed_pair(session, pair_id, survivor_id, merged_id)
 
     now = clock.now()
-    result = MergeResult(survivor=survivor, merged=merged, filled=fields_to_fill(survivor, merged), consents_moved=0,
-                         contacts_moved=0, contacts_already_there=0, portal_accounts_moved=0,
-                         earlier_merges_repointed=0)
+    result = MergeResult(
+        survivor=survivor,
+        merged=merged,
+        filled=fields_to_fill(survivor, merged),
+        consents_moved=0,
+        contacts_moved=0,
+        contacts_already_there=0,
+        portal_accounts_moved=0,
+        earlier_merges_repointed=0,
+    )
     for name in result.filled:
         setattr(survivor, name, getattr(merged, name))
     result.consents_moved = _repoint(session, Consent, Consent.patient_id, merged_id, survivor_id)
@@ -189,29 +232,47 @@ def merge_patients(
     merged.merged_into_id = survivor_id
     merged.merged_at = now
     session.flush()
-    result.event_id = publish(session, PatientsMerged(
-        survivor_id=survivor_id, merged_id=merged_id, survivor_mrn=survivor.mrn, merged_mrn=merged.mrn,
-        merged_at=now, pair_id=pair.id if pair else None,
-    ))
+    result.event_id = publish(
+        session,
+        PatientsMerged(
+            survivor_id=survivor_id,
+            merged_id=merged_id,
+            survivor_mrn=survivor.mrn,
+            merged_mrn=merged.mrn,
+            merged_at=now,
+            pair_id=pair.id if pair else None,
+        ),
+    )
     return result
 
 
 def merged_records(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Patient]:
     """The records merged into this one (their MRNs are this person's old numbers); shown with it, so audited."""
-    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient.merged_records",
-              resource_id=str(patient_id))
-    found = list(session.scalars(select(Patient).where(Patient.merged_into_id == patient_id)
-                                 .order_by(Patient.merged_at, Patient.mrn)))
-    audit_disclosures(session, actor, Permission.PATIENT_READ, [p.id for p in found],
-                      resource_type="patient.merged_record")
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_READ,
+        patient_id=patient_id,
+        resource_type="patient.merged_records",
+        resource_id=str(patient_id),
+    )
+    found = list(
+        session.scalars(
+            select(Patient).where(Patient.merged_into_id == patient_id).order_by(Patient.merged_at, Patient.mrn)
+        )
+    )
+    audit_disclosures(
+        session, actor, Permission.PATIENT_READ, [p.id for p in found], resource_type="patient.merged_record"
+    )
     return found
 
 
 # ---------------------------------------------------------------- the moving parts
 
 
-def _reviewed_pair(session: Session, pair_id: uuid.UUID | None, survivor_id: uuid.UUID,
-                   merged_id: uuid.UUID) -> PossibleDuplicate | None:
+def _reviewed_pair(
+    session: Session, pair_id: uuid.UUID | None, survivor_id: uuid.UUID, merged_id: uuid.UUID
+) -> PossibleDuplicate | None:
     if pair_id is None:
         return None
     pair = session.get(PossibleDuplicate, pair_id, with_for_update=True)
@@ -231,14 +292,22 @@ def _repoint(
 
 
 def _contact_key(contact: EmergencyContact) -> tuple[str, str, str]:
-    return (" ".join(contact.name.split()).casefold(), " ".join(contact.relationship_to_patient.split()).casefold(),
-            contact.phone)
+    return (
+        " ".join(contact.name.split()).casefold(),
+        " ".join(contact.relationship_to_patient.split()).casefold(),
+        contact.phone,
+    )
 
 
 def _move_contacts(session: Session, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> tuple[int, int]:
     """Move the merged record's contacts; one the survivor already has is dropped, not doubled."""
-    contacts = list(session.scalars(select(EmergencyContact).where(
-        EmergencyContact.patient_id.in_((survivor_id, merged_id))).order_by(EmergencyContact.name)))
+    contacts = list(
+        session.scalars(
+            select(EmergencyContact)
+            .where(EmergencyContact.patient_id.in_((survivor_id, merged_id)))
+            .order_by(EmergencyContact.name)
+        )
+    )
     known = {_contact_key(c) for c in contacts if c.patient_id == survivor_id}
     moved = already = 0
     for contact in contacts:
@@ -258,13 +327,19 @@ def _settle_pairs(session: Session, survivor: Patient, merged: Patient) -> dict[
     """The two records' own open pairs become ``merged``; the merged record's other open pairs move to
     the survivor, unless the survivor already has a pair with that record (then ``superseded``).
     Decided pairs stay as they were: they are the history of what people decided."""
-    involving = list(session.scalars(
-        select(PossibleDuplicate)
-        .where(or_(PossibleDuplicate.patient_id.in_((survivor.id, merged.id)),
-                   PossibleDuplicate.other_patient_id.in_((survivor.id, merged.id))))
-        .order_by(PossibleDuplicate.found_at, PossibleDuplicate.id)
-        .with_for_update()
-    ))
+    involving = list(
+        session.scalars(
+            select(PossibleDuplicate)
+            .where(
+                or_(
+                    PossibleDuplicate.patient_id.in_((survivor.id, merged.id)),
+                    PossibleDuplicate.other_patient_id.in_((survivor.id, merged.id)),
+                )
+            )
+            .order_by(PossibleDuplicate.found_at, PossibleDuplicate.id)
+            .with_for_update()
+        )
+    )
     partners = {_other_of(p, survivor.id) for p in involving if survivor.id in (p.patient_id, p.other_patient_id)}
     counts = {"merged": 0, "repointed": 0, "superseded": 0}
     for pair in involving:

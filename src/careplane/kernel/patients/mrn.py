@@ -45,7 +45,7 @@ def is_valid_mrn(value: str) -> bool:
     value = value.strip().upper()
     if not _SHAPE.match(value):
         return False
-    digits = value[len(PREFIX):]
+    digits = value[len(PREFIX) :]
     return luhn_digit(digits[:-1]) == int(digits[-1])
 
 
@@ -53,8 +53,9 @@ def random_mrn(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     return make_mrn(randbelow(10**BODY_DIGITS))
 
 
-def new_mrns(session: Session, count: int, *, randbelow: Callable[[int], int] = secrets.randbelow,
-             reserved: Iterable[str] = ()) -> list[str]:
+def new_mrns(
+    session: Session, count: int, *, randbelow: Callable[[int], int] = secrets.randbelow, reserved: Iterable[str] = ()
+) -> list[str]:
     """``count`` fresh MRNs, unique among themselves, ``reserved`` and those already in the database."""
     taken = set(reserved)
     fresh: list[str] = []
@@ -87,4 +88,4 @@ def new_mrn(session: Session) -> str:
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

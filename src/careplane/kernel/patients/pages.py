@@ -41,13 +41,19 @@ nav_item("Patients", "/patients", permission=Permission.PATIENT_SEARCH, order=10
 #: Choices the templates offer; shared with the portal pages.
 CHOICES: dict[str, list[tuple[str, str]]] = {
     "sex_at_birth": [("", "Choose…")] + [(s.value, s.value.capitalize()) for s in SexAtBirth],
-    "state": [("", "Choose…")] + sorted(((code, f"{name} ({code})") for code, name in US_STATES.items()),
-                                        key=lambda c: c[1]),
+    "state": [("", "Choose…")]
+    + sorted(((code, f"{name} ({code})") for code, name in US_STATES.items()), key=lambda c: c[1]),
     "language": [(code, name) for code, name in LANGUAGES.items()],
-    "preferred_channel": [(ContactChannel.EMAIL.value, "E-mail"), (ContactChannel.SMS.value, "Text message"),
-                          (ContactChannel.PHONE.value, "Phone call"), (ContactChannel.PORTAL.value, "Portal message")],
+    "preferred_channel": [
+        (ContactChannel.EMAIL.value, "E-mail"),
+        (ContactChannel.SMS.value, "Text message"),
+        (ContactChannel.PHONE.value, "Phone call"),
+        (ContactChannel.PORTAL.value, "Portal message"),
+    ],
 }
 CONSENT_KINDS = list(ConsentKind)
+
+
 #: What the shared record templates need to show codes as words.
 def age_of(born: date, today: date | None = None) -> str:
     """Age as a chart banner says it: years, or months under two (``4 mo``), or days under a month."""
@@ -60,8 +66,12 @@ def age_of(born: date, today: date | None = None) -> str:
     return f"{(today - born).days} d"
 
 
-RECORD_HELPERS: dict[str, Any] = {"state_names": US_STATES, "languages": LANGUAGES,
-                                  "consent_label": lambda kind: ConsentKind(kind).label, "age_of": age_of}
+RECORD_HELPERS: dict[str, Any] = {
+    "state_names": US_STATES,
+    "languages": LANGUAGES,
+    "consent_label": lambda kind: ConsentKind(kind).label,
+    "age_of": age_of,
+}
 FLAGS = ("allow_sms", "allow_email", "allow_phone")
 
 
@@ -99,24 +109,27 @@ def contacts_from(form: Any) -> list[dict[str, str]]:
 
 def contact_errors(errors: dict[str, str]) -> dict[str, str]:
     """``emergency_contacts.0.phone`` -> ``contact_0_phone`` so the form shows it beside the field."""
-    return {name.replace("emergency_contacts.", "contact_").replace(".", "_"): message
-            for name, message in errors.items()}
+    return {
+        name.replace("emergency_contacts.", "contact_").replace(".", "_"): message for name, message in errors.items()
+    }
 
 
 # ---------------------------------------------------------------- search
 
 
 @router.get("/patients")
-def search_page(request: Request, q: str = "", actor: Actor = Depends(page_actor),
-                session: Session = Depends(db_session)) -> Response:
+def search_page(
+    request: Request, q: str = "", actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     require(actor, Permission.PATIENT_SEARCH)
     results = service.search_patients(session, actor, q[:200]) if q.strip() else None
     return render(request, "patients/search.html", {"q": q, "results": results})
 
 
 @router.get("/patients/results")
-def search_results(request: Request, q: str = "", actor: Actor = Depends(page_actor),
-                   session: Session = Depends(db_session)) -> Response:
+def search_results(
+    request: Request, q: str = "", actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     """The live-results fragment htmx swaps in as the user types."""
     require(actor, Permission.PATIENT_SEARCH)
     results = service.search_patients(session, actor, q[:200]) if q.strip() else None
@@ -127,15 +140,21 @@ def search_results(request: Request, q: str = "", actor: Actor = Depends(page_ac
 
 
 @router.get("/patients/new")
-def new_patient(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def new_patient(
+    request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     service.open_registration(session, actor)
     defaults = {"language": "en", "allow_email": True, "allow_phone": True, "allow_sms": False}
     return render(request, "patients/new.html", _form_context(defaults, auto_channel=True))
 
 
 @router.post("/patients/new")
-def register_patient(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                     session: Session = Depends(db_session)) -> Response:
+def register_patient(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     data = form_data(form)
     confirm = form.get("confirm_not_duplicate") == "1"
     consents = [k for k in CONSENT_KINDS if f"consent_{k.value}" in form]
@@ -159,54 +178,102 @@ def register_patient(request: Request, form: FormData = Depends(posted_form), ac
 
 
 def _form_context(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"values": values, "errors": {}, "choices": CHOICES, "consent_kinds": CONSENT_KINDS, "consents": [],
-            "contacts": [], "candidates": None, **extra}
+    return {
+        "values": values,
+        "errors": {},
+        "choices": CHOICES,
+        "consent_kinds": CONSENT_KINDS,
+        "consents": [],
+        "contacts": [],
+        "candidates": None,
+        **extra,
+    }
 
 
 # ---------------------------------------------------------------- chart header and edit
 
 
 @router.get("/patients/{patient_id}")
-def chart(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
-          session: Session = Depends(db_session)) -> Response:
+def chart(
+    request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
     if not patient.active:
         return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient))
     duplicates = service.chart_duplicates(session, actor, patient_id)
-    return render(request, "patients/chart.html", {
-        "patient": patient, "duplicates": duplicates, "consent_kinds": CONSENT_KINDS,
-        "merged_records": service.merged_records(session, actor, patient_id),
-        "can_update": actor.can(Permission.PATIENT_UPDATE), "can_review": actor.can(Permission.PATIENT_REGISTER),
-        "can_merge": actor.can(Permission.PATIENT_MERGE), **RECORD_HELPERS,
-        "sections": panels.rendered("chart_sections", request, session, actor, patient=patient),
-    })
+    return render(
+        request,
+        "patients/chart.html",
+        {
+            "patient": patient,
+            "duplicates": duplicates,
+            "consent_kinds": CONSENT_KINDS,
+            "merged_records": service.merged_records(session, actor, patient_id),
+            "can_update": actor.can(Permission.PATIENT_UPDATE),
+            "can_review": actor.can(Permission.PATIENT_REGISTER),
+            "can_merge": actor.can(Permission.PATIENT_MERGE),
+            **RECORD_HELPERS,
+            "sections": panels.rendered("chart_sections", request, session, actor, patient=patient),
+        },
+    )
 
 
 @router.post("/patients/{patient_id}/duplicates/{pair_id}/dismiss")
-def dismiss_duplicate(patient_id: uuid.UUID, pair_id: uuid.UUID, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
+def dismiss_duplicate(
+    patient_id: uuid.UUID,
+    pair_id: uuid.UUID,
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     service.dismiss_duplicate(session, actor, patient_id, pair_id)
     return redirect(f"/patients/{patient_id}", flash="Marked as different people; the pair left the review list.")
 
 
-def _merge_page(request: Request, preview: service.MergePreview, *, chosen: str = "",
-                errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    return render(request, "patients/merge.html", {
-        "preview": preview, "patient": preview.patient, "other": preview.other, "chosen": chosen,
-        "errors": errors or {}, "field_labels": field_labels, **RECORD_HELPERS,
-    }, status_code=status_code)
+def _merge_page(
+    request: Request,
+    preview: service.MergePreview,
+    *,
+    chosen: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "patients/merge.html",
+        {
+            "preview": preview,
+            "patient": preview.patient,
+            "other": preview.other,
+            "chosen": chosen,
+            "errors": errors or {},
+            "field_labels": field_labels,
+            **RECORD_HELPERS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/patients/{patient_id}/duplicates/{pair_id}/merge")
-def merge_form(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, actor: Actor = Depends(page_actor),
-               session: Session = Depends(db_session)) -> Response:
+def merge_form(
+    request: Request,
+    patient_id: uuid.UUID,
+    pair_id: uuid.UUID,
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     """The two records side by side; staff choose the one that is kept."""
     return _merge_page(request, service.merge_preview(session, actor, patient_id, pair_id))
 
 
 @router.post("/patients/{patient_id}/duplicates/{pair_id}/merge")
-def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, form: FormData = Depends(posted_form),
-                 actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def merge_submit(
+    request: Request,
+    patient_id: uuid.UUID,
+    pair_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     chosen = str(form.get("survivor", ""))
     preview = service.merge_preview(session, actor, patient_id, pair_id)
     ids = {str(preview.patient.id): preview.patient, str(preview.other.id): preview.other}
@@ -214,8 +281,9 @@ def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, fo
         return _merge_page(request, preview, errors={"survivor": "Choose which record is kept."}, status_code=422)
     survivor = ids.pop(chosen)
     (merged,) = ids.values()
-    result, problem = attempt(session, lambda: service.merge_patients(session, actor, survivor.id, merged.id,
-                                                                      pair_id), FORM_PROBLEMS)
+    result, problem = attempt(
+        session, lambda: service.merge_patients(session, actor, survivor.id, merged.id, pair_id), FORM_PROBLEMS
+    )
     if result is None:
         message = problem.detail if problem else "The records could not be merged."
         return _merge_page(request, preview, chosen=chosen, errors={"survivor": message}, status_code=409)
@@ -223,21 +291,29 @@ def merge_submit(request: Request, patient_id: uuid.UUID, pair_id: uuid.UUID, fo
 
 
 @router.get("/patients/{patient_id}/edit")
-def edit_form(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor),
-              session: Session = Depends(db_session)) -> Response:
+def edit_form(
+    request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     service.open_edit(session, actor, patient_id)
     patient = service.get_patient(session, actor, patient_id, include=("contacts",))
     if not patient.active:
         return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient) + " Change this one instead.")
     values = {name: getattr(patient, name) for name in PATIENT_FIELDS}
-    contacts = [{"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
-                for c in patient.emergency_contacts]
+    contacts = [
+        {"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
+        for c in patient.emergency_contacts
+    ]
     return render(request, "patients/edit.html", _form_context(values, patient=patient, contacts=contacts))
 
 
 @router.post("/patients/{patient_id}/edit")
-def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depends(posted_form),
-                actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def edit_submit(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     data = form_data(form)
     contacts = contacts_from(form)
 
@@ -259,11 +335,15 @@ def edit_submit(request: Request, patient_id: uuid.UUID, form: FormData = Depend
 
 
 @router.post("/patients/{patient_id}/consents")
-def grant_consent(request: Request, patient_id: uuid.UUID, form: FormData = Depends(posted_form),
-                  actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def grant_consent(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     kind = str(form.get("kind", ""))
-    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind),
-                               FORM_PROBLEMS)
+    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, patient_id, kind), FORM_PROBLEMS)
     if problem:
         return redirect(f"/patients/{patient_id}", flash=problem.detail)
     assert consent is not None, "attempt() returns the consent or the problem"
@@ -271,7 +351,11 @@ def grant_consent(request: Request, patient_id: uuid.UUID, form: FormData = Depe
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/revoke")
-def revoke_consent(patient_id: uuid.UUID, consent_id: uuid.UUID, actor: Actor = Depends(page_actor),
-                   session: Session = Depends(db_session)) -> Response:
+def revoke_consent(
+    patient_id: uuid.UUID,
+    consent_id: uuid.UUID,
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     consent = service.revoke_consent(session, actor, patient_id, consent_id)
     return redirect(f"/patients/{patient_id}", flash=f"{ConsentKind(consent.kind).label} revoked.")

@@ -14,6 +14,7 @@ from careplane.kernel import panels
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.identity.models import User
 from careplane.kernel.identity.passwords import RULE as PASSWORD_RULE
 from careplane.kernel.identity.passwords import hash_password, password_problem
 from careplane.kernel.identity.roles import Role
@@ -23,7 +24,6 @@ from careplane.kernel.identity.service import (
     record_signup,
     send_email_verification,
 )
-from careplane.kernel.identity.models import User
 from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.patients import service
 from careplane.kernel.patients.models import ConsentKind
@@ -69,22 +69,42 @@ def _own_patient_id(actor: Actor) -> uuid.UUID:
 # ---------------------------------------------------------------- my record
 
 
-def _my_page(request: Request, session: Session, actor: Actor, *, values: dict[str, Any] | None = None,
-             errors: dict[str, str] | None = None, contacts: list[dict[str, str]] | None = None,
-             status_code: int = 200) -> Response:
+def _my_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    contacts: list[dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
     patient = service.get_patient(session, actor, _own_patient_id(actor), include=("consents", "contacts"))
     if values is None:
         values = {name: getattr(patient, name) for name in SELF_SERVICE_FIELDS}
     if contacts is None:
-        contacts = [{"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
-                    for c in patient.emergency_contacts]
-    return render(request, "portal/my.html", {
-        "patient": patient, "values": values, "errors": errors or {}, "contacts": contacts, "choices": CHOICES,
-        "consent_kinds": CONSENT_KINDS, "can_update": True, "consent_base": "/my/consents",
-        "verified": getattr(request.state, "user", None) is not None and request.state.user.email_verified_at,
-        "sections": panels.rendered("portal_sections", request, session, actor, patient=patient),
-        **RECORD_HELPERS,
-    }, status_code=status_code)
+        contacts = [
+            {"name": c.name, "relationship": c.relationship_to_patient, "phone": c.phone}
+            for c in patient.emergency_contacts
+        ]
+    return render(
+        request,
+        "portal/my.html",
+        {
+            "patient": patient,
+            "values": values,
+            "errors": errors or {},
+            "contacts": contacts,
+            "choices": CHOICES,
+            "consent_kinds": CONSENT_KINDS,
+            "can_update": True,
+            "consent_base": "/my/consents",
+            "verified": getattr(request.state, "user", None) is not None and request.state.user.email_verified_at,
+            "sections": panels.rendered("portal_sections", request, session, actor, patient=patient),
+            **RECORD_HELPERS,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/my")
@@ -93,8 +113,12 @@ def my_record(request: Request, actor: Actor = Depends(page_actor), session: Ses
 
 
 @router.post("/my")
-def update_my_record(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                     session: Session = Depends(db_session)) -> Response:
+def update_my_record(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     data = {k: v for k, v in (form_data(form)).items() if k in SELF_SERVICE_FIELDS}
     contacts = contacts_from(form)
     patient_id = _own_patient_id(actor)
@@ -112,11 +136,16 @@ def update_my_record(request: Request, form: FormData = Depends(posted_form), ac
 
 
 @router.post("/my/consents")
-def grant_my_consent(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                     session: Session = Depends(db_session)) -> Response:
+def grant_my_consent(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     kind = str(form.get("kind", ""))
-    consent, problem = attempt(session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind),
-                               FORM_PROBLEMS)
+    consent, problem = attempt(
+        session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind), FORM_PROBLEMS
+    )
     if problem:
         return redirect("/my", flash=problem.detail)
     assert consent is not None, "attempt() returns the consent or the problem"
@@ -124,8 +153,9 @@ def grant_my_consent(request: Request, form: FormData = Depends(posted_form), ac
 
 
 @router.post("/my/consents/{consent_id}/revoke")
-def revoke_my_consent(consent_id: uuid.UUID, actor: Actor = Depends(page_actor),
-                      session: Session = Depends(db_session)) -> Response:
+def revoke_my_consent(
+    consent_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     consent = service.revoke_consent(session, actor, _own_patient_id(actor), consent_id)
     return redirect("/my", flash=f"{ConsentKind(consent.kind).label} revoked.")
 
@@ -133,13 +163,23 @@ def revoke_my_consent(consent_id: uuid.UUID, actor: Actor = Depends(page_actor),
 # ---------------------------------------------------------------- self-registration
 
 
-def _register_page(request: Request, values: dict[str, Any], errors: dict[str, str], consents: list[str],
-                   status_code: int = 200) -> Response:
-    return render(request, "portal/register.html", {
-        "values": values, "errors": errors, "consents": consents, "choices": CHOICES,
-        "consent_kinds": CONSENT_KINDS, "required_consents": [k.value for k in REQUIRED_CONSENTS],
-        "password_rule": PASSWORD_RULE,
-    }, status_code=status_code)
+def _register_page(
+    request: Request, values: dict[str, Any], errors: dict[str, str], consents: list[str], status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "portal/register.html",
+        {
+            "values": values,
+            "errors": errors,
+            "consents": consents,
+            "choices": CHOICES,
+            "consent_kinds": CONSENT_KINDS,
+            "required_consents": [k.value for k in REQUIRED_CONSENTS],
+            "password_rule": PASSWORD_RULE,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/register")
@@ -150,8 +190,12 @@ def register_form(request: Request, actor: Actor | None = Depends(optional_page_
 
 
 @router.post("/register")
-def register(request: Request, form: FormData = Depends(posted_form),
-             actor: Actor | None = Depends(optional_page_actor), session: Session = Depends(db_session)) -> Response:
+def register(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor | None = Depends(optional_page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     """Every valid sign-up ends on the same "check your e-mail" page, whether or not the address
     already has an account (its owner is mailed instead), so the form does not tell which
     addresses belong to patients of the service: the login page keeps the same secret."""
@@ -184,8 +228,14 @@ def _sign_up(session: Session, values: dict[str, str], password: str, consents: 
     data = {**values, "allow_sms": False, "preferred_channel": "email"}
     patient = service.register_patient(session, SELF_REGISTRATION, data, confirm_not_duplicate=True, consents=consents)
     assert patient.email is not None, "the sign-up form requires an e-mail address"
-    return create_user(session, email=patient.email, display_name=patient.display_name, roles=[Role.PATIENT],
-                       password=password, patient_id=patient.id)
+    return create_user(
+        session,
+        email=patient.email,
+        display_name=patient.display_name,
+        roles=[Role.PATIENT],
+        password=password,
+        patient_id=patient.id,
+    )
 
 
 def _registration_problems(values: dict[str, str], password: str, consents: list[str]) -> dict[str, str]:

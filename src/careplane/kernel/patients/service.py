@@ -17,11 +17,11 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from careplane.kernel import clock
-from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize, decide, refuse_unless
 from careplane.kernel.audit.record import entry_values, to_keep
 from careplane.kernel.db import SessionOrReader, columns, fetch
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.patients import duplicates, mrn
 from careplane.kernel.patients.merge import (  # noqa: F401  (the merge use cases, re-exported with the others)
     MergePreview,
@@ -65,8 +65,14 @@ class DuplicateSuspected(Conflict):
         )
         self.candidates = candidates
         self.keep_after_rollback = to_keep(
-            entry_values(actor, Permission.PATIENT_REGISTER.value, outcome="allowed", patient_id=c.patient.id,
-                         resource_type="patient.duplicate_candidate", resource_id=c.patient.mrn)
+            entry_values(
+                actor,
+                Permission.PATIENT_REGISTER.value,
+                outcome="allowed",
+                patient_id=c.patient.id,
+                resource_type="patient.duplicate_candidate",
+                resource_id=c.patient.mrn,
+            )
             for c in candidates
         )
 
@@ -83,8 +89,9 @@ def register_patient(
     consents: Iterable[ConsentKind | str] = (),
 ) -> Patient:
     """Add a patient (:func:`register_patient_data`) and return it as an entity."""
-    registered = register_patient_data(session, actor, data, confirm_not_duplicate=confirm_not_duplicate,
-                                       consents=consents)
+    registered = register_patient_data(
+        session, actor, data, confirm_not_duplicate=confirm_not_duplicate, consents=consents
+    )
     patient = session.get(Patient, registered.patient["id"])
     assert patient is not None
     return patient
@@ -123,31 +130,77 @@ def register_patient_data(
     them back: the inserts are Core statements on the session's connection, and nothing is reloaded
     (registration is the busiest write, bench/mixed_load.py)."""
     patient_id = uuid.uuid4()
-    authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=patient_id, resource_type="patient",
-              resource_id=str(patient_id))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_REGISTER,
+        patient_id=patient_id,
+        resource_type="patient",
+        resource_id=str(patient_id),
+    )
     fields = clean_patient(data)
     if not data.get("preferred_channel"):
         fields["preferred_channel"] = "email" if fields.get("email") else ("phone" if fields.get("phone") else "portal")
     _check_preferences(fields)
     given_norm, family_norm = normalise_name(fields["given_name"]), normalise_name(fields["family_name"])
-    candidates = [c for c in duplicates.find_candidates(
-        session, family_name_norm=family_norm, given_name_norm=given_norm, birth_date=fields["birth_date"],
-        email=fields.get("email"), phone=fields.get("phone"),
-    ) if c.patient.active]  # a merged record is the same person as its survivor, never a second candidate
+    candidates = [
+        c
+        for c in duplicates.find_candidates(
+            session,
+            family_name_norm=family_norm,
+            given_name_norm=given_norm,
+            birth_date=fields["birth_date"],
+            email=fields.get("email"),
+            phone=fields.get("phone"),
+        )
+        if c.patient.active
+    ]  # a merged record is the same person as its survivor, never a second candidate
     if candidates and not confirm_not_duplicate:
         raise DuplicateSuspected(candidates, actor)
     now = clock.now()
-    row = _as_inserted(_PATIENTS, {**fields, "id": patient_id, "mrn": mrn.new_mrn(session), "created_at": now,
-                                   "updated_at": now, "given_name_norm": given_norm, "family_name_norm": family_norm})
+    row = _as_inserted(
+        _PATIENTS,
+        {
+            **fields,
+            "id": patient_id,
+            "mrn": mrn.new_mrn(session),
+            "created_at": now,
+            "updated_at": now,
+            "given_name_norm": given_norm,
+            "family_name_norm": family_norm,
+        },
+    )
     connection = session.connection()
     connection.execute(_PATIENT_INSERT, row)
     if candidates:
-        connection.execute(_DUPLICATE_INSERT, [_as_inserted(PossibleDuplicate.__table__, {
-            "patient_id": patient_id, "other_patient_id": c.patient.id, "score": c.score,
-            "reasons": "; ".join(c.reasons), "found_at": now}) for c in candidates])
-    consent_rows = [_as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": ConsentKind(kind).value,
-                                             "granted_at": now, "recorded_by_user_id": actor.user_id})
-                    for kind in consents]
+        connection.execute(
+            _DUPLICATE_INSERT,
+            [
+                _as_inserted(
+                    PossibleDuplicate.__table__,
+                    {
+                        "patient_id": patient_id,
+                        "other_patient_id": c.patient.id,
+                        "score": c.score,
+                        "reasons": "; ".join(c.reasons),
+                        "found_at": now,
+                    },
+                )
+                for c in candidates
+            ],
+        )
+    consent_rows = [
+        _as_inserted(
+            _CONSENTS,
+            {
+                "patient_id": patient_id,
+                "kind": ConsentKind(kind).value,
+                "granted_at": now,
+                "recorded_by_user_id": actor.user_id,
+            },
+        )
+        for kind in consents
+    ]
     if consent_rows:
         connection.execute(_CONSENT_INSERT, consent_rows)
     return PatientData(row, consents=consent_rows)
@@ -166,13 +219,21 @@ def open_edit(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
 def possible_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[PossibleDuplicate]:
     """Every pair this record is in. Staff work: a patient is refused (audited) even for their own
     record, whether or not it has any, since a pair names someone else."""
-    authorize(session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient.duplicates",
-              staff_work=True)
-    return list(session.scalars(
-        select(PossibleDuplicate)
-        .where(or_(PossibleDuplicate.patient_id == patient_id, PossibleDuplicate.other_patient_id == patient_id))
-        .order_by(PossibleDuplicate.found_at)
-    ))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_READ,
+        patient_id=patient_id,
+        resource_type="patient.duplicates",
+        staff_work=True,
+    )
+    return list(
+        session.scalars(
+            select(PossibleDuplicate)
+            .where(or_(PossibleDuplicate.patient_id == patient_id, PossibleDuplicate.other_patient_id == patient_id))
+            .order_by(PossibleDuplicate.found_at)
+        )
+    )
 
 
 def open_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[tuple[PossibleDuplicate, Patient]]:
@@ -181,8 +242,14 @@ def open_duplicates(session: Session, actor: Actor, patient_id: uuid.UUID) -> li
     result = []
     for pair in pairs:
         other_id = pair.other_patient_id if pair.patient_id == patient_id else pair.patient_id
-        authorize(session, actor, Permission.PATIENT_READ, patient_id=other_id, resource_type="patient.duplicate",
-                  resource_id=str(pair.id))
+        authorize(
+            session,
+            actor,
+            Permission.PATIENT_READ,
+            patient_id=other_id,
+            resource_type="patient.duplicate",
+            resource_id=str(pair.id),
+        )
         result.append((pair, session.get_one(Patient, other_id)))
     return result
 
@@ -201,14 +268,28 @@ def dismiss_duplicate(session: Session, actor: Actor, patient_id: uuid.UUID, pai
     The permission is decided before the pair is looked up, so someone who may not review pairs is
     refused alike whether the pair exists or not: the answer does not tell which pairs exist."""
     reason = "reviewed: not the same person"
-    authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=patient_id, resource_type="patient.duplicate",
-              resource_id=str(pair_id), reason=reason)
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_REGISTER,
+        patient_id=patient_id,
+        resource_type="patient.duplicate",
+        resource_id=str(pair_id),
+        reason=reason,
+    )
     pair = session.get(PossibleDuplicate, pair_id)
     if pair is None or patient_id not in (pair.patient_id, pair.other_patient_id):
         raise NotFound("There is no such possible duplicate for this patient.")
     other_id = pair.other_patient_id if pair.patient_id == patient_id else pair.patient_id
-    authorize(session, actor, Permission.PATIENT_REGISTER, patient_id=other_id, resource_type="patient.duplicate",
-              resource_id=str(pair.id), reason=reason)
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_REGISTER,
+        patient_id=other_id,
+        resource_type="patient.duplicate",
+        resource_id=str(pair.id),
+        reason=reason,
+    )
     if pair.status != "open":
         raise Conflict("This pair was already decided.")
     pair.status = "not_duplicate"
@@ -243,34 +324,51 @@ class PatientData:
         """An entity already read (e.g. the survivor of a merge) in this shape, with the related
         lists ``include`` names, in the order :func:`read_patient` gives them."""
         wanted = set(include)
-        return cls(columns(patient),
-                   consents=[columns(c) for c in patient.consents] if "consents" in wanted else None,
-                   contacts=[columns(c) for c in patient.emergency_contacts] if "contacts" in wanted else None)
+        return cls(
+            columns(patient),
+            consents=[columns(c) for c in patient.consents] if "consents" in wanted else None,
+            contacts=[columns(c) for c in patient.emergency_contacts] if "contacts" in wanted else None,
+        )
 
 
 # Prepared once: the patient read is the busiest call there is (bench/patient_read.py).
 _PATIENT_ROW = Prepared(select(Patient.__table__).where(Patient.id == bindparam("patient_id")))
-_CONSENT_ROWS = Prepared(select(Consent.__table__).where(Consent.patient_id == bindparam("patient_id"))
-                         .order_by(Consent.granted_at))
-_CONTACT_ROWS = Prepared(select(EmergencyContact.__table__)
-                         .where(EmergencyContact.patient_id == bindparam("patient_id")).order_by(EmergencyContact.name))
+_CONSENT_ROWS = Prepared(
+    select(Consent.__table__).where(Consent.patient_id == bindparam("patient_id")).order_by(Consent.granted_at)
+)
+_CONTACT_ROWS = Prepared(
+    select(EmergencyContact.__table__)
+    .where(EmergencyContact.patient_id == bindparam("patient_id"))
+    .order_by(EmergencyContact.name)
+)
 
 
-def read_patient(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, *,
-                 include: Iterable[str] = ()) -> PatientData:
+def read_patient(
+    target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, *, include: Iterable[str] = ()
+) -> PatientData:
     """:func:`get_patient` as column mappings rather than entities, for the API's read: the same
     access rule and audit row, a fraction of the cost."""
     wanted = _allow_read(target, actor, patient_id, include)
     row = _patient_row(target, patient_id)
-    consents = _CONSENT_ROWS.mappings(fetch(target, _CONSENT_ROWS, patient_id=patient_id)) if "consents" in wanted else None
-    contacts = _CONTACT_ROWS.mappings(fetch(target, _CONTACT_ROWS, patient_id=patient_id)) if "contacts" in wanted else None
+    consents = (
+        _CONSENT_ROWS.mappings(fetch(target, _CONSENT_ROWS, patient_id=patient_id)) if "consents" in wanted else None
+    )
+    contacts = (
+        _CONTACT_ROWS.mappings(fetch(target, _CONTACT_ROWS, patient_id=patient_id)) if "contacts" in wanted else None
+    )
     return PatientData(row, consents, contacts)
 
 
 def _allow_read(target: SessionOrReader, actor: Actor, patient_id: uuid.UUID, include: Iterable[str]) -> set[str]:
     """Authorize (and audit) reading one patient; the related lists wanted, checked."""
-    authorize(target, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type="patient",
-              resource_id=str(patient_id))
+    authorize(
+        target,
+        actor,
+        Permission.PATIENT_READ,
+        patient_id=patient_id,
+        resource_type="patient",
+        resource_id=str(patient_id),
+    )
     wanted = set(include)
     unknown = wanted - RELATED
     if unknown:
@@ -341,12 +439,17 @@ def search_patients(
             conditions.append(_name_condition(_LIKE_SPECIALS.sub("", text)))
     if not conditions:
         return []
-    patients = list(session.scalars(
-        select(Patient).where(and_(*conditions), Patient.merged_into_id.is_(None))
-        .order_by(Patient.family_name_norm, Patient.given_name_norm, Patient.birth_date).limit(limit)
-    ))
-    audit_disclosures(session, actor, Permission.PATIENT_SEARCH, [p.id for p in patients],
-                      resource_type="patient_search_result")
+    patients = list(
+        session.scalars(
+            select(Patient)
+            .where(and_(*conditions), Patient.merged_into_id.is_(None))
+            .order_by(Patient.family_name_norm, Patient.given_name_norm, Patient.birth_date)
+            .limit(limit)
+        )
+    )
+    audit_disclosures(
+        session, actor, Permission.PATIENT_SEARCH, [p.id for p in patients], resource_type="patient_search_result"
+    )
     return patients
 
 
@@ -404,8 +507,14 @@ _PATIENT_UPDATE = update(_PATIENTS).where(_PATIENTS.c.id == bindparam("patient_i
 def update_patient_data(session: Session, actor: Actor, patient_id: uuid.UUID, changes: dict[str, Any]) -> PatientData:
     """:func:`update_patient` as a prepared read and a Core UPDATE of the columns that change (none,
     and updated_at stays, when nothing does, as with the entity); returns the row as it now is."""
-    authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient",
-              resource_id=str(patient_id))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_UPDATE,
+        patient_id=patient_id,
+        resource_type="patient",
+        resource_id=str(patient_id),
+    )
     row = _changeable_row(session, patient_id)
     changed = {name: value for name, value in _checked_changes(actor, row, changes).items() if row[name] != value}
     if changed:
@@ -423,8 +532,10 @@ def _checked_changes(actor: Actor, current: dict[str, Any], changes: dict[str, A
         if locked:
             raise ValidationFailed(locked)
     fields = clean_patient(changes, partial=True)
-    merged = {name: fields.get(name, current[name]) for name in
-              ("preferred_channel", "allow_sms", "allow_email", "allow_phone", "phone", "email")}
+    merged = {
+        name: fields.get(name, current[name])
+        for name in ("preferred_channel", "allow_sms", "allow_email", "allow_phone", "phone", "email")
+    }
     _check_preferences(merged)
     fields["given_name_norm"] = normalise_name(fields.get("given_name", current["given_name"]))
     fields["family_name_norm"] = normalise_name(fields.get("family_name", current["family_name"]))
@@ -432,11 +543,22 @@ def _checked_changes(actor: Actor, current: dict[str, Any], changes: dict[str, A
 
 
 def set_communication_preferences(
-    session: Session, actor: Actor, patient_id: uuid.UUID, *, preferred_channel: str, allow_sms: bool,
-    allow_email: bool, allow_phone: bool, language: str | None = None,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    preferred_channel: str,
+    allow_sms: bool,
+    allow_email: bool,
+    allow_phone: bool,
+    language: str | None = None,
 ) -> Patient:
-    changes: dict[str, Any] = {"preferred_channel": preferred_channel, "allow_sms": allow_sms,
-                               "allow_email": allow_email, "allow_phone": allow_phone}
+    changes: dict[str, Any] = {
+        "preferred_channel": preferred_channel,
+        "allow_sms": allow_sms,
+        "allow_email": allow_email,
+        "allow_phone": allow_phone,
+    }
     if language is not None:
         changes["language"] = language
     return update_patient(session, actor, patient_id, changes)
@@ -476,9 +598,13 @@ def grant_consent(
     return consent
 
 
-_ACTIVE_CONSENT = Prepared(select(_CONSENTS).where(
-    _CONSENTS.c.patient_id == bindparam("patient_id"), _CONSENTS.c.kind == bindparam("kind"),
-    _CONSENTS.c.revoked_at.is_(None)))
+_ACTIVE_CONSENT = Prepared(
+    select(_CONSENTS).where(
+        _CONSENTS.c.patient_id == bindparam("patient_id"),
+        _CONSENTS.c.kind == bindparam("kind"),
+        _CONSENTS.c.revoked_at.is_(None),
+    )
+)
 
 
 def grant_consent_data(
@@ -490,14 +616,28 @@ def grant_consent_data(
         kind = ConsentKind(kind)
     except ValueError:
         raise ValidationFailed({"kind": "Choose treatment, hipaa_authorization or telehealth."}) from None
-    authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type="patient.consents",
-              resource_id=str(patient_id))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_UPDATE,
+        patient_id=patient_id,
+        resource_type="patient.consents",
+        resource_id=str(patient_id),
+    )
     _changeable_row(session, patient_id)
     active = _ACTIVE_CONSENT.mappings(fetch(session, _ACTIVE_CONSENT, patient_id=patient_id, kind=kind.value))
     if active and (version is None or active[0]["version"] == version):
         return active[0]
-    row = _as_inserted(_CONSENTS, {"patient_id": patient_id, "kind": kind.value, "granted_at": clock.now(),
-                                   "version": version[:20] if version else None, "recorded_by_user_id": actor.user_id})
+    row = _as_inserted(
+        _CONSENTS,
+        {
+            "patient_id": patient_id,
+            "kind": kind.value,
+            "granted_at": clock.now(),
+            "version": version[:20] if version else None,
+            "recorded_by_user_id": actor.user_id,
+        },
+    )
     session.connection().execute(_CONSENT_INSERT, row)
     return row
 
@@ -517,11 +657,23 @@ def revoke_consent(session: Session, actor: Actor, patient_id: uuid.UUID, consen
 # ---------------------------------------------------------------- helpers
 
 
-def _for_update(session: Session, actor: Actor, patient_id: uuid.UUID, *, resource_type: str = "patient",
-                load_contacts: bool = False) -> Patient:
+def _for_update(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    resource_type: str = "patient",
+    load_contacts: bool = False,
+) -> Patient:
     """The record to change; a merged record is read-only (:class:`RecordMerged`, a 409)."""
-    authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=patient_id, resource_type=resource_type,
-              resource_id=str(patient_id))
+    authorize(
+        session,
+        actor,
+        Permission.PATIENT_UPDATE,
+        patient_id=patient_id,
+        resource_type=resource_type,
+        resource_id=str(patient_id),
+    )
     patient = _patient_entity(session, patient_id, related=("contacts",) if load_contacts else ())
     if not patient.active:
         raise RecordMerged(patient)

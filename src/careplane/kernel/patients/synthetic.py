@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from itertools import accumulate
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from faker import Faker
@@ -29,26 +29,100 @@ from careplane.kernel.patients.validation import normalise_name
 
 #: Resident population in thousands, 2020 US Census (state, DC and territory totals, rounded).
 STATE_POPULATION_THOUSANDS: dict[str, int] = {
-    "CA": 39538, "TX": 29146, "FL": 21538, "NY": 20201, "PA": 13003, "IL": 12813, "OH": 11799, "GA": 10712,
-    "NC": 10439, "MI": 10077, "NJ": 9289, "VA": 8631, "WA": 7705, "AZ": 7152, "MA": 7030, "TN": 6911,
-    "IN": 6786, "MD": 6177, "MO": 6154, "WI": 5894, "CO": 5774, "MN": 5706, "SC": 5119, "AL": 5024,
-    "LA": 4658, "KY": 4506, "OR": 4237, "OK": 3959, "CT": 3606, "UT": 3272, "IA": 3190, "NV": 3105,
-    "AR": 3012, "MS": 2961, "KS": 2938, "NM": 2118, "NE": 1962, "ID": 1839, "WV": 1794, "HI": 1455,
-    "NH": 1377, "ME": 1362, "RI": 1097, "MT": 1084, "DE": 990, "SD": 887, "ND": 779, "AK": 733,
-    "DC": 690, "VT": 643, "WY": 577, "PR": 3286, "GU": 154, "VI": 87, "AS": 50, "MP": 48,
+    "CA": 39538,
+    "TX": 29146,
+    "FL": 21538,
+    "NY": 20201,
+    "PA": 13003,
+    "IL": 12813,
+    "OH": 11799,
+    "GA": 10712,
+    "NC": 10439,
+    "MI": 10077,
+    "NJ": 9289,
+    "VA": 8631,
+    "WA": 7705,
+    "AZ": 7152,
+    "MA": 7030,
+    "TN": 6911,
+    "IN": 6786,
+    "MD": 6177,
+    "MO": 6154,
+    "WI": 5894,
+    "CO": 5774,
+    "MN": 5706,
+    "SC": 5119,
+    "AL": 5024,
+    "LA": 4658,
+    "KY": 4506,
+    "OR": 4237,
+    "OK": 3959,
+    "CT": 3606,
+    "UT": 3272,
+    "IA": 3190,
+    "NV": 3105,
+    "AR": 3012,
+    "MS": 2961,
+    "KS": 2938,
+    "NM": 2118,
+    "NE": 1962,
+    "ID": 1839,
+    "WV": 1794,
+    "HI": 1455,
+    "NH": 1377,
+    "ME": 1362,
+    "RI": 1097,
+    "MT": 1084,
+    "DE": 990,
+    "SD": 887,
+    "ND": 779,
+    "AK": 733,
+    "DC": 690,
+    "VT": 643,
+    "WY": 577,
+    "PR": 3286,
+    "GU": 154,
+    "VI": 87,
+    "AS": 50,
+    "MP": 48,
 }
 
 #: Share of the US population by five-year age band (2020 Census, rounded), capped at 95.
 AGE_BANDS: list[tuple[int, int, float]] = [
-    (0, 4, 6.0), (5, 9, 6.2), (10, 14, 6.5), (15, 19, 6.5), (20, 24, 6.6), (25, 29, 7.0), (30, 34, 6.9),
-    (35, 39, 6.6), (40, 44, 6.2), (45, 49, 6.2), (50, 54, 6.3), (55, 59, 6.6), (60, 64, 6.3), (65, 69, 5.4),
-    (70, 74, 4.4), (75, 79, 2.9), (80, 84, 1.9), (85, 89, 1.2), (90, 95, 0.6),
+    (0, 4, 6.0),
+    (5, 9, 6.2),
+    (10, 14, 6.5),
+    (15, 19, 6.5),
+    (20, 24, 6.6),
+    (25, 29, 7.0),
+    (30, 34, 6.9),
+    (35, 39, 6.6),
+    (40, 44, 6.2),
+    (45, 49, 6.2),
+    (50, 54, 6.3),
+    (55, 59, 6.6),
+    (60, 64, 6.3),
+    (65, 69, 5.4),
+    (70, 74, 4.4),
+    (75, 79, 2.9),
+    (80, 84, 1.9),
+    (85, 89, 1.2),
+    (90, 95, 0.6),
 ]
 
 #: Language spoken at home, roughly (American Community Survey); ``en`` for most.
 LANGUAGE_WEIGHTS: dict[str, float] = {
-    "en": 84.0, "es": 12.0, "zh": 1.0, "vi": 0.6, "tl": 0.5, "ko": 0.4, "ar": 0.4, "fr": 0.3, "ru": 0.3,
-    "ht": 0.2, "pt": 0.2,
+    "en": 84.0,
+    "es": 12.0,
+    "zh": 1.0,
+    "vi": 0.6,
+    "tl": 0.5,
+    "ko": 0.4,
+    "ar": 0.4,
+    "fr": 0.3,
+    "ru": 0.3,
+    "ht": 0.2,
+    "pt": 0.2,
 }
 
 _GENDER_IDENTITIES = ["Non-binary", "Transgender woman", "Transgender man", "Genderqueer"]
@@ -81,8 +155,11 @@ class PatientFactory:
         self.faker.seed_instance(self.seed)
         self._states = _Weighted({k: float(v) for k, v in STATE_POPULATION_THOUSANDS.items()})
         self._languages = _Weighted(LANGUAGE_WEIGHTS)
-        self._first = {"female": _Weighted(UsNames.first_names_female), "male": _Weighted(UsNames.first_names_male),
-                       "unknown": _Weighted(UsNames.first_names_nonbinary)}
+        self._first = {
+            "female": _Weighted(UsNames.first_names_female),
+            "male": _Weighted(UsNames.first_names_male),
+            "unknown": _Weighted(UsNames.first_names_nonbinary),
+        }
         self._last = _Weighted(UsNames.last_names)
         nicknames: dict[str, list[str]] = {}
         for name, groups in nickname_groups().items():
@@ -109,8 +186,11 @@ class PatientFactory:
         language = self._languages.draw(rng)
         birth = self.birth_date(now.date())
         has_email = rng.random() < 0.92
-        email = (f"{_ascii(given)}.{_ascii(family)}{rng.randint(1, 9999)}@{rng.choice(_EMAIL_DOMAINS)}"
-                 if has_email else None)
+        email = (
+            f"{_ascii(given)}.{_ascii(family)}{rng.randint(1, 9999)}@{rng.choice(_EMAIL_DOMAINS)}"
+            if has_email
+            else None
+        )
         phone = f"+1{rng.randint(2, 9)}{rng.randint(0, 99):02d}5550{rng.randint(100, 199)}"
         allow_sms = rng.random() < 0.6
         channel = rng.choices(["email", "sms", "phone", "portal"], weights=[50, 25, 10, 15])[0]
@@ -149,8 +229,15 @@ class PatientFactory:
         if self.rng.random() < 0.6:
             kinds.append(ConsentKind.TELEHEALTH)
         return [
-            {"id": uuid.UUID(int=self.rng.getrandbits(128), version=4), "patient_id": patient_id, "kind": k.value,
-             "version": "2026-01", "granted_at": granted, "revoked_at": None, "recorded_by_user_id": None}
+            {
+                "id": uuid.UUID(int=self.rng.getrandbits(128), version=4),
+                "patient_id": patient_id,
+                "kind": k.value,
+                "version": "2026-01",
+                "granted_at": granted,
+                "revoked_at": None,
+                "recorded_by_user_id": None,
+            }
             for k in kinds
         ]
 

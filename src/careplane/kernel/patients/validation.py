@@ -11,34 +11,89 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-
-from careplane.kernel.email_address import normalised_email
-from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel import clock
+from careplane.kernel.email_address import normalised_email
 from careplane.kernel.errors import ValidationFailed
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.patients.models import ContactChannel, SexAtBirth
 
 #: USPS codes: the 50 states, the District of Columbia and the inhabited territories.
 US_STATES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "FL": "Florida", "GA": "Georgia",
-    "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois", "IN": "Indiana", "IA": "Iowa",
-    "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana", "ME": "Maine", "MD": "Maryland",
-    "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri",
-    "MT": "Montana", "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio",
-    "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina",
-    "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont",
-    "VA": "Virginia", "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
     "DC": "District of Columbia",
-    "AS": "American Samoa", "GU": "Guam", "MP": "Northern Mariana Islands", "PR": "Puerto Rico",
+    "AS": "American Samoa",
+    "GU": "Guam",
+    "MP": "Northern Mariana Islands",
+    "PR": "Puerto Rico",
     "VI": "U.S. Virgin Islands",
 }
 
 LANGUAGES: dict[str, str] = {
-    "en": "English", "es": "Spanish", "zh": "Chinese", "vi": "Vietnamese", "tl": "Tagalog",
-    "ko": "Korean", "ar": "Arabic", "fr": "French", "ru": "Russian", "ht": "Haitian Creole",
-    "pt": "Portuguese", "de": "German", "hi": "Hindi", "pl": "Polish", "ja": "Japanese", "ase": "American Sign Language",
+    "en": "English",
+    "es": "Spanish",
+    "zh": "Chinese",
+    "vi": "Vietnamese",
+    "tl": "Tagalog",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "fr": "French",
+    "ru": "Russian",
+    "ht": "Haitian Creole",
+    "pt": "Portuguese",
+    "de": "German",
+    "hi": "Hindi",
+    "pl": "Polish",
+    "ja": "Japanese",
+    "ase": "American Sign Language",
 }
 
 MAX_AGE_YEARS = 125
@@ -213,8 +268,20 @@ REQUIRED_FIELDS = ("given_name", "family_name", "birth_date", "sex_at_birth")
 #: Fields a patient may change about themself; legal name, birth date and sex at birth go through staff.
 SELF_SERVICE_FIELDS = frozenset(
     {
-        "preferred_name", "gender_identity", "address_line1", "address_line2", "city", "state", "postal_code",
-        "phone", "email", "language", "preferred_channel", "allow_sms", "allow_email", "allow_phone",
+        "preferred_name",
+        "gender_identity",
+        "address_line1",
+        "address_line2",
+        "city",
+        "state",
+        "postal_code",
+        "phone",
+        "email",
+        "language",
+        "preferred_channel",
+        "allow_sms",
+        "allow_email",
+        "allow_phone",
     }
 )
 
@@ -242,8 +309,9 @@ def clean_patient(data: dict[str, Any], *, partial: bool = False) -> dict[str, A
     return cleaned
 
 
-def check_preferences_consistent(channel: str, *, allow_sms: bool, allow_email: bool, allow_phone: bool,
-                                 phone: str | None, email: str | None) -> dict[str, str]:
+def check_preferences_consistent(
+    channel: str, *, allow_sms: bool, allow_email: bool, allow_phone: bool, phone: str | None, email: str | None
+) -> dict[str, str]:
     """The preferred channel must be allowed and reachable."""
     errors: dict[str, str] = {}
     if channel == ContactChannel.SMS and not (allow_sms and phone):

@@ -12,7 +12,23 @@ from careplane.kernel.work.models import OpenTo, WorkItem, WorkItemStatus, WorkQ
 from careplane.kernel.work.queues import QueueDeclaration, ensure_queue, queue_by_key
 
 __all__ = [
-    "ItemFilter", "OpenTo", "QueueDeclaration", "WorkItem", "WorkItemStatus", "WorkQueue", "assign", "cancel",
-    "claim", "complete", "create_item", "ensure_queue", "get_item", "list_items", "open_counts_by_unit",
-    "open_items_of", "queue_by_key", "release", "visible_queues",
+    "ItemFilter",
+    "OpenTo",
+    "QueueDeclaration",
+    "WorkItem",
+    "WorkItemStatus",
+    "WorkQueue",
+    "assign",
+    "cancel",
+    "claim",
+    "complete",
+    "create_item",
+    "ensure_queue",
+    "get_item",
+    "list_items",
+    "open_counts_by_unit",
+    "open_items_of",
+    "queue_by_key",
+    "release",
+    "visible_queues",
 ]

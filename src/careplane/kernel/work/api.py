@@ -22,13 +22,19 @@ from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, csrf_protect, db_session, respond_once
 from careplane.kernel.work.listing import MAX_LIMIT, ItemRow, QueueSummary
 
-router = APIRouter(route_class=GuardedRoute, prefix="/api/v1/work", tags=["work queues"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(
+    route_class=GuardedRoute, prefix="/api/v1/work", tags=["work queues"], dependencies=[Depends(csrf_protect)]
+)
 
-_ERRORS = problem_responses(401, 422, described={
-    403: "Access denied: `detail` says why (not your unit or team, role, licence, patient)",
-    404: "No such queue or work item",
-    409: "Already taken by someone else, or no longer open",
-})
+_ERRORS = problem_responses(
+    401,
+    422,
+    described={
+        403: "Access denied: `detail` says why (not your unit or team, role, licence, patient)",
+        404: "No such queue or work item",
+        409: "Already taken by someone else, or no longer open",
+    },
+)
 _KEY_DOC = "Retries with the same key and body replay the first response instead of acting twice"
 
 
@@ -50,9 +56,21 @@ class QueueOut(BaseModel):
     @classmethod
     def of(cls, q: QueueSummary) -> QueueOut:
         p = q.place
-        return cls(id=p.queue.id, key=p.queue.key, name=p.queue.name, team=p.team_name, unit_code=p.unit_code,
-                   unit=p.unit_name, open_to=p.queue.open_to, roles=p.queue.roles, licence_kinds=p.queue.licence_kinds,
-                   open_items=q.open_items, unassigned=q.unassigned, overdue=q.overdue, next_due_at=q.next_due_at)
+        return cls(
+            id=p.queue.id,
+            key=p.queue.key,
+            name=p.queue.name,
+            team=p.team_name,
+            unit_code=p.unit_code,
+            unit=p.unit_name,
+            open_to=p.queue.open_to,
+            roles=p.queue.roles,
+            licence_kinds=p.queue.licence_kinds,
+            open_items=q.open_items,
+            unassigned=q.unassigned,
+            overdue=q.overdue,
+            next_due_at=q.next_due_at,
+        )
 
 
 class ItemOut(BaseModel):
@@ -79,12 +97,27 @@ class ItemOut(BaseModel):
     @classmethod
     def of(cls, r: ItemRow) -> ItemOut:
         i = r.item
-        return cls(id=i.id, queue_id=i.queue_id, kind=i.kind, title=i.title, status=i.status,
-                   subject_type=i.subject_type, subject_id=i.subject_id, has_patient=r.has_patient,
-                   patient_id=r.patient_id, state=i.state, assignee_staff_id=i.assignee_staff_id,
-                   assignee=r.assignee_name, claimed_at=i.claimed_at, due_at=i.due_at,
-                   seconds_left=int(r.time_left.total_seconds()) if r.time_left is not None else None,
-                   overdue=r.overdue, created_at=i.created_at, closed_at=i.closed_at, closed_by=i.closed_by)
+        return cls(
+            id=i.id,
+            queue_id=i.queue_id,
+            kind=i.kind,
+            title=i.title,
+            status=i.status,
+            subject_type=i.subject_type,
+            subject_id=i.subject_id,
+            has_patient=r.has_patient,
+            patient_id=r.patient_id,
+            state=i.state,
+            assignee_staff_id=i.assignee_staff_id,
+            assignee=r.assignee_name,
+            claimed_at=i.claimed_at,
+            due_at=i.due_at,
+            seconds_left=int(r.time_left.total_seconds()) if r.time_left is not None else None,
+            overdue=r.overdue,
+            created_at=i.created_at,
+            closed_at=i.closed_at,
+            closed_by=i.closed_by,
+        )
 
 
 class ItemPageOut(BaseModel):
@@ -105,8 +138,12 @@ def queues(actor: Actor = Depends(api_actor), session: Session = Depends(db_sess
     return [QueueOut.of(q) for q in work.visible_queues(session, actor)]
 
 
-@router.get("/queues/{queue_id}/items", response_model=ItemPageOut, responses=_ERRORS,
-            summary="A queue's items: overdue first, then by deadline, undated last (oldest first)")
+@router.get(
+    "/queues/{queue_id}/items",
+    response_model=ItemPageOut,
+    responses=_ERRORS,
+    summary="A queue's items: overdue first, then by deadline, undated last (oldest first)",
+)
 def items(
     queue_id: uuid.UUID,
     status: Literal["open", "done", "cancelled", "all"] = "open",
@@ -121,11 +158,24 @@ def items(
     actor: Actor = Depends(api_actor),
     session: Session = Depends(db_session),
 ) -> ItemPageOut:
-    wanted = work.ItemFilter(status=status, kind=kind, assignee=assignee, patient_id=patient_id, state=state,
-                             overdue=overdue, claimable=claimable)
+    wanted = work.ItemFilter(
+        status=status,
+        kind=kind,
+        assignee=assignee,
+        patient_id=patient_id,
+        state=state,
+        overdue=overdue,
+        claimable=claimable,
+    )
     page = work.list_items(session, actor, queue_id, wanted, limit=limit, offset=offset)
-    return ItemPageOut(queue=page.place.label, items=[ItemOut.of(r) for r in page.rows], total=page.total,
-                       limit=page.limit, offset=page.offset, next_offset=page.next_offset)
+    return ItemPageOut(
+        queue=page.place.label,
+        items=[ItemOut.of(r) for r in page.rows],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.next_offset,
+    )
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, responses=_ERRORS, summary="One work item")
@@ -133,8 +183,9 @@ def item(item_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session
     return ItemOut.of(work.get_item(session, actor, item_id))
 
 
-def _act(request: Request, session: Session, actor: Actor, key: str | None, item_id: uuid.UUID, payload: Any,
-         change: Any) -> JSONResponse:
+def _act(
+    request: Request, session: Session, actor: Actor, key: str | None, item_id: uuid.UUID, payload: Any, change: Any
+) -> JSONResponse:
     def act() -> tuple[int, Any]:
         change()
         session.flush()
@@ -146,33 +197,74 @@ def _act(request: Request, session: Session, actor: Actor, key: str | None, item
 _Key = Header(None, alias=idempotency.HEADER, description=_KEY_DOC)
 
 
-@router.post("/items/{item_id}/claim", response_model=ItemOut, responses=_ERRORS,
-             summary="Take an item yourself (one of several claiming at once wins; the others get 409)")
-def claim(request: Request, item_id: uuid.UUID, actor: Actor = Depends(api_actor),
-          session: Session = Depends(db_session), idempotency_key: str | None = _Key) -> JSONResponse:
-    return _act(request, session, actor, idempotency_key, item_id, {},
-                lambda: work.claim(session, actor, item_id))
+@router.post(
+    "/items/{item_id}/claim",
+    response_model=ItemOut,
+    responses=_ERRORS,
+    summary="Take an item yourself (one of several claiming at once wins; the others get 409)",
+)
+def claim(
+    request: Request,
+    item_id: uuid.UUID,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+    idempotency_key: str | None = _Key,
+) -> JSONResponse:
+    return _act(request, session, actor, idempotency_key, item_id, {}, lambda: work.claim(session, actor, item_id))
 
 
-@router.post("/items/{item_id}/assign", response_model=ItemOut, responses=_ERRORS,
-             summary="Give an item to someone who may take it (operations, or the unit's lead)")
-def assign(request: Request, item_id: uuid.UUID, body: AssignIn, actor: Actor = Depends(api_actor),
-           session: Session = Depends(db_session), idempotency_key: str | None = _Key) -> JSONResponse:
-    return _act(request, session, actor, idempotency_key, item_id, body.model_dump(mode="json"),
-                lambda: work.assign(session, actor, item_id, body.staff_id))
+@router.post(
+    "/items/{item_id}/assign",
+    response_model=ItemOut,
+    responses=_ERRORS,
+    summary="Give an item to someone who may take it (operations, or the unit's lead)",
+)
+def assign(
+    request: Request,
+    item_id: uuid.UUID,
+    body: AssignIn,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+    idempotency_key: str | None = _Key,
+) -> JSONResponse:
+    return _act(
+        request,
+        session,
+        actor,
+        idempotency_key,
+        item_id,
+        body.model_dump(mode="json"),
+        lambda: work.assign(session, actor, item_id, body.staff_id),
+    )
 
 
-@router.post("/items/{item_id}/release", response_model=ItemOut, responses=_ERRORS,
-             summary="Put an item back into its queue, unassigned (its holder, operations, or the unit's lead)")
-def release(request: Request, item_id: uuid.UUID, actor: Actor = Depends(api_actor),
-            session: Session = Depends(db_session), idempotency_key: str | None = _Key) -> JSONResponse:
-    return _act(request, session, actor, idempotency_key, item_id, {},
-                lambda: work.release(session, actor, item_id))
+@router.post(
+    "/items/{item_id}/release",
+    response_model=ItemOut,
+    responses=_ERRORS,
+    summary="Put an item back into its queue, unassigned (its holder, operations, or the unit's lead)",
+)
+def release(
+    request: Request,
+    item_id: uuid.UUID,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+    idempotency_key: str | None = _Key,
+) -> JSONResponse:
+    return _act(request, session, actor, idempotency_key, item_id, {}, lambda: work.release(session, actor, item_id))
 
 
-@router.post("/items/{item_id}/complete", response_model=ItemOut, responses=_ERRORS,
-             summary="Mark an item done (its holder, operations, or the unit's lead)")
-def complete(request: Request, item_id: uuid.UUID, actor: Actor = Depends(api_actor),
-             session: Session = Depends(db_session), idempotency_key: str | None = _Key) -> JSONResponse:
-    return _act(request, session, actor, idempotency_key, item_id, {},
-                lambda: work.complete(session, actor, item_id))
+@router.post(
+    "/items/{item_id}/complete",
+    response_model=ItemOut,
+    responses=_ERRORS,
+    summary="Mark an item done (its holder, operations, or the unit's lead)",
+)
+def complete(
+    request: Request,
+    item_id: uuid.UUID,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
+    idempotency_key: str | None = _Key,
+) -> JSONResponse:
+    return _act(request, session, actor, idempotency_key, item_id, {}, lambda: work.complete(session, actor, item_id))

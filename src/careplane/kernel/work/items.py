@@ -63,9 +63,17 @@ def create_item(
     if assignee_staff_id is not None:
         _active_staff(session, assignee_staff_id, "assignee_staff_id")
     item = WorkItem(
-        queue_id=found.id, kind=kind, title=title, patient_id=patient_id, subject_type=subject_type,
-        subject_id=subject_id, due_at=due_at, state=cleaned_state, assignee_staff_id=assignee_staff_id,
-        claimed_at=clock.now() if assignee_staff_id else None, status=OPEN,
+        queue_id=found.id,
+        kind=kind,
+        title=title,
+        patient_id=patient_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        due_at=due_at,
+        state=cleaned_state,
+        assignee_staff_id=assignee_staff_id,
+        claimed_at=clock.now() if assignee_staff_id else None,
+        status=OPEN,
     )
     session.add(item)
     session.flush()

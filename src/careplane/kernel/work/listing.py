@@ -19,8 +19,8 @@ from careplane.kernel import clock
 from careplane.kernel.access import Actor, Permission, audit_disclosures, authorize
 from careplane.kernel.errors import AccessDenied, NotFound, ValidationFailed
 from careplane.kernel.identity.models import User
-from careplane.kernel.org.staff import licensure
 from careplane.kernel.org.models import StaffMember
+from careplane.kernel.org.staff import licensure
 from careplane.kernel.work import policy
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 
@@ -86,12 +86,14 @@ class QueueSummary:
 def _ordered(query: Select[WorkItem]) -> Select[WorkItem]:
     """Soonest deadline first (overdue first of all), items without a deadline last, then oldest first;
     the id makes the order total, so offset paging neither skips nor repeats an item."""
-    return query.order_by(case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at, WorkItem.created_at,
-                          WorkItem.id)
+    return query.order_by(
+        case((WorkItem.due_at.is_(None), 1), else_=0), WorkItem.due_at, WorkItem.created_at, WorkItem.id
+    )
 
 
-def _filtered(session: Session, actor: Actor, who: policy.Worker | None, place: policy.Place,
-              wanted: ItemFilter) -> Select[WorkItem]:
+def _filtered(
+    session: Session, actor: Actor, who: policy.Worker | None, place: policy.Place, wanted: ItemFilter
+) -> Select[WorkItem]:
     errors: dict[str, str] = {}
     query = select(WorkItem).where(WorkItem.queue_id == place.queue.id)
     if wanted.status not in STATUSES:
@@ -110,8 +112,14 @@ def _filtered(session: Session, actor: Actor, who: policy.Worker | None, place: 
         except ValueError:
             errors["assignee"] = "me, unassigned, or a staff id."
     if wanted.patient_id is not None:
-        authorize(session, actor, Permission.PATIENT_READ, patient_id=wanted.patient_id, resource_type=policy.RESOURCE,
-                  reason="work items of the patient")
+        authorize(
+            session,
+            actor,
+            Permission.PATIENT_READ,
+            patient_id=wanted.patient_id,
+            resource_type=policy.RESOURCE,
+            reason="work items of the patient",
+        )
         query = query.where(WorkItem.patient_id == wanted.patient_id)
     if wanted.state:
         query = query.where(WorkItem.state == wanted.state.strip().upper())
@@ -119,15 +127,25 @@ def _filtered(session: Session, actor: Actor, who: policy.Worker | None, place: 
         query = query.where(WorkItem.due_at < clock.now())
     if wanted.claimable:
         states = licensure.licensed_states(session, who.staff_id, place.queue.licence_kinds) if who else set()
-        query = query.where(WorkItem.status == WorkItemStatus.OPEN.value, WorkItem.assignee_staff_id.is_(None),
-                            WorkItem.state.is_(None) | WorkItem.state.in_(sorted(states)))
+        query = query.where(
+            WorkItem.status == WorkItemStatus.OPEN.value,
+            WorkItem.assignee_staff_id.is_(None),
+            WorkItem.state.is_(None) | WorkItem.state.in_(sorted(states)),
+        )
     if errors:
         raise ValidationFailed(errors)
     return query
 
 
-def list_items(session: Session, actor: Actor, queue_id: uuid.UUID, wanted: ItemFilter | None = None, *,
-               limit: int = 50, offset: int = 0) -> ItemPage:
+def list_items(
+    session: Session,
+    actor: Actor,
+    queue_id: uuid.UUID,
+    wanted: ItemFilter | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> ItemPage:
     """A page of a queue's items for someone who may see the queue."""
     queue = session.get(WorkQueue, queue_id)
     if queue is None:
@@ -159,13 +177,24 @@ def rows_for(session: Session, actor: Actor, items: list[WorkItem]) -> list[Item
     holders = {i.assignee_staff_id for i in items if i.assignee_staff_id is not None}
     names: dict[uuid.UUID, str] = {}
     if holders:
-        names = {staff_id: name for staff_id, name in session.execute(
-            select(StaffMember.id, User.display_name).join(User, User.id == StaffMember.user_id)
-            .where(StaffMember.id.in_(holders)))}
+        names = {
+            staff_id: name
+            for staff_id, name in session.execute(
+                select(StaffMember.id, User.display_name)
+                .join(User, User.id == StaffMember.user_id)
+                .where(StaffMember.id.in_(holders))
+            )
+        }
     now = clock.now()
-    return [ItemRow(item=i, patient_id=i.patient_id if shows_patients else None,
-                    assignee_name=names.get(i.assignee_staff_id) if i.assignee_staff_id else None,
-                    time_left=(i.due_at - now) if i.due_at is not None else None) for i in items]
+    return [
+        ItemRow(
+            item=i,
+            patient_id=i.patient_id if shows_patients else None,
+            assignee_name=names.get(i.assignee_staff_id) if i.assignee_staff_id else None,
+            time_left=(i.due_at - now) if i.due_at is not None else None,
+        )
+        for i in items
+    ]
 
 
 def visible_queues(session: Session, actor: Actor) -> list[QueueSummary]:
@@ -175,11 +204,16 @@ def visible_queues(session: Session, actor: Actor) -> list[QueueSummary]:
     counts = {
         queue_id: (total, unassigned, overdue, next_due)
         for queue_id, total, unassigned, overdue, next_due in session.execute(
-            select(WorkItem.queue_id, func.count(),
-                   func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
-                   func.count(case((WorkItem.due_at < now, 1))),
-                   func.min(WorkItem.due_at))
-            .where(open_).group_by(WorkItem.queue_id))
+            select(
+                WorkItem.queue_id,
+                func.count(),
+                func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
+                func.count(case((WorkItem.due_at < now, 1))),
+                func.min(WorkItem.due_at),
+            )
+            .where(open_)
+            .group_by(WorkItem.queue_id)
+        )
     }
     who = policy.acting_worker(session, actor)
     if who is None and not (actor.system or actor.can(Permission.OPERATIONS)):

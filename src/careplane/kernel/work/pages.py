@@ -20,7 +20,9 @@ from careplane.kernel.web import attempt, csrf_protect, db_session, nav_item, pa
 from careplane.kernel.work.listing import ItemFilter
 from careplane.kernel.work.policy import acting_worker
 
-router = APIRouter(route_class=GuardedRoute, prefix="/work", include_in_schema=False, dependencies=[Depends(csrf_protect)])
+router = APIRouter(
+    route_class=GuardedRoute, prefix="/work", include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
 nav_item("Work queues", "/work", permission=Permission.ORG_READ, order=40)
 
 PAGE_SIZE = 25
@@ -40,13 +42,22 @@ def queues(request: Request, actor: Actor = Depends(page_actor), session: Sessio
 
 
 @router.get("/queues/{queue_id}")
-def queue(request: Request, queue_id: uuid.UUID, view: str = "open", offset: int = 0,
-          actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def queue(
+    request: Request,
+    queue_id: uuid.UUID,
+    view: str = "open",
+    offset: int = 0,
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     view = view if view in VIEWS else "open"
     page = work.list_items(session, actor, queue_id, VIEWS[view][1], limit=PAGE_SIZE, offset=max(offset, 0))
     me = acting_worker(session, actor)
-    return render(request, "work/queue.html", {"page": page, "view": view, "views": VIEWS,
-                                               "my_staff_id": me.staff_id if me else None})
+    return render(
+        request,
+        "work/queue.html",
+        {"page": page, "view": view, "views": VIEWS, "my_staff_id": me.staff_id if me else None},
+    )
 
 
 def _act(form: FormData, item_id: uuid.UUID, change: Callable[[], Any], session: Session, done: str) -> Response:
@@ -57,18 +68,30 @@ def _act(form: FormData, item_id: uuid.UUID, change: Callable[[], Any], session:
 
 
 @router.post("/items/{item_id}/claim")
-def claim(item_id: uuid.UUID, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-          session: Session = Depends(db_session)) -> Response:
+def claim(
+    item_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     return _act(form, item_id, lambda: work.claim(session, actor, item_id), session, "Claimed: it is yours.")
 
 
 @router.post("/items/{item_id}/release")
-def release(item_id: uuid.UUID, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-            session: Session = Depends(db_session)) -> Response:
+def release(
+    item_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     return _act(form, item_id, lambda: work.release(session, actor, item_id), session, "Put back into the queue.")
 
 
 @router.post("/items/{item_id}/complete")
-def complete(item_id: uuid.UUID, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-             session: Session = Depends(db_session)) -> Response:
+def complete(
+    item_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     return _act(form, item_id, lambda: work.complete(session, actor, item_id), session, "Marked done.")

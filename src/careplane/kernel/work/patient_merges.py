@@ -47,13 +47,23 @@ def repoint_work_items(session: Session, event: PatientsMerged) -> None:
     """Every work item of the merged record now names the surviving record (audited once per move)."""
     survivor = current_record(session, event.survivor_id)
     # An UPDATE's result is a CursorResult (which has the rowcount); Session.execute is typed for any statement.
-    result = cast(CursorResult[Any], session.execute(
-        update(WorkItem).where(WorkItem.patient_id == event.merged_id)
-        .values(patient_id=survivor, updated_at=clock.now()),
-        execution_options={"synchronize_session": False},
-    ))
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(WorkItem)
+            .where(WorkItem.patient_id == event.merged_id)
+            .values(patient_id=survivor, updated_at=clock.now()),
+            execution_options={"synchronize_session": False},
+        ),
+    )
     moved = result.rowcount or 0
     if moved:  # a redelivery finds nothing left to move, and records nothing
-        authorize(session, ACTOR, Permission.PATIENT_UPDATE, patient_id=survivor, resource_type="org.work_items",
-                  resource_id=str(event.merged_id),
-                  reason=f"{moved} work item{'s' if moved != 1 else ''} moved from merged record MRN {event.merged_mrn}")
+        authorize(
+            session,
+            ACTOR,
+            Permission.PATIENT_UPDATE,
+            patient_id=survivor,
+            resource_type="org.work_items",
+            resource_id=str(event.merged_id),
+            reason=f"{moved} work item{'s' if moved != 1 else ''} moved from merged record MRN {event.merged_mrn}",
+        )

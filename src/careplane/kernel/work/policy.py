@@ -32,8 +32,8 @@ from careplane.kernel.audit.record import entry_values, to_keep
 from careplane.kernel.errors import AccessDenied
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.staff import licensure
 from careplane.kernel.org.models import OrgUnit, StaffMember, StaffStatus, Team, TeamMembership, UnitStatus
+from careplane.kernel.org.staff import licensure
 from careplane.kernel.units import function_of
 from careplane.kernel.work.models import OpenTo, WorkItem, WorkQueue
 
@@ -56,8 +56,9 @@ class Worker:
 
     def as_actor(self) -> Actor:
         """What they would be acting in their unit (to ask what patient data they may open)."""
-        return Actor(user_id=self.user_id, label=self.name, roles=self.roles, unit=self.unit,
-                     unit_function=self.unit_function)
+        return Actor(
+            user_id=self.user_id, label=self.name, roles=self.roles, unit=self.unit, unit_function=self.unit_function
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def place_of(session: Session, queue: WorkQueue) -> Place:
     return places(session, queue_id=queue.id)[0]
 
 
-def worker(session: Session, *, staff_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None,
-           on: date | None = None) -> Worker | None:
+def worker(
+    session: Session, *, staff_id: uuid.UUID | None = None, user_id: uuid.UUID | None = None, on: date | None = None
+) -> Worker | None:
     """The staff member with this staff id (or login), with their current teams; None if there is none."""
     on = on or clock.today()
     query = select(StaffMember, User).join(User, User.id == StaffMember.user_id)
@@ -119,14 +121,28 @@ def worker(session: Session, *, staff_id: uuid.UUID | None = None, user_id: uuid
             or_(Team.effective_to.is_(None), Team.effective_to >= on),
         )
     )
-    unit_row = session.execute(select(OrgUnit.status, OrgUnit.function).where(OrgUnit.code == user.unit)).first() \
-        if user.unit else None
-    unit_function = function_of(user.unit, unit_found=unit_row is not None,
-                                active=unit_row is not None and unit_row[0] == UnitStatus.ACTIVE.value,
-                                function=unit_row[1] if unit_row else None)
+    unit_row = (
+        session.execute(select(OrgUnit.status, OrgUnit.function).where(OrgUnit.code == user.unit)).first()
+        if user.unit
+        else None
+    )
+    unit_function = function_of(
+        user.unit,
+        unit_found=unit_row is not None,
+        active=unit_row is not None and unit_row[0] == UnitStatus.ACTIVE.value,
+        function=unit_row[1] if unit_row else None,
+    )
     active = staff.status == StaffStatus.ACTIVE.value and user.is_active
-    return Worker(staff_id=staff.id, user_id=user.id, name=user.display_name, roles=frozenset(user.roles),
-                  unit=user.unit, unit_function=unit_function, team_ids=frozenset(teams), active=active)
+    return Worker(
+        staff_id=staff.id,
+        user_id=user.id,
+        name=user.display_name,
+        roles=frozenset(user.roles),
+        unit=user.unit,
+        unit_function=unit_function,
+        team_ids=frozenset(teams),
+        active=active,
+    )
 
 
 # ---------------------------------------------------------------- decisions (a reason, or None)
@@ -176,8 +192,19 @@ def refuse(actor: Actor, action: str, item: WorkItem | None, detail: str) -> Acc
     """The refusal to raise: audited (after the rollback) when the item concerns a patient."""
     keep = []
     if item is not None and item.patient_id is not None:
-        keep = to_keep([entry_values(actor, action, outcome="denied", patient_id=item.patient_id,
-                                     resource_type=RESOURCE, resource_id=str(item.id), reason=detail)])
+        keep = to_keep(
+            [
+                entry_values(
+                    actor,
+                    action,
+                    outcome="denied",
+                    patient_id=item.patient_id,
+                    resource_type=RESOURCE,
+                    resource_id=str(item.id),
+                    reason=detail,
+                )
+            ]
+        )
     return AccessDenied(f"You may not do this: {detail}.", keep_after_rollback=keep)
 
 
@@ -207,16 +234,27 @@ def may_claim(session: Session, actor: Actor, item: WorkItem, place: Place) -> W
         raise refuse(actor, "work.claim", item, reason)
     assert who is not None
     if item.patient_id is not None:
-        authorize(session, actor, Permission.PATIENT_READ, patient_id=item.patient_id, resource_type=RESOURCE,
-                  resource_id=str(item.id), reason="claimed from work queue")
+        authorize(
+            session,
+            actor,
+            Permission.PATIENT_READ,
+            patient_id=item.patient_id,
+            resource_type=RESOURCE,
+            resource_id=str(item.id),
+            reason="claimed from work queue",
+        )
     return who
 
 
 def may_manage(session: Session, actor: Actor, action: str, item: WorkItem, place: Place) -> None:
     who = acting_worker(session, actor)
     if not manages(actor, place, who):
-        raise refuse(actor, action, item, f"only operations and the lead of {place.unit_name} hand out "
-                                          f"or take back work in {place.queue.name}")
+        raise refuse(
+            actor,
+            action,
+            item,
+            f"only operations and the lead of {place.unit_name} hand out or take back work in {place.queue.name}",
+        )
 
 
 def may_close_or_release(session: Session, actor: Actor, action: str, item: WorkItem, place: Place) -> None:
@@ -225,5 +263,9 @@ def may_close_or_release(session: Session, actor: Actor, action: str, item: Work
     if who is not None and who.active and item.assignee_staff_id == who.staff_id:
         return
     if not manages(actor, place, who):
-        raise refuse(actor, action, item, "the item is not yours, and only operations and the lead of "
-                                          f"{place.unit_name} act on someone else's work")
+        raise refuse(
+            actor,
+            action,
+            item,
+            f"the item is not yours, and only operations and the lead of {place.unit_name} act on someone else's work",
+        )

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import NotFound, ValidationFailed
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.models import OrgUnit, Team, UnitStatus
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.work.models import OpenTo, WorkQueue
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -89,8 +89,9 @@ def _team_for(session: Session, unit: OrgUnit, declaration: QueueDeclaration) ->
     else:
         team = session.scalar(current.order_by(Team.effective_from, Team.name, Team.id).limit(1))
     if team is None:
-        team = structure.create_team(session, Actor.for_system("work-queues"), unit.id,
-                                     declaration.team or declaration.name)
+        team = structure.create_team(
+            session, Actor.for_system("work-queues"), unit.id, declaration.team or declaration.name
+        )
     return team
 
 
@@ -107,9 +108,15 @@ def ensure_queue(session: Session, declaration: QueueDeclaration) -> WorkQueue:
         queue = queue_by_key(session, declaration.key, lock=True)  # declared meanwhile, while we waited
     if queue is None:
         team = _team_for(session, unit, declaration)
-        queue = session.scalar(select(WorkQueue).where(
-            WorkQueue.team_id == team.id, func.lower(WorkQueue.name) == declaration.name.strip().lower(),
-            WorkQueue.key.is_(None)).with_for_update())
+        queue = session.scalar(
+            select(WorkQueue)
+            .where(
+                WorkQueue.team_id == team.id,
+                func.lower(WorkQueue.name) == declaration.name.strip().lower(),
+                WorkQueue.key.is_(None),
+            )
+            .with_for_update()
+        )
         if queue is None:
             queue = structure.create_queue(session, Actor.for_system("work-queues"), team.id, declaration.name)
         queue.key = declaration.key

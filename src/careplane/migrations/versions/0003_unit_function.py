@@ -14,20 +14,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-_SIX = ('virtual_care', 'primary_care', 'pharmacy', 'revenue_cycle', 'benefits', 'health_tech')
+_SIX = ("virtual_care", "primary_care", "pharmacy", "revenue_cycle", "benefits", "health_tech")
 
 
 def upgrade() -> None:
-    op.add_column('org_units', sa.Column('function', sa.String(length=40), nullable=True))
-    units = sa.table('org_units', sa.column('code', sa.String), sa.column('function', sa.String))
+    op.add_column("org_units", sa.Column("function", sa.String(length=40), nullable=True))
+    units = sa.table("org_units", sa.column("code", sa.String), sa.column("function", sa.String))
     op.execute(units.update().where(units.c.code.in_(_SIX)).values(function=units.c.code))
 
 
 def downgrade() -> None:
     # A plain DROP COLUMN (SQLite 3.35+), not batch mode: rebuilding org_units would delete its rows first.
-    op.drop_column('org_units', 'function')
+    op.drop_column("org_units", "function")

@@ -19,17 +19,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('audit_log', sa.Column('key_id', sa.String(length=16), nullable=True))
+    op.add_column("audit_log", sa.Column("key_id", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     # A plain DROP COLUMN (SQLite 3.35+), not batch mode: rebuilding audit_log would delete its rows,
     # which the append-only triggers refuse.
-    op.drop_column('audit_log', 'key_id')
+    op.drop_column("audit_log", "key_id")

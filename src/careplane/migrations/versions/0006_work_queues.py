@@ -17,34 +17,34 @@ from alembic import op
 
 from careplane.kernel.db import UTCDateTime
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('org_work_queues', sa.Column('key', sa.String(length=80), nullable=True))
-    op.add_column('org_work_queues', sa.Column('open_to', sa.String(length=10), nullable=False, server_default='unit'))
-    op.add_column('org_work_queues', sa.Column('roles', sa.JSON(), nullable=False, server_default='[]'))
-    op.add_column('org_work_queues', sa.Column('licence_kinds', sa.JSON(), nullable=False, server_default='[]'))
-    op.create_index('ix_org_work_queues_key', 'org_work_queues', ['key'], unique=True)
+    op.add_column("org_work_queues", sa.Column("key", sa.String(length=80), nullable=True))
+    op.add_column("org_work_queues", sa.Column("open_to", sa.String(length=10), nullable=False, server_default="unit"))
+    op.add_column("org_work_queues", sa.Column("roles", sa.JSON(), nullable=False, server_default="[]"))
+    op.add_column("org_work_queues", sa.Column("licence_kinds", sa.JSON(), nullable=False, server_default="[]"))
+    op.create_index("ix_org_work_queues_key", "org_work_queues", ["key"], unique=True)
 
-    op.add_column('org_work_items', sa.Column('state', sa.String(length=2), nullable=True))
-    op.add_column('org_work_items', sa.Column('claimed_at', UTCDateTime(), nullable=True))
-    op.add_column('org_work_items', sa.Column('closed_at', UTCDateTime(), nullable=True))
-    op.add_column('org_work_items', sa.Column('closed_by', sa.String(length=254), nullable=True))
-    op.drop_index('ix_org_work_items_queue_status', table_name='org_work_items')
-    op.create_index('ix_org_work_items_queue_status_due', 'org_work_items', ['queue_id', 'status', 'due_at'])
+    op.add_column("org_work_items", sa.Column("state", sa.String(length=2), nullable=True))
+    op.add_column("org_work_items", sa.Column("claimed_at", UTCDateTime(), nullable=True))
+    op.add_column("org_work_items", sa.Column("closed_at", UTCDateTime(), nullable=True))
+    op.add_column("org_work_items", sa.Column("closed_by", sa.String(length=254), nullable=True))
+    op.drop_index("ix_org_work_items_queue_status", table_name="org_work_items")
+    op.create_index("ix_org_work_items_queue_status_due", "org_work_items", ["queue_id", "status", "due_at"])
 
 
 def downgrade() -> None:
     # Plain DROP COLUMN (SQLite 3.35+), not batch mode: rebuilding a table others reference would
     # delete its rows first.
-    op.drop_index('ix_org_work_items_queue_status_due', table_name='org_work_items')
-    op.create_index('ix_org_work_items_queue_status', 'org_work_items', ['queue_id', 'status'])
-    for column in ('closed_by', 'closed_at', 'claimed_at', 'state'):
-        op.drop_column('org_work_items', column)
-    op.drop_index('ix_org_work_queues_key', table_name='org_work_queues')
-    for column in ('licence_kinds', 'roles', 'open_to', 'key'):
-        op.drop_column('org_work_queues', column)
+    op.drop_index("ix_org_work_items_queue_status_due", table_name="org_work_items")
+    op.create_index("ix_org_work_items_queue_status", "org_work_items", ["queue_id", "status"])
+    for column in ("closed_by", "closed_at", "claimed_at", "state"):
+        op.drop_column("org_work_items", column)
+    op.drop_index("ix_org_work_queues_key", table_name="org_work_queues")
+    for column in ("licence_kinds", "roles", "open_to", "key"):
+        op.drop_column("org_work_queues", column)

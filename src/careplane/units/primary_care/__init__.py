@@ -16,7 +16,15 @@ UNIT = Unit(
     package=__name__,
     order=20,
     # Patient records: the care teams find, register, correct and merge them.
-    patient_permissions=frozenset({Permission.PATIENT_READ, Permission.PATIENT_UPDATE, Permission.PATIENT_SEARCH, Permission.PATIENT_REGISTER, Permission.PATIENT_MERGE}),
+    patient_permissions=frozenset(
+        {
+            Permission.PATIENT_READ,
+            Permission.PATIENT_UPDATE,
+            Permission.PATIENT_SEARCH,
+            Permission.PATIENT_REGISTER,
+            Permission.PATIENT_MERGE,
+        }
+    ),
     first_team="Care teams",
     queues=(QueueSpec("primary_care.panel", "Panel queue"),),
 )

@@ -7,8 +7,9 @@ billable ICD-10-CM code``), so a bad edit is found in one pass. :func:`shipped` 
 file once per process; the API module calls it when it is imported, so the app does not start
 with a broken catalog.
 
-Prices are integer cents in the file; the service hands them out as :class:`~careplane.kernel.money.Money`. No rules about visits live
-here: only what the catalog says and whether it is well formed.
+Prices are integer cents in the file; the service hands them out as
+:class:`~careplane.kernel.money.Money`. No rules about visits live here: only what the catalog
+says and whether it is well formed.
 """
 
 from __future__ import annotations

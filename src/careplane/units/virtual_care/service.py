@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from careplane.kernel.money import Money
 from careplane.kernel.errors import NotFound, ValidationFailed
+from careplane.kernel.money import Money
 from careplane.kernel.patients.validation import US_STATES, check_state
 from careplane.units.virtual_care.catalog import VISIT_TYPES, Condition, shipped
 
@@ -37,7 +37,9 @@ def price_list(state: str, visit_type: str | None = None) -> list[PricedConditio
     """Every condition of the catalog with its prices in ``state`` (only ``visit_type``'s, when given)."""
     code, kind = checked_state_and_visit_type(state, visit_type)
     kinds = (kind,) if kind else VISIT_TYPES
-    return [PricedCondition(c, code, {k: Money(c.prices.for_visit(k, code)) for k in kinds}) for c in shipped().conditions]
+    return [
+        PricedCondition(c, code, {k: Money(c.prices.for_visit(k, code)) for k in kinds}) for c in shipped().conditions
+    ]
 
 
 def condition(code: str) -> Condition:

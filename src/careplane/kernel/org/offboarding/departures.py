@@ -23,8 +23,6 @@ from careplane.kernel.events import publish
 from careplane.kernel.identity.authn import revoke_all_credentials
 from careplane.kernel.identity.models import User
 from careplane.kernel.identity.service import lock_user
-from careplane.kernel.org.offboarding import handover
-from careplane.kernel.org.structure import service as structure
 from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.org.models import (
     Departure,
@@ -37,6 +35,8 @@ from careplane.kernel.org.models import (
     TeamMembership,
     UnitStatus,
 )
+from careplane.kernel.org.offboarding import handover
+from careplane.kernel.org.structure import service as structure
 from careplane.kernel.work.models import WorkQueue
 
 
@@ -120,8 +120,12 @@ def preview(session: Session, actor: Actor, staff_id: uuid.UUID) -> Preview:
     require(actor, Permission.ORG_MANAGE)
     staff = get_staff(session, staff_id)
     leads = list(session.scalars(select(OrgUnit).where(OrgUnit.lead_staff_id == staff.id).order_by(OrgUnit.name)))
-    return Preview(staff=staff, name=structure.staff_names(session, {staff.id}).get(staff.id, str(staff.id)),
-                   units=_unit_previews(session, staff.id), leads=leads)
+    return Preview(
+        staff=staff,
+        name=structure.staff_names(session, {staff.id}).get(staff.id, str(staff.id)),
+        units=_unit_previews(session, staff.id),
+        leads=leads,
+    )
 
 
 def _unit_previews(session: Session, staff_id: uuid.UUID) -> list[UnitPreview]:
@@ -154,7 +158,7 @@ class UncoveredWork(Conflict):
         super().__init__(
             f"{items} in {', '.join(u.name for u in units)} would not be handed over: no unit's hand-over covers "
             f"{'it' if self.count == 1 else 'them'}, so {'it' if self.count == 1 else 'they'} would stay with the "
-            "person who left. Reassign that work first, or resend with \"confirm_uncovered\": true to offboard anyway.",
+            'person who left. Reassign that work first, or resend with "confirm_uncovered": true to offboard anyway.',
             uncovered_items=self.count,
             uncovered_units=[{"unit_code": u.code, "unit": u.name, "open_items": dict(u.counts)} for u in units],
         )
@@ -253,8 +257,9 @@ def offboard(
     return departure
 
 
-def _record_in_history(session: Session, actor: Actor, departure: Departure, home_unit: str | None,
-                       previews: list[UnitPreview]) -> OrgChange:
+def _record_in_history(
+    session: Session, actor: Actor, departure: Departure, home_unit: str | None, previews: list[UnitPreview]
+) -> OrgChange:
     """The offboarding in the organisation's history (``staff.offboarded``), beside the restructurings:
     who left, their last day, the successor, and how many open work items the hand-over moves (counted
     now: the items no hand-over covers, left with them by confirmation, are counted apart). It
@@ -264,25 +269,41 @@ def _record_in_history(session: Session, actor: Actor, departure: Departure, hom
     queue_unit_id = None
     if departure.successor_staff_id is not None:
         successor = structure.staff_names(session, {departure.successor_staff_id}).get(
-            departure.successor_staff_id, str(departure.successor_staff_id))
+            departure.successor_staff_id, str(departure.successor_staff_id)
+        )
     else:
         successor = dict(successor_queues(session, date.min)).get(departure.successor_queue_id, "a team queue")  # type: ignore[arg-type]
-        queue_unit_id = session.scalar(select(Team.unit_id).join(WorkQueue, WorkQueue.team_id == Team.id)
-                                       .where(WorkQueue.id == departure.successor_queue_id))
+        queue_unit_id = session.scalar(
+            select(Team.unit_id)
+            .join(WorkQueue, WorkQueue.team_id == Team.id)
+            .where(WorkQueue.id == departure.successor_queue_id)
+        )
     handed_over = sum(u.total for u in previews if u.handed_over)
     kept = sum(u.total for u in uncovered_units(previews))
-    summary = (f"{name} offboarded (last day {departure.effective_on.isoformat()}); "
-               f"{handed_over} open work item{'' if handed_over == 1 else 's'} handed over to {successor}")
+    summary = (
+        f"{name} offboarded (last day {departure.effective_on.isoformat()}); "
+        f"{handed_over} open work item{'' if handed_over == 1 else 's'} handed over to {successor}"
+    )
     if kept:
         summary += f"; {kept} item{'' if kept == 1 else 's'} that no hand-over covers stay with them (confirmed)"
     change = OrgChange(
-        at=departure.at, effective_on=departure.effective_on, actor_label=actor.label, kind="staff.offboarded",
+        at=departure.at,
+        effective_on=departure.effective_on,
+        actor_label=actor.label,
+        kind="staff.offboarded",
         summary=summary,
-        details={"departure_id": str(departure.id), "staff_id": str(departure.staff_id), "name": name,
-                 "home_unit": home_unit, "successor_staff_id": _s(departure.successor_staff_id),
-                 "successor_queue_id": _s(departure.successor_queue_id), "successor": successor,
-                 "items_handed_over": handed_over, "items_not_covered": kept,
-                 "by_unit": {u.code: u.total for u in previews if u.total}},
+        details={
+            "departure_id": str(departure.id),
+            "staff_id": str(departure.staff_id),
+            "name": name,
+            "home_unit": home_unit,
+            "successor_staff_id": _s(departure.successor_staff_id),
+            "successor_queue_id": _s(departure.successor_queue_id),
+            "successor": successor,
+            "items_handed_over": handed_over,
+            "items_not_covered": kept,
+            "by_unit": {u.code: u.total for u in previews if u.total},
+        },
         unit_id=home.id if home else queue_unit_id,
         other_unit_id=queue_unit_id if home and queue_unit_id != home.id else None,
     )
@@ -302,7 +323,11 @@ def _hand_over_leads(session: Session, actor: Actor, staff: StaffMember, departu
             unit.lead_staff_id = None  # a merged or retired unit needs no lead
             continue
         structure.set_unit_lead(
-            session, actor, unit.id, departure.successor_staff_id, effective_on=max(departure.effective_on, unit.effective_from)
+            session,
+            actor,
+            unit.id,
+            departure.successor_staff_id,
+            effective_on=max(departure.effective_on, unit.effective_from),
         )
 
 

@@ -73,16 +73,21 @@ def successor_of(session: Session, departure: Departure) -> Successor:
 def _open_items_in_units_doing(session: Session, staff_id: uuid.UUID, function: str) -> list[WorkItem]:
     """The person's open items in the queues of every unit doing ``function``'s work: the unit of
     that code, and the units made later by splitting it or created to do its work."""
-    return list(session.scalars(
-        select(WorkItem)
-        .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
-        .join(Team, Team.id == WorkQueue.team_id)
-        .join(OrgUnit, OrgUnit.id == Team.unit_id)
-        .where(WorkItem.assignee_staff_id == staff_id, WorkItem.status == WorkItemStatus.OPEN.value,
-               or_(OrgUnit.function == function, OrgUnit.code == function))
-        .order_by(WorkItem.created_at, WorkItem.id)
-        .with_for_update(of=WorkItem)
-    ))
+    return list(
+        session.scalars(
+            select(WorkItem)
+            .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
+            .join(Team, Team.id == WorkQueue.team_id)
+            .join(OrgUnit, OrgUnit.id == Team.unit_id)
+            .where(
+                WorkItem.assignee_staff_id == staff_id,
+                WorkItem.status == WorkItemStatus.OPEN.value,
+                or_(OrgUnit.function == function, OrgUnit.code == function),
+            )
+            .order_by(WorkItem.created_at, WorkItem.id)
+            .with_for_update(of=WorkItem)
+        )
+    )
 
 
 def move_open_work(
@@ -167,8 +172,11 @@ def catch_up(session: Session, event: StaffDeparted) -> Counter[str]:
         .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
         .join(Team, Team.id == WorkQueue.team_id)
         .join(OrgUnit, OrgUnit.id == Team.unit_id)
-        .where(WorkItem.assignee_staff_id == departure.staff_id, WorkItem.status == WorkItemStatus.OPEN.value,
-               or_(OrgUnit.function.in_(reported), OrgUnit.code.in_(reported)))
+        .where(
+            WorkItem.assignee_staff_id == departure.staff_id,
+            WorkItem.status == WorkItemStatus.OPEN.value,
+            or_(OrgUnit.function.in_(reported), OrgUnit.code.in_(reported)),
+        )
         .order_by(WorkItem.created_at, WorkItem.id)
         .with_for_update(of=WorkItem)
     ).all()
@@ -189,7 +197,9 @@ def catch_up(session: Session, event: StaffDeparted) -> Counter[str]:
     return sum(by_unit.values(), Counter())
 
 
-def hand_over_unit_work(session: Session, event: StaffDeparted, unit_code: str, notes: str | None = None) -> HandoverReport:
+def hand_over_unit_work(
+    session: Session, event: StaffDeparted, unit_code: str, notes: str | None = None
+) -> HandoverReport:
     """What the kernel does for a unit without a hand-over of its own: move the person's open work
     items in the unit's queues, then report."""
     departure = session.get(Departure, event.departure_id)
@@ -251,6 +261,12 @@ def status(session: Session, departure: Departure) -> HandoverStatus:
     }
     names = unit_names(session)
     missing = {code: names.get(code, code) for code in registered_units() if code not in reports}
-    held = session.scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.assignee_staff_id == departure.staff_id, WorkItem.status == WorkItemStatus.OPEN.value)) or 0
+    held = (
+        session.scalar(
+            select(func.count())
+            .select_from(WorkItem)
+            .where(WorkItem.assignee_staff_id == departure.staff_id, WorkItem.status == WorkItemStatus.OPEN.value)
+        )
+        or 0
+    )
     return HandoverStatus(complete=not missing and not held, reports=reports, missing=missing, still_held=held)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from careplane.kernel.access import Actor
 from careplane.kernel import cli_database
+from careplane.kernel.access import Actor
 from careplane.kernel.org.staff import csv_import
 
 staff_app = typer.Typer(help="Staff and licences: CSV import, licensure, expiry warnings.", no_args_is_help=True)
@@ -27,7 +27,9 @@ _IMPORT_HELP = (
 @staff_app.command("import", help=_IMPORT_HELP)
 def import_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The CSV file."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and list what would be created; import nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Check every row and list what would be created; import nothing."
+    ),
     invite: bool = typer.Option(True, "--invite/--no-invite", help="E-mail new logins a link to choose a password."),
 ) -> None:
     from rich.console import Console
@@ -46,8 +48,17 @@ def import_command(
     db = cli_database.database()
     schema.upgrade(db)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=console, transient=True) as progress, db.unit_of_work() as session:
+        with (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            ) as progress,
+            db.unit_of_work() as session,
+        ):
             task = progress.add_task("reading", total=None)
 
             def report(phase: str, done: int, total: int) -> None:
@@ -69,8 +80,11 @@ def import_command(
     if dry_run:
         typer.echo(f"Dry run: {plan.rows} rows are valid. Would create:")
         for person in plan.people:
-            who = (f"{person.data.display_name} <{person.email}> ({', '.join(r.value for r in person.data.roles)})"
-                   if person.data else f"licences for {person.email} (already on staff)")
+            who = (
+                f"{person.data.display_name} <{person.email}> ({', '.join(r.value for r in person.data.roles)})"
+                if person.data
+                else f"licences for {person.email} (already on staff)"
+            )
             typer.echo(f"  line {person.line}: {who}")
             for line, lic in person.licences:
                 typer.echo(f"    line {line}: {lic.state} {lic.kind} licence {lic.number}, expires {lic.expires_on}")

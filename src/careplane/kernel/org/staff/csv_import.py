@@ -21,8 +21,8 @@ from careplane.kernel import control_characters
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.identity.users import find_by_email
-from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.models import StaffMember
+from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.staff.service import LicenceData, StaffData
 from careplane.settings import Settings
 
@@ -31,9 +31,9 @@ COLUMNS: dict[str, str] = {
     "email": "login e-mail (required; the key that groups a person's rows)",
     "name": "full name, e.g. 'Dana Brown, MD'",
     "roles": "semicolon list: clinician; pharmacist; pharmacy_technician; biller (operations_lead, "
-             "administrator need an administrator); empty for someone already on staff",
+    "administrator need an administrator); empty for someone already on staff",
     "unit": "home unit code, e.g. virtual_care (an active unit; its kind of work decides which patient records "
-            "they may open)",
+    "they may open)",
     "team": "team name within the unit",
     "credentials": "semicolon list, e.g. MD or PharmD;RPh",
     "npi": "10-digit NPI (required for clinicians and pharmacists)",
@@ -61,7 +61,9 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.column}: {self.message}" if self.column else f"line {self.line}: {self.message}"
+        return (
+            f"line {self.line}: {self.column}: {self.message}" if self.column else f"line {self.line}: {self.message}"
+        )
 
 
 @dataclass
@@ -154,9 +156,16 @@ def check_file(session: Session, actor: Actor, text: str, progress: Progress | N
     return plan
 
 
-def _check_row(session: Session, actor: Actor, plan: ImportPlan, people: dict[str, PlannedPerson],
-               npi_lines: dict[str, int], licence_lines: dict[tuple[str, str, str], int],
-               line: int, values: dict[str, str]) -> None:
+def _check_row(
+    session: Session,
+    actor: Actor,
+    plan: ImportPlan,
+    people: dict[str, PlannedPerson],
+    npi_lines: dict[str, int],
+    licence_lines: dict[tuple[str, str, str], int],
+    line: int,
+    values: dict[str, str],
+) -> None:
     def error(column: str, message: str) -> None:
         plan.errors.append(RowError(line, column, message))
 
@@ -176,8 +185,10 @@ def _check_row(session: Session, actor: Actor, plan: ImportPlan, people: dict[st
     else:
         for column in PERSON_COLUMNS:
             if values.get(column) and values[column] != person.values.get(column, ""):
-                error(column, f"Differs from line {person.line} for the same person; leave it empty on "
-                              "their further rows.")
+                error(
+                    column,
+                    f"Differs from line {person.line} for the same person; leave it empty on their further rows.",
+                )
     if not any(values.get(c) for c in LICENCE_COLUMNS):
         return
     licence, problems = staff_service.clean_licence(values, prefix="licence_")
@@ -195,8 +206,9 @@ def _check_row(session: Session, actor: Actor, plan: ImportPlan, people: dict[st
         person.licences.append((line, licence))
 
 
-def _check_person(session: Session, actor: Actor, plan: ImportPlan, line: int,
-                  values: dict[str, str]) -> tuple[PlannedPerson | None, str | None]:
+def _check_person(
+    session: Session, actor: Actor, plan: ImportPlan, line: int, values: dict[str, str]
+) -> tuple[PlannedPerson | None, str | None]:
     """The person a row describes (None when it has errors), and the NPI it gives."""
     user = find_by_email(session, values["email"])
     existing = (
@@ -204,8 +216,14 @@ def _check_person(session: Session, actor: Actor, plan: ImportPlan, line: int,
     )
     if existing is not None:
         if values.get("roles"):
-            plan.errors.append(RowError(line, "roles", "This person is already on staff: leave roles (and the other "
-                                                       "person columns) empty to add licences only."))
+            plan.errors.append(
+                RowError(
+                    line,
+                    "roles",
+                    "This person is already on staff: leave roles (and the other "
+                    "person columns) empty to add licences only.",
+                )
+            )
             return None, None
         return PlannedPerson(line, user.email, None, existing, values=values), None  # type: ignore[union-attr]
     mapped = {**values, "display_name": values.get("name", ""), "dea_number": values.get("dea", "")}
@@ -221,8 +239,15 @@ def _check_person(session: Session, actor: Actor, plan: ImportPlan, line: int,
     return PlannedPerson(line, data.email, data, values=values), npi
 
 
-def import_staff(session: Session, actor: Actor, text: str, *, dry_run: bool = False,
-                 settings: Settings | None = None, progress: Progress | None = None) -> ImportResult:
+def import_staff(
+    session: Session,
+    actor: Actor,
+    text: str,
+    *,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Check the whole file; unless it is a dry run and only when no row is bad, create everyone and
     every licence in the caller's transaction. New logins are invited by e-mail when ``settings`` is given."""
     plan = check_file(session, actor, text, progress)
@@ -239,8 +264,13 @@ def import_staff(session: Session, actor: Actor, text: str, *, dry_run: bool = F
         if progress:
             progress("importing", done, len(plan.people))
     session.flush()
-    record(session, actor, "org.staff.import", resource_type="staff_import",
-           reason=f"{len(plan.new_people)} people, {plan.licence_count} licences")
+    record(
+        session,
+        actor,
+        "org.staff.import",
+        resource_type="staff_import",
+        reason=f"{len(plan.new_people)} people, {plan.licence_count} licences",
+    )
     return ImportResult(plan, imported=True, staff_ids=ids)
 
 

@@ -57,8 +57,11 @@ class Expiring:
 
 def expiring(session: Session, today: date) -> list[Expiring]:
     horizon = today + timedelta(days=max(THRESHOLDS))
-    working = (StaffMember.status == StaffStatus.ACTIVE.value, User.is_active.is_(True),
-               or_(StaffMember.end_date.is_(None), StaffMember.end_date >= today))
+    working = (
+        StaffMember.status == StaffStatus.ACTIVE.value,
+        User.is_active.is_(True),
+        or_(StaffMember.end_date.is_(None), StaffMember.end_date >= today),
+    )
     found: list[Expiring] = []
     licences = session.execute(
         select(Licence, StaffMember, User)
@@ -67,8 +70,15 @@ def expiring(session: Session, today: date) -> list[Expiring]:
         .where(Licence.expires_on >= today, Licence.expires_on <= horizon, *working)
     ).unique()
     for licence, staff, user in licences:
-        found.append(Expiring(f"licence:{licence.id}", staff, user,
-                               f"{licence.state} {licence.kind} licence {licence.number}", licence.expires_on))
+        found.append(
+            Expiring(
+                f"licence:{licence.id}",
+                staff,
+                user,
+                f"{licence.state} {licence.kind} licence {licence.number}",
+                licence.expires_on,
+            )
+        )
     registrations = session.execute(
         select(StaffMember, User)
         .join(User, User.id == StaffMember.user_id)
@@ -76,8 +86,9 @@ def expiring(session: Session, today: date) -> list[Expiring]:
     ).unique()
     for staff, user in registrations:
         assert staff.dea_expires_on is not None, "the query asks for a date in range"
-        found.append(Expiring(f"dea:{staff.id}", staff, user, f"DEA registration {staff.dea_number}",
-                               staff.dea_expires_on))
+        found.append(
+            Expiring(f"dea:{staff.id}", staff, user, f"DEA registration {staff.dea_number}", staff.dea_expires_on)
+        )
     return found
 
 
@@ -98,7 +109,9 @@ def unit_lead_emails(session: Session, staff_ids: list[uuid.UUID]) -> dict[uuid.
     }
     units: dict[uuid.UUID, set[str]] = defaultdict(set)
     for staff_id, home_unit in session.execute(
-        select(StaffMember.id, User.unit).join(User, User.id == StaffMember.user_id).where(StaffMember.id.in_(staff_ids))
+        select(StaffMember.id, User.unit)
+        .join(User, User.id == StaffMember.user_id)
+        .where(StaffMember.id.in_(staff_ids))
     ):
         if home_unit:
             units[staff_id].add(home_unit)
@@ -124,8 +137,9 @@ def send_expiry_warnings(session: Session, today: date | None = None) -> list[Li
     already = {
         (subject, expires_on, days)
         for subject, expires_on, days in session.execute(
-            select(LicenceWarning.subject, LicenceWarning.expires_on, LicenceWarning.days_before)
-            .where(LicenceWarning.subject.in_([e.subject for e in due]))
+            select(LicenceWarning.subject, LicenceWarning.expires_on, LicenceWarning.days_before).where(
+                LicenceWarning.subject.in_([e.subject for e in due])
+            )
         )
     }
     leads = unit_lead_emails(session, list({e.staff.id for e in due}))
@@ -134,21 +148,36 @@ def send_expiry_warnings(session: Session, today: date | None = None) -> list[Li
     for item in sorted(due, key=lambda e: (e.expires_on, e.subject)):
         days_left = (item.expires_on - today).days
         threshold = threshold_for(days_left)
-        if threshold is None or any((item.subject, item.expires_on, t) in already for t in THRESHOLDS if t <= threshold):
+        if threshold is None or any(
+            (item.subject, item.expires_on, t) in already for t in THRESHOLDS if t <= threshold
+        ):
             continue
         when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
         page = f"{base_url}/org/staff/{item.staff.id}"
-        send_mail(session, item.user.email, f"Your {item.what} expires {when}",
-                  f"Hello {item.user.display_name},\n\nYour {item.what} expires on {item.expires_on} ({when}). "
-                  "After that day careplane no longer lets you do the work it permits. Please renew it and send "
-                  f"the renewal to operations so they can record the new expiry date:\n\n{page}\n")
+        send_mail(
+            session,
+            item.user.email,
+            f"Your {item.what} expires {when}",
+            f"Hello {item.user.display_name},\n\nYour {item.what} expires on {item.expires_on} ({when}). "
+            "After that day careplane no longer lets you do the work it permits. Please renew it and send "
+            f"the renewal to operations so they can record the new expiry date:\n\n{page}\n",
+        )
         lead_emails = sorted(leads.get(item.staff.id, set()) - {item.user.email})
         for email in lead_emails:
-            send_mail(session, email, f"{item.user.display_name}'s {item.what} expires {when}",
-                      f"{item.user.display_name}'s {item.what} expires on {item.expires_on} ({when}). "
-                      f"You receive this as their unit lead. Their page:\n\n{page}\n")
-        warning = LicenceWarning(staff_id=item.staff.id, subject=item.subject, expires_on=item.expires_on,
-                                 days_before=threshold, recipients=", ".join([item.user.email, *lead_emails]))
+            send_mail(
+                session,
+                email,
+                f"{item.user.display_name}'s {item.what} expires {when}",
+                f"{item.user.display_name}'s {item.what} expires on {item.expires_on} ({when}). "
+                f"You receive this as their unit lead. Their page:\n\n{page}\n",
+            )
+        warning = LicenceWarning(
+            staff_id=item.staff.id,
+            subject=item.subject,
+            expires_on=item.expires_on,
+            days_before=threshold,
+            recipients=", ".join([item.user.email, *lead_emails]),
+        )
         session.add(warning)
         already.add((item.subject, item.expires_on, threshold))
         sent.append(warning)

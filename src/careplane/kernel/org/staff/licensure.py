@@ -75,7 +75,9 @@ def may_verify_for_state(session: Session, pharmacist_staff_id: uuid.UUID, state
     return session.scalar(query) is not None
 
 
-def licensed_states(session: Session, staff_id: uuid.UUID, kinds: Sequence[str] = (), on: date | None = None) -> set[str]:
+def licensed_states(
+    session: Session, staff_id: uuid.UUID, kinds: Sequence[str] = (), on: date | None = None
+) -> set[str]:
     """The states where this person holds a licence valid on ``on`` (today), of one of ``kinds``
     (any kind when empty). Whether they still work here is the caller's question."""
     on = on or clock.today()

@@ -35,8 +35,9 @@ from careplane.kernel.web import (
 )
 from careplane.standards import dea
 
-router = APIRouter(route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False,
-                   dependencies=[Depends(csrf_protect)])
+router = APIRouter(
+    route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)]
+)
 nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
 
 STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
@@ -48,33 +49,53 @@ EDIT_FIELDS = ("npi", "dea_number", "dea_expires_on", "end_date")
 
 
 def _helpers(session: Session) -> dict[str, Any]:
-    return {"today": clock.today(), "expiry_state": staff_service.expiry_state,
-            "worst_expiry": staff_service.worst_expiry, "units": dict(staff_service.unit_choices(session))}
+    return {
+        "today": clock.today(),
+        "expiry_state": staff_service.expiry_state,
+        "worst_expiry": staff_service.worst_expiry,
+        "units": dict(staff_service.unit_choices(session)),
+    }
 
 
 # ---------------------------------------------------------------- list
 
 
 @router.get("")
-def staff_list(request: Request, unit: str = "", role: str = "", actor: Actor = Depends(page_actor),
-               session: Session = Depends(db_session)) -> Response:
+def staff_list(
+    request: Request,
+    unit: str = "",
+    role: str = "",
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     chosen_role = Role(role) if role in {r.value for r in ROLE_CHOICES} else None
     people = staff_service.list_staff(session, actor, unit=unit or None, role=chosen_role)
-    return render(request, "org/staff_list.html", {
-        "people": people, "unit": unit, "role": chosen_role.value if chosen_role else "",
-        "unit_options": [("", "All units"), *staff_service.unit_choices(session)],
-        "role_options": [("", "All roles"), *((r.value, r.label) for r in ROLE_CHOICES)],
-        "can_manage": actor.can(Permission.ORG_MANAGE), **_helpers(session),
-    })
+    return render(
+        request,
+        "org/staff_list.html",
+        {
+            "people": people,
+            "unit": unit,
+            "role": chosen_role.value if chosen_role else "",
+            "unit_options": [("", "All units"), *staff_service.unit_choices(session)],
+            "role_options": [("", "All roles"), *((r.value, r.label) for r in ROLE_CHOICES)],
+            "can_manage": actor.can(Permission.ORG_MANAGE),
+            **_helpers(session),
+        },
+    )
 
 
 # ---------------------------------------------------------------- hire
 
 
 def _form_context(session: Session, values: dict[str, Any], errors: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"values": values, "errors": errors or {}, "role_options": [(r.value, r.label) for r in ROLE_CHOICES],
-            "credential_options": CREDENTIAL_OPTIONS,
-            "unit_options": [("", "None"), *staff_service.unit_choices(session)]}
+    return {
+        "values": values,
+        "errors": errors or {},
+        "role_options": [(r.value, r.label) for r in ROLE_CHOICES],
+        "credential_options": CREDENTIAL_OPTIONS,
+        "unit_options": [("", "None"), *staff_service.unit_choices(session)],
+    }
 
 
 @router.get("/new")
@@ -85,8 +106,12 @@ def new_staff(request: Request, actor: Actor = Depends(page_actor), session: Ses
 
 
 @router.post("/new")
-def create_staff(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                 session: Session = Depends(db_session)) -> Response:
+def create_staff(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     values: dict[str, Any] = {name: str(form.get(name, "")) for name in STAFF_FIELDS}
     values["roles"] = [str(v) for v in form.getlist("roles")]
@@ -95,8 +120,7 @@ def create_staff(request: Request, form: FormData = Depends(posted_form), actor:
     staff, problem = attempt(session, lambda: staff_service.hire(session, actor, values, settings=settings))
     if staff is not None:
         return redirect(f"/org/staff/{staff.id}", flash=f"{values['display_name'].strip()} added to staff.")
-    return render(request, "org/staff_form.html", _form_context(session, values, form_errors(problem)),
-                  status_code=422)
+    return render(request, "org/staff_form.html", _form_context(session, values, form_errors(problem)), status_code=422)
 
 
 # ---------------------------------------------------------------- CSV upload
@@ -110,8 +134,12 @@ def import_form(request: Request, actor: Actor = Depends(page_actor)) -> Respons
 
 @router.post("/import")
 @accepts_upload
-def import_upload(request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                  session: Session = Depends(db_session)) -> Response:
+def import_upload(
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     upload = form.get("file")
     dry_run = form.get("dry_run") == "1"
@@ -127,12 +155,15 @@ def import_upload(request: Request, form: FormData = Depends(posted_form), actor
         except ValueError as exc:
             context["problem"] = str(exc)
         else:
-            result = csv_import.import_staff(session, actor, text, dry_run=dry_run,
-                                             settings=request.app.state.settings)
+            result = csv_import.import_staff(session, actor, text, dry_run=dry_run, settings=request.app.state.settings)
             context["result"] = result
     failed = context["problem"] or (context["result"] and not context["result"].plan.ok)
-    return render(request, "org/import_result.html" if context["result"] else "org/import.html", context,
-                  status_code=422 if failed else 200)
+    return render(
+        request,
+        "org/import_result.html" if context["result"] else "org/import.html",
+        context,
+        status_code=422 if failed else 200,
+    )
 
 
 # ---------------------------------------------------------------- a person
@@ -140,64 +171,105 @@ def import_upload(request: Request, form: FormData = Depends(posted_form), actor
 
 def _person_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
-    active = list(session.scalars(
-        select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)))
+    active = list(
+        session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name))
+    )
     home = session.scalar(select(OrgUnit).where(OrgUnit.code == staff.user.unit)) if staff.user.unit else None
     return {
-        "staff": staff, "person": staff.user, "open_work": staff_service.open_work(session, actor, staff_id),
-        "home_unit": home, "home_work": structure.function_label(home.function) if home else None,
-        "move_options": [("", "Choose a unit…"), *(
-            (u.code, f"{u.name} (kind of work: {structure.function_label(u.function)})")
-            for u in active if u.code != staff.user.unit)],
-        "move_values": {}, "move_errors": {}, "effective_hint": EFFECTIVE_HINT,
+        "staff": staff,
+        "person": staff.user,
+        "open_work": staff_service.open_work(session, actor, staff_id),
+        "home_unit": home,
+        "home_work": structure.function_label(home.function) if home else None,
+        "move_options": [
+            ("", "Choose a unit…"),
+            *(
+                (u.code, f"{u.name} (kind of work: {structure.function_label(u.function)})")
+                for u in active
+                if u.code != staff.user.unit
+            ),
+        ],
+        "move_values": {},
+        "move_errors": {},
+        "effective_hint": EFFECTIVE_HINT,
         "dea_check": dea.check_dea(staff.dea_number, dea.last_name_of(staff.user.display_name))
-        if staff.dea_number else None,
+        if staff.dea_number
+        else None,
         "can_manage": actor.can(Permission.ORG_MANAGE),
         "kind_options": [("", "Choose…"), *((k, k) for k in staff_service.LICENCE_KINDS)],
         "state_options": [("", "Choose…"), *staff_service.STATE_CHOICES],
-        "licence_values": {}, "licence_errors": {}, "renew_errors": {}, "renew_id": None,
-        **_helpers(session), **extra,
+        "licence_values": {},
+        "licence_errors": {},
+        "renew_errors": {},
+        "renew_id": None,
+        **_helpers(session),
+        **extra,
     }
 
 
 @router.get("/{staff_id}")
-def person(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
-           session: Session = Depends(db_session)) -> Response:
+def person(
+    request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     return render(request, "org/person.html", _person_context(session, actor, staff_id))
 
 
 @router.post("/{staff_id}/licences")
-def add_licence(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
-                actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def add_licence(
+    request: Request,
+    staff_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     values = {name: str(form.get(name, "")) for name in LICENCE_FIELDS}
     licence, problem = attempt(session, lambda: staff_service.add_licence(session, actor, staff_id, values))
     if licence is not None:
-        return redirect(f"/org/staff/{staff_id}#licences",
-                        flash=f"{licence.state} {licence.kind} licence {licence.number} added.")
-    return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, licence_values=values, licence_errors=form_errors(problem)),
-        status_code=422)
+        return redirect(
+            f"/org/staff/{staff_id}#licences", flash=f"{licence.state} {licence.kind} licence {licence.number} added."
+        )
+    return render(
+        request,
+        "org/person.html",
+        _person_context(session, actor, staff_id, licence_values=values, licence_errors=form_errors(problem)),
+        status_code=422,
+    )
 
 
 @router.post("/{staff_id}/licences/{licence_id}/renew")
-def renew_licence(request: Request, staff_id: uuid.UUID, licence_id: uuid.UUID,
-                  form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                  session: Session = Depends(db_session)) -> Response:
+def renew_licence(
+    request: Request,
+    staff_id: uuid.UUID,
+    licence_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     values = {name: str(form.get(name, "")) for name in ("expires_on", "issued_on")}
     licence, problem = attempt(
-        session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values))
+        session, lambda: staff_service.renew_licence(session, actor, staff_id, licence_id, values)
+    )
     if licence is not None:
-        return redirect(f"/org/staff/{staff_id}#licences",
-                        flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to "
-                              f"{licence.expires_on}.")
-    return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, renew_errors=form_errors(problem), renew_id=licence_id),
-        status_code=422)
+        return redirect(
+            f"/org/staff/{staff_id}#licences",
+            flash=f"{licence.state} {licence.kind} licence {licence.number} renewed to {licence.expires_on}.",
+        )
+    return render(
+        request,
+        "org/person.html",
+        _person_context(session, actor, staff_id, renew_errors=form_errors(problem), renew_id=licence_id),
+        status_code=422,
+    )
 
 
 @router.post("/{staff_id}/move")
-def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
-         actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def move(
+    request: Request,
+    staff_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     values = {name: str(form.get(name, "")).strip() for name in ("unit", "effective_on")}
 
     def act() -> Any:
@@ -209,43 +281,70 @@ def move(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
     change, problem = attempt(session, act)
     if change is not None:
         return redirect(f"/org/staff/{staff_id}", flash=f"{change.summary}.")
-    return render(request, "org/person.html", _person_context(
-        session, actor, staff_id, move_values=values, move_errors=form_errors(problem)),
-        status_code=422)
+    return render(
+        request,
+        "org/person.html",
+        _person_context(session, actor, staff_id, move_values=values, move_errors=form_errors(problem)),
+        status_code=422,
+    )
 
 
 # ---------------------------------------------------------------- editing a person
 
 
-def _edit_context(session: Session, actor: Actor, staff_id: uuid.UUID, values: dict[str, Any] | None = None,
-                  errors: dict[str, str] | None = None) -> dict[str, Any]:
+def _edit_context(
+    session: Session,
+    actor: Actor,
+    staff_id: uuid.UUID,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
     if values is None:
-        values = {"credentials": list(staff.credentials), "npi": staff.npi or "", "dea_number": staff.dea_number or "",
-                  "dea_expires_on": staff.dea_expires_on.isoformat() if staff.dea_expires_on else "",
-                  "end_date": staff.end_date.isoformat() if staff.end_date else ""}
-    return {"staff": staff, "person": staff.user, "values": values, "errors": errors or {},
-            "credential_options": CREDENTIAL_OPTIONS}
+        values = {
+            "credentials": list(staff.credentials),
+            "npi": staff.npi or "",
+            "dea_number": staff.dea_number or "",
+            "dea_expires_on": staff.dea_expires_on.isoformat() if staff.dea_expires_on else "",
+            "end_date": staff.end_date.isoformat() if staff.end_date else "",
+        }
+    return {
+        "staff": staff,
+        "person": staff.user,
+        "values": values,
+        "errors": errors or {},
+        "credential_options": CREDENTIAL_OPTIONS,
+    }
 
 
 @router.get("/{staff_id}/edit")
-def edit_form(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
-              session: Session = Depends(db_session)) -> Response:
+def edit_form(
+    request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     return render(request, "org/staff_edit.html", _edit_context(session, actor, staff_id))
 
 
 @router.post("/{staff_id}/edit")
-def edit(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
-         actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def edit(
+    request: Request,
+    staff_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in EDIT_FIELDS}
     values["credentials"] = [str(v) for v in form.getlist("credentials")]
     staff, problem = attempt(session, lambda: staff_service.update_staff(session, actor, staff_id, values))
     if staff is not None:
         return redirect(f"/org/staff/{staff_id}", flash=f"Changes to {staff.user.display_name} saved.")
-    return render(request, "org/staff_edit.html", _edit_context(
-        session, actor, staff_id, values, form_errors(problem)), status_code=422)
+    return render(
+        request,
+        "org/staff_edit.html",
+        _edit_context(session, actor, staff_id, values, form_errors(problem)),
+        status_code=422,
+    )
 
 
 # ---------------------------------------------------------------- a person's teams
@@ -254,23 +353,39 @@ def edit(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_
 def _teams_context(session: Session, actor: Actor, staff_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
     staff = staff_service.get_staff(session, actor, staff_id)
     today = clock.today()
-    memberships = sorted(staff.memberships, key=lambda ms: (ms.end_date is not None and ms.end_date <= today,
-                                                             ms.team.name, ms.start_date))
-    return {"staff": staff, "person": staff.user, "memberships": memberships, "today": today,
-            "team_options": [("", "Choose a team…"), *staff_service.team_choices(session)],
-            "join_values": {}, "join_errors": {}, "end_errors": {}, **extra}
+    memberships = sorted(
+        staff.memberships,
+        key=lambda ms: (ms.end_date is not None and ms.end_date <= today, ms.team.name, ms.start_date),
+    )
+    return {
+        "staff": staff,
+        "person": staff.user,
+        "memberships": memberships,
+        "today": today,
+        "team_options": [("", "Choose a team…"), *staff_service.team_choices(session)],
+        "join_values": {},
+        "join_errors": {},
+        "end_errors": {},
+        **extra,
+    }
 
 
 @router.get("/{staff_id}/teams")
-def teams(request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor),
-          session: Session = Depends(db_session)) -> Response:
+def teams(
+    request: Request, staff_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id))
 
 
 @router.post("/{staff_id}/teams")
-def join_team(request: Request, staff_id: uuid.UUID, form: FormData = Depends(posted_form),
-              actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def join_team(
+    request: Request,
+    staff_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     values = {name: str(form.get(name, "")).strip() for name in ("team_id", "start_date")}
 
@@ -290,18 +405,28 @@ def join_team(request: Request, staff_id: uuid.UUID, form: FormData = Depends(po
     membership, problem = attempt(session, act)
     if membership is not None:
         session.refresh(membership)
-        return redirect(f"/org/staff/{staff_id}/teams",
-                        flash=f"{membership.staff.user.display_name} joined {membership.team.name} "
-                              f"from {membership.start_date.isoformat()}.")
-    return render(request, "org/person_teams.html", _teams_context(
-        session, actor, staff_id, join_values=values, join_errors=form_errors(problem)),
-        status_code=422)
+        return redirect(
+            f"/org/staff/{staff_id}/teams",
+            flash=f"{membership.staff.user.display_name} joined {membership.team.name} "
+            f"from {membership.start_date.isoformat()}.",
+        )
+    return render(
+        request,
+        "org/person_teams.html",
+        _teams_context(session, actor, staff_id, join_values=values, join_errors=form_errors(problem)),
+        status_code=422,
+    )
 
 
 @router.post("/{staff_id}/teams/{membership_id}/end")
-def end_membership(request: Request, staff_id: uuid.UUID, membership_id: uuid.UUID,
-                   form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor),
-                   session: Session = Depends(db_session)) -> Response:
+def end_membership(
+    request: Request,
+    staff_id: uuid.UUID,
+    membership_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     require(actor, Permission.ORG_MANAGE)
     text = str(form.get("end_date", "")).strip()
 
@@ -313,12 +438,14 @@ def end_membership(request: Request, staff_id: uuid.UUID, membership_id: uuid.UU
 
     membership, problem = attempt(session, act)
     if membership is not None:
-        return redirect(f"/org/staff/{staff_id}/teams",
-                        flash=f"{membership.staff.user.display_name} left {membership.team.name} "
-                              f"on {membership.end_date}.")
+        return redirect(
+            f"/org/staff/{staff_id}/teams",
+            flash=f"{membership.staff.user.display_name} left {membership.team.name} on {membership.end_date}.",
+        )
     errors = {f"end-{membership_id}": message for message in form_errors(problem).values()}
-    return render(request, "org/person_teams.html", _teams_context(session, actor, staff_id, end_errors=errors),
-                  status_code=422)
+    return render(
+        request, "org/person_teams.html", _teams_context(session, actor, staff_id, end_errors=errors), status_code=422
+    )
 
 
 def _uuid(text: str) -> uuid.UUID | None:

@@ -18,10 +18,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from careplane.kernel import clock
-from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.audit.record import record
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
+from careplane.kernel.form_dates import parse_form_date
 from careplane.kernel.identity.models import User, UserRole
 from careplane.kernel.identity.roles import Role
 from careplane.kernel.identity.users import create_user, find_by_email
@@ -44,7 +44,20 @@ from careplane.standards.npi import npi_problem
 
 #: Professional credentials we record, in their usual spelling.
 CREDENTIALS: tuple[str, ...] = (
-    "MD", "DO", "NP", "APRN", "PA", "PA-C", "RN", "LPN", "PharmD", "RPh", "CPhT", "BCPS", "CPC", "CCS",
+    "MD",
+    "DO",
+    "NP",
+    "APRN",
+    "PA",
+    "PA-C",
+    "RN",
+    "LPN",
+    "PharmD",
+    "RPh",
+    "CPhT",
+    "BCPS",
+    "CPC",
+    "CCS",
 )
 _CREDENTIAL_BY_KEY = {c.upper(): c for c in CREDENTIALS}
 
@@ -147,8 +160,9 @@ def clean_staff(data: Mapping[str, Any]) -> tuple[StaffData, dict[str, str]]:
             errors["npi"] = problem if npi else "Clinicians and pharmacists need their 10-digit NPI."
     out.npi = npi
     dea = str(data.get("dea_number") or "").strip() or None
-    out.dea_expires_on, problem = parse_date(data.get("dea_expires_on"), required=dea is not None,
-                                             label="DEA registration's expiry date")
+    out.dea_expires_on, problem = parse_date(
+        data.get("dea_expires_on"), required=dea is not None, label="DEA registration's expiry date"
+    )
     if problem:
         errors["dea_expires_on"] = problem
     if dea is not None:
@@ -220,8 +234,10 @@ def active_unit(session: Session, code: str) -> OrgUnit | None:
     it: a merge of the unit (which locks it for update) waits, then moves that person along with
     the rest; a merge that came first makes this return ``None``, so no one lands in a merged unit."""
     return session.scalar(
-        select(OrgUnit).where(OrgUnit.code == code, OrgUnit.status == UnitStatus.ACTIVE.value)
-        .with_for_update(read=True).execution_options(populate_existing=True)
+        select(OrgUnit)
+        .where(OrgUnit.code == code, OrgUnit.status == UnitStatus.ACTIVE.value)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -264,9 +280,7 @@ def licence_conflict(session: Session, data: LicenceData, prefix: str = "") -> d
 # ---------------------------------------------------------------- changes
 
 
-def hire(
-    session: Session, actor: Actor, values: Mapping[str, Any], *, settings: Settings | None = None
-) -> StaffMember:
+def hire(session: Session, actor: Actor, values: Mapping[str, Any], *, settings: Settings | None = None) -> StaffMember:
     """Create the staff record for a person, and their login when there is none yet (invited by e-mail
     when ``settings`` is given). Roles live on the login; a team given joins them to it from the start date."""
     require(actor, Permission.ORG_MANAGE)
@@ -289,8 +303,13 @@ def create_staff(session: Session, actor: Actor, data: StaffData, *, settings: S
         user.role_rows.extend(UserRole(role=r.value) for r in data.roles if r not in have)
         user.unit = user.unit or data.unit
     staff = StaffMember(
-        user_id=user.id, npi=data.npi, credentials=list(data.credentials), dea_number=data.dea_number,
-        dea_expires_on=data.dea_expires_on, start_date=data.start_date or clock.today(), end_date=data.end_date,
+        user_id=user.id,
+        npi=data.npi,
+        credentials=list(data.credentials),
+        dea_number=data.dea_number,
+        dea_expires_on=data.dea_expires_on,
+        start_date=data.start_date or clock.today(),
+        end_date=data.end_date,
         status=StaffStatus.ACTIVE.value,
     )
     session.add(staff)
@@ -304,10 +323,16 @@ def create_staff(session: Session, actor: Actor, data: StaffData, *, settings: S
     if invited and settings is not None:
         from careplane.kernel.identity.service import INVITATION_TTL, mail_password_link
 
-        mail_password_link(session, user, settings, ttl=INVITATION_TTL, subject="Your careplane account",
-                           intro=f"An account has been made for you at careplane "
-                           f"({', '.join(r.label for r in data.roles)}). Choose your password here; you will "
-                           "then set up two-step verification:")
+        mail_password_link(
+            session,
+            user,
+            settings,
+            ttl=INVITATION_TTL,
+            subject="Your careplane account",
+            intro=f"An account has been made for you at careplane "
+            f"({', '.join(r.label for r in data.roles)}). Choose your password here; you will "
+            "then set up two-step verification:",
+        )
     return staff
 
 
@@ -316,10 +341,15 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
     require(actor, Permission.ORG_MANAGE)
     staff = _staff(session, staff_id, lock=True)
     current = {
-        "email": staff.user.email, "display_name": staff.user.display_name,
+        "email": staff.user.email,
+        "display_name": staff.user.display_name,
         "roles": [r.value for r in staff.user.roles],
-        "credentials": staff.credentials, "npi": staff.npi, "dea_number": staff.dea_number,
-        "dea_expires_on": staff.dea_expires_on, "start_date": staff.start_date, "end_date": staff.end_date,
+        "credentials": staff.credentials,
+        "npi": staff.npi,
+        "dea_number": staff.dea_number,
+        "dea_expires_on": staff.dea_expires_on,
+        "start_date": staff.start_date,
+        "end_date": staff.end_date,
     }
     editable = ("credentials", "npi", "dea_number", "dea_expires_on", "end_date")
     unknown = set(values) - set(editable)
@@ -327,8 +357,10 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
         raise ValidationFailed(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
     data, errors = clean_staff({**current, **values})
     errors = {k: v for k, v in errors.items() if k in editable}
-    if data.npi and data.npi != staff.npi and session.scalar(
-        select(StaffMember.id).where(StaffMember.npi == data.npi, StaffMember.id != staff.id)
+    if (
+        data.npi
+        and data.npi != staff.npi
+        and session.scalar(select(StaffMember.id).where(StaffMember.npi == data.npi, StaffMember.id != staff.id))
     ):
         errors["npi"] = "Another staff member already has this NPI."
     if errors:
@@ -338,15 +370,24 @@ def update_staff(session: Session, actor: Actor, staff_id: uuid.UUID, values: Ma
         if name in values and getattr(staff, name) != getattr(data, name):
             setattr(staff, name, getattr(data, name))
             changed.append(name)
-    record(session, actor, "org.staff.update", resource_type="staff", resource_id=str(staff.id),
-           reason=f"changed {', '.join(changed) or 'nothing'}")
+    record(
+        session,
+        actor,
+        "org.staff.update",
+        resource_type="staff",
+        resource_id=str(staff.id),
+        reason=f"changed {', '.join(changed) or 'nothing'}",
+    )
     return staff
 
 
 #: How each patient permission reads in a sentence, in the order a sentence lists them.
 _ACCESS_WORDS: tuple[tuple[Permission, str], ...] = (
-    (Permission.PATIENT_SEARCH, "find"), (Permission.PATIENT_READ, "read"), (Permission.PATIENT_UPDATE, "update"),
-    (Permission.PATIENT_REGISTER, "register"), (Permission.PATIENT_MERGE, "merge"),
+    (Permission.PATIENT_SEARCH, "find"),
+    (Permission.PATIENT_READ, "read"),
+    (Permission.PATIENT_UPDATE, "update"),
+    (Permission.PATIENT_REGISTER, "register"),
+    (Permission.PATIENT_MERGE, "merge"),
 )
 
 
@@ -367,8 +408,9 @@ def describe_access(permissions: Iterable[Permission]) -> str:
     return f"{listed} patient records"
 
 
-def move_staff(session: Session, actor: Actor, staff_id: uuid.UUID, unit_code: str | None, *,
-               effective_on: date | None = None) -> OrgChange:
+def move_staff(
+    session: Session, actor: Actor, staff_id: uuid.UUID, unit_code: str | None, *, effective_on: date | None = None
+) -> OrgChange:
     """Give a staff member another home unit (``users.unit``); returns the history entry.
 
     The move applies at once: the next request they make is decided by the new unit's kind of
@@ -386,27 +428,41 @@ def move_staff(session: Session, actor: Actor, staff_id: uuid.UUID, unit_code: s
     if staff.status != StaffStatus.ACTIVE.value:
         user = session.get(User, staff.user_id)
         who = user.display_name if user else "This staff member"
-        raise Conflict(f"{who} has left (offboarded{f' on {staff.end_date}' if staff.end_date else ''}); "
-                       "a departed staff member cannot be moved to another unit.")
+        raise Conflict(
+            f"{who} has left (offboarded{f' on {staff.end_date}' if staff.end_date else ''}); "
+            "a departed staff member cannot be moved to another unit."
+        )
     code = (unit_code or "").strip().lower()
     errors: dict[str, str] = {}
     target = active_unit(session, code) if code else None
-    user = session.execute(select(User).where(User.id == staff.user_id).with_for_update(of=User)
-                           .execution_options(populate_existing=True)).unique().scalar_one()
+    user = (
+        session.execute(
+            select(User)
+            .where(User.id == staff.user_id)
+            .with_for_update(of=User)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one()
+    )
     if not code:
         errors["unit"] = "Choose the unit they move to."
     elif target is None:
         other = session.scalar(select(OrgUnit).where(OrgUnit.code == code))
-        errors["unit"] = (f"{other.name} is {other.status}; choose an active unit." if other
-                          else f"No active unit with the code {code!r}.")
+        errors["unit"] = (
+            f"{other.name} is {other.status}; choose an active unit."
+            if other
+            else f"No active unit with the code {code!r}."
+        )
     elif target.code == user.unit:
         errors["unit"] = f"{user.display_name} already works in {target.name}."
     when = effective_on or clock.today()
     if when < staff.start_date:
         errors["effective_on"] = f"Choose a date on or after {staff.start_date.isoformat()}, when they started."
     elif target is not None and when < target.effective_from:
-        errors["effective_on"] = (f"Choose a date on or after {target.effective_from.isoformat()}, "
-                                  f"when {target.name} began.")
+        errors["effective_on"] = (
+            f"Choose a date on or after {target.effective_from.isoformat()}, when {target.name} began."
+        )
     if errors:
         raise ValidationFailed(errors)
     assert target is not None
@@ -417,25 +473,44 @@ def move_staff(session: Session, actor: Actor, staff_id: uuid.UUID, unit_code: s
     access = patient_access(user.roles, target.code, target.function)
     kind_of_work = BUSINESS_FUNCTIONS.get(target.function or "", "Not set")
     change = OrgChange(
-        at=clock.now(), effective_on=when, actor_label=actor.label, kind="staff.moved",
+        at=clock.now(),
+        effective_on=when,
+        actor_label=actor.label,
+        kind="staff.moved",
         summary=f"{user.display_name} moved from {from_name} to {target.name} (kind of work: {kind_of_work}); "
-                f"they may now {describe_access(access)}",
-        details={"staff_id": str(staff.id), "user_id": str(user.id), "name": user.display_name,
-                 "from_code": from_code, "from_name": from_name if from_code else None,
-                 "from_function": from_function, "to_code": target.code, "to_name": target.name,
-                 "to_function": target.function, "roles": sorted(r.value for r in user.roles),
-                 "patient_access": [p.value for p in access]},
-        unit_id=source.id if source else None, other_unit_id=target.id,
+        f"they may now {describe_access(access)}",
+        details={
+            "staff_id": str(staff.id),
+            "user_id": str(user.id),
+            "name": user.display_name,
+            "from_code": from_code,
+            "from_name": from_name if from_code else None,
+            "from_function": from_function,
+            "to_code": target.code,
+            "to_name": target.name,
+            "to_function": target.function,
+            "roles": sorted(r.value for r in user.roles),
+            "patient_access": [p.value for p in access],
+        },
+        unit_id=source.id if source else None,
+        other_unit_id=target.id,
     )
     session.add(change)
-    record(session, actor, "org.staff.update", resource_type="staff", resource_id=str(staff.id),
-           reason=f"moved from unit {from_code or '(none)'} to {target.code}")
+    record(
+        session,
+        actor,
+        "org.staff.update",
+        resource_type="staff",
+        resource_id=str(staff.id),
+        reason=f"moved from unit {from_code or '(none)'} to {target.code}",
+    )
     session.flush()
     return change
 
 
-def join_team(session: Session, actor: Actor, staff_id: uuid.UUID, team_id: uuid.UUID,
-              start_date: date | None = None) -> TeamMembership:
+def join_team(
+    session: Session, actor: Actor, staff_id: uuid.UUID, team_id: uuid.UUID, start_date: date | None = None
+) -> TeamMembership:
     require(actor, Permission.ORG_MANAGE)
     staff = _staff(session, staff_id)
     team = session.get(Team, team_id)
@@ -444,9 +519,15 @@ def join_team(session: Session, actor: Actor, staff_id: uuid.UUID, team_id: uuid
     start = start_date or clock.today()
     if start < staff.start_date:
         raise ValidationFailed({"start_date": "They cannot join a team before they start work."})
-    open_rows = session.scalar(select(func.count()).select_from(TeamMembership).where(
-        TeamMembership.staff_id == staff.id, TeamMembership.team_id == team.id,
-        or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= start)))
+    open_rows = session.scalar(
+        select(func.count())
+        .select_from(TeamMembership)
+        .where(
+            TeamMembership.staff_id == staff.id,
+            TeamMembership.team_id == team.id,
+            or_(TeamMembership.end_date.is_(None), TeamMembership.end_date >= start),
+        )
+    )
     if open_rows:
         raise ValidationFailed({"team_id": f"They are already in the team {team.name}."})
     membership = TeamMembership(team_id=team.id, staff_id=staff.id, start_date=start)
@@ -456,8 +537,9 @@ def join_team(session: Session, actor: Actor, staff_id: uuid.UUID, team_id: uuid
     return membership
 
 
-def leave_team(session: Session, actor: Actor, staff_id: uuid.UUID, membership_id: uuid.UUID,
-               end_date: date | None = None) -> TeamMembership:
+def leave_team(
+    session: Session, actor: Actor, staff_id: uuid.UUID, membership_id: uuid.UUID, end_date: date | None = None
+) -> TeamMembership:
     """End one of this staff member's team memberships (another member's is "no such membership")."""
     require(actor, Permission.ORG_MANAGE)
     membership = session.get(TeamMembership, membership_id)
@@ -469,8 +551,14 @@ def leave_team(session: Session, actor: Actor, staff_id: uuid.UUID, membership_i
     if end < membership.start_date:
         raise ValidationFailed({"end_date": "They cannot leave a team before they joined it."})
     membership.end_date = end
-    record(session, actor, "org.team.leave", resource_type="staff", resource_id=str(membership.staff_id),
-           reason=membership.team.name)
+    record(
+        session,
+        actor,
+        "org.team.leave",
+        resource_type="staff",
+        resource_id=str(membership.staff_id),
+        reason=membership.team.name,
+    )
     return membership
 
 
@@ -485,18 +573,31 @@ def add_licence(session: Session, actor: Actor, staff_id: uuid.UUID, values: Map
     licence = new_licence(staff, data)
     session.add(licence)
     session.flush()
-    record(session, actor, "org.licence.add", resource_type="staff", resource_id=str(staff.id),
-           reason=f"{licence.state} {licence.kind} {licence.number} until {licence.expires_on}")
+    record(
+        session,
+        actor,
+        "org.licence.add",
+        resource_type="staff",
+        resource_id=str(staff.id),
+        reason=f"{licence.state} {licence.kind} {licence.number} until {licence.expires_on}",
+    )
     return licence
 
 
 def new_licence(staff: StaffMember, data: LicenceData) -> Licence:
-    return Licence(staff_id=staff.id, state=data.state, number=data.number, kind=data.kind,
-                   issued_on=data.issued_on, expires_on=data.expires_on)
+    return Licence(
+        staff_id=staff.id,
+        state=data.state,
+        number=data.number,
+        kind=data.kind,
+        issued_on=data.issued_on,
+        expires_on=data.expires_on,
+    )
 
 
-def renew_licence(session: Session, actor: Actor, staff_id: uuid.UUID, licence_id: uuid.UUID,
-                  values: Mapping[str, Any]) -> Licence:
+def renew_licence(
+    session: Session, actor: Actor, staff_id: uuid.UUID, licence_id: uuid.UUID, values: Mapping[str, Any]
+) -> Licence:
     """Move one of this staff member's licences on to a later expiry date (a renewal keeps state,
     kind and number). Another member's licence is refused as no licence of theirs."""
     require(actor, Permission.ORG_MANAGE)
@@ -520,8 +621,14 @@ def renew_licence(session: Session, actor: Actor, staff_id: uuid.UUID, licence_i
     licence.expires_on = expires_on  # type: ignore[assignment]
     if issued_on:
         licence.issued_on = issued_on
-    record(session, actor, "org.licence.renew", resource_type="staff", resource_id=str(licence.staff_id),
-           reason=f"{licence.state} {licence.kind} {licence.number}: {old} -> {expires_on}")
+    record(
+        session,
+        actor,
+        "org.licence.renew",
+        resource_type="staff",
+        resource_id=str(licence.staff_id),
+        reason=f"{licence.state} {licence.kind} {licence.number}: {old} -> {expires_on}",
+    )
     return licence
 
 
@@ -543,16 +650,26 @@ def get_staff(session: Session, actor: Actor, staff_id: uuid.UUID) -> StaffMembe
     staff = session.scalar(
         select(StaffMember)
         .where(StaffMember.id == staff_id)
-        .options(selectinload(StaffMember.licences), selectinload(StaffMember.memberships).selectinload(
-            TeamMembership.team).selectinload(Team.unit), selectinload(StaffMember.user))
+        .options(
+            selectinload(StaffMember.licences),
+            selectinload(StaffMember.memberships).selectinload(TeamMembership.team).selectinload(Team.unit),
+            selectinload(StaffMember.user),
+        )
     )
     if staff is None:
         raise NotFound("No such staff member.")
     return staff
 
 
-def list_staff(session: Session, actor: Actor, *, unit: str | None = None, role: Role | None = None,
-               include_departed: bool = False, limit: int = 500) -> list[StaffMember]:
+def list_staff(
+    session: Session,
+    actor: Actor,
+    *,
+    unit: str | None = None,
+    role: Role | None = None,
+    include_departed: bool = False,
+    limit: int = 500,
+) -> list[StaffMember]:
     """Staff by name; ``unit`` matches their home unit or a current team membership in it."""
     require(actor, Permission.ORG_READ)
     query = select(StaffMember).join(User, User.id == StaffMember.user_id)
@@ -568,8 +685,11 @@ def list_staff(session: Session, actor: Actor, *, unit: str | None = None, role:
             .where(OrgUnit.code == unit, TeamMembership.end_date.is_(None))
         )
         query = query.where(or_(User.unit == unit, StaffMember.id.in_(in_unit_team)))
-    query = query.order_by(User.display_name, User.email).limit(limit).options(
-        selectinload(StaffMember.user), selectinload(StaffMember.licences))
+    query = (
+        query.order_by(User.display_name, User.email)
+        .limit(limit)
+        .options(selectinload(StaffMember.user), selectinload(StaffMember.licences))
+    )
     return list(session.scalars(query))
 
 
@@ -619,20 +739,26 @@ def team_members(session: Session, actor: Actor, team_id: uuid.UUID) -> list[Tea
     """The memberships of a team that have not ended (those starting later included), by name."""
     require(actor, Permission.ORG_READ)
     today = clock.today()
-    return list(session.scalars(
-        select(TeamMembership).join(StaffMember, StaffMember.id == TeamMembership.staff_id)
-        .join(User, User.id == StaffMember.user_id)
-        .where(TeamMembership.team_id == team_id,
-               or_(TeamMembership.end_date.is_(None), TeamMembership.end_date > today))
-        .options(selectinload(TeamMembership.staff).selectinload(StaffMember.user))
-        .order_by(User.display_name, TeamMembership.start_date)
-    ))
+    return list(
+        session.scalars(
+            select(TeamMembership)
+            .join(StaffMember, StaffMember.id == TeamMembership.staff_id)
+            .join(User, User.id == StaffMember.user_id)
+            .where(
+                TeamMembership.team_id == team_id,
+                or_(TeamMembership.end_date.is_(None), TeamMembership.end_date > today),
+            )
+            .options(selectinload(TeamMembership.staff).selectinload(StaffMember.user))
+            .order_by(User.display_name, TeamMembership.start_date)
+        )
+    )
 
 
 def team_choices(session: Session) -> list[tuple[str, str]]:
     """The current teams of the active units, as (id, "Team (Unit)"), by unit then team."""
     rows = session.execute(
-        select(Team.id, Team.name, OrgUnit.name).join(OrgUnit, OrgUnit.id == Team.unit_id)
+        select(Team.id, Team.name, OrgUnit.name)
+        .join(OrgUnit, OrgUnit.id == Team.unit_id)
         .where(OrgUnit.status == UnitStatus.ACTIVE.value, Team.effective_to.is_(None))
         .order_by(OrgUnit.name, Team.name)
     )
@@ -640,8 +766,12 @@ def team_choices(session: Session) -> list[tuple[str, str]]:
 
 
 def unit_choices(session: Session) -> list[tuple[str, str]]:
-    return [(u.code, u.name) for u in session.scalars(
-        select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name))]
+    return [
+        (u.code, u.name)
+        for u in session.scalars(
+            select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE.value).order_by(OrgUnit.name)
+        )
+    ]
 
 
 STATE_CHOICES = sorted(((code, f"{name} ({code})") for code, name in US_STATES.items()), key=lambda c: c[1])

@@ -102,19 +102,34 @@ def unit_chart(session: Session, actor: Actor, unit_id: uuid.UUID) -> UnitNode:
 def _build(session: Session, units: list[OrgUnit]) -> list[UnitNode]:
     today = clock.today()
     unit_ids = [u.id for u in units]
-    teams = list(session.scalars(
-        select(Team).where(Team.unit_id.in_(unit_ids), or_(Team.effective_to.is_(None), Team.effective_to > today))
-        .order_by(Team.name)
-    )) if unit_ids else []
+    teams = (
+        list(
+            session.scalars(
+                select(Team)
+                .where(Team.unit_id.in_(unit_ids), or_(Team.effective_to.is_(None), Team.effective_to > today))
+                .order_by(Team.name)
+            )
+        )
+        if unit_ids
+        else []
+    )
     team_ids = [t.id for t in teams]
-    queues = list(session.scalars(
-        select(WorkQueue).where(WorkQueue.team_id.in_(team_ids)).order_by(WorkQueue.name)
-    )) if team_ids else []
-    open_counts = dict(session.execute(
-        select(WorkItem.queue_id, func.count()).where(
-            WorkItem.queue_id.in_([q.id for q in queues]), WorkItem.status == WorkItemStatus.OPEN
-        ).group_by(WorkItem.queue_id)
-    ).all()) if queues else {}
+    queues = (
+        list(session.scalars(select(WorkQueue).where(WorkQueue.team_id.in_(team_ids)).order_by(WorkQueue.name)))
+        if team_ids
+        else []
+    )
+    open_counts = (
+        dict(
+            session.execute(
+                select(WorkItem.queue_id, func.count())
+                .where(WorkItem.queue_id.in_([q.id for q in queues]), WorkItem.status == WorkItemStatus.OPEN)
+                .group_by(WorkItem.queue_id)
+            ).all()
+        )
+        if queues
+        else {}
+    )
     people = _people(session, team_ids, today)
     names = staff_names(session, {u.lead_staff_id for u in units if u.lead_staff_id})
     by_id = {u.id: u for u in units}
@@ -127,15 +142,22 @@ def _build(session: Session, units: list[OrgUnit]) -> list[UnitNode]:
         queues_of[q.team_id].append(QueueNode(q.id, q.name, open_counts.get(q.id, 0)))
     teams_of: dict[uuid.UUID, list[TeamNode]] = defaultdict(list)
     for t in teams:
-        teams_of[t.unit_id].append(TeamNode(t.id, t.name, t.unit_id, t.effective_from, people.get(t.id, []),
-                                            queues_of[t.id]))
+        teams_of[t.unit_id].append(
+            TeamNode(t.id, t.name, t.unit_id, t.effective_from, people.get(t.id, []), queues_of[t.id])
+        )
     return [
         UnitNode(
-            id=u.id, code=u.code, name=u.name, status=u.status, effective_from=u.effective_from,
-            effective_to=u.effective_to, lead_staff_id=u.lead_staff_id,
+            id=u.id,
+            code=u.code,
+            name=u.name,
+            status=u.status,
+            effective_from=u.effective_from,
+            effective_to=u.effective_to,
+            lead_staff_id=u.lead_staff_id,
             lead_name=names.get(u.lead_staff_id) if u.lead_staff_id else None,
             merged_into=(u.merged_into_id, by_id[u.merged_into_id].name) if u.merged_into_id else None,
-            function=u.function, teams=teams_of[u.id],
+            function=u.function,
+            teams=teams_of[u.id],
         )
         for u in units
     ]
@@ -162,4 +184,3 @@ def _people(session: Session, team_ids: list[uuid.UUID], today: date) -> dict[uu
     for team_id, staff_id, user in rows:
         people[team_id].append(PersonNode(staff_id, user.display_name, sorted(r.label for r in user.roles)))
     return people
-

@@ -53,19 +53,44 @@ def ensure_units(session: Session) -> list[OrgUnit]:
         if code not in existing:
             unit = OrgUnit(code=code, name=name, function=code, effective_from=today)
             team = Team(name=declaration.first_team, unit=unit, effective_from=today)
-            queues = [WorkQueue(name=q.name, key=q.key, team=team, roles=sorted(q.roles),
-                                licence_kinds=sorted(q.licence_kinds)) for q in declaration.queues]
+            queues = [
+                WorkQueue(
+                    name=q.name, key=q.key, team=team, roles=sorted(q.roles), licence_kinds=sorted(q.licence_kinds)
+                )
+                for q in declaration.queues
+            ]
             session.add_all([unit, team, *queues])
             session.flush()
-            _record(session, "system:org-seed", "unit.created", today, f"Unit {name} ({code}) created with team {team.name}",
-                    {"code": code, "name": name, "function": code, "team_id": str(team.id), "team": team.name,
-                     "queue": ", ".join(q.name for q in queues)},
-                    unit_id=unit.id)
+            _record(
+                session,
+                "system:org-seed",
+                "unit.created",
+                today,
+                f"Unit {name} ({code}) created with team {team.name}",
+                {
+                    "code": code,
+                    "name": name,
+                    "function": code,
+                    "team_id": str(team.id),
+                    "team": team.name,
+                    "queue": ", ".join(q.name for q in queues),
+                },
+                unit_id=unit.id,
+            )
             existing[code] = unit
             continue
         for queue in declaration.queues:  # a unit seeded before: its queues found by key, or adopted or made
-            ensure_queue(session, QueueDeclaration(key=queue.key, name=queue.name, unit=code, team=declaration.first_team,
-                                                   roles=queue.roles, licence_kinds=queue.licence_kinds))
+            ensure_queue(
+                session,
+                QueueDeclaration(
+                    key=queue.key,
+                    name=queue.name,
+                    unit=code,
+                    team=declaration.first_team,
+                    roles=queue.roles,
+                    licence_kinds=queue.licence_kinds,
+                ),
+            )
     return [existing[d.code] for d in declared]
 
 
@@ -100,8 +125,13 @@ def active_units(session: Session) -> list[OrgUnit]:
 def units_without_lead(session: Session, actor: Actor) -> list[OrgUnit]:
     """Active units that nobody leads, by name: someone should be appointed."""
     require(actor, Permission.ORG_READ)
-    return list(session.scalars(select(OrgUnit).where(OrgUnit.status == UnitStatus.ACTIVE, OrgUnit.lead_staff_id.is_(None))
-                                .order_by(OrgUnit.name)))
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(OrgUnit.status == UnitStatus.ACTIVE, OrgUnit.lead_staff_id.is_(None))
+            .order_by(OrgUnit.name)
+        )
+    )
 
 
 def active_staff(session: Session) -> list[tuple[StaffMember, str]]:
@@ -128,8 +158,14 @@ def history(session: Session, actor: Actor, *, unit_id: uuid.UUID | None = None,
 
 
 def create_unit(
-    session: Session, actor: Actor, *, code: str, name: str, function: str | None,
-    lead_staff_id: uuid.UUID | None = None, effective_on: date | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    function: str | None,
+    lead_staff_id: uuid.UUID | None = None,
+    effective_on: date | None = None,
 ) -> OrgUnit:
     """A new unit doing ``function``'s kind of work (a key of BUSINESS_FUNCTIONS), which decides
     the patient records its staff may open; it is kept for the unit's life."""
@@ -144,15 +180,21 @@ def create_unit(
     _raise(errors)
     unit = _insert_unit(session, code, name, function, when, "code")
     unit.lead_staff_id = lead.id if lead else None
-    _record(session, actor.label, "unit.created", when,
-            f"Unit {name} ({code}) created; kind of work: {BUSINESS_FUNCTIONS[function]}",
-            {"code": code, "name": name, "function": function, "lead_staff_id": _s(unit.lead_staff_id)},
-            unit_id=unit.id)
+    _record(
+        session,
+        actor.label,
+        "unit.created",
+        when,
+        f"Unit {name} ({code}) created; kind of work: {BUSINESS_FUNCTIONS[function]}",
+        {"code": code, "name": name, "function": function, "lead_staff_id": _s(unit.lead_staff_id)},
+        unit_id=unit.id,
+    )
     return unit
 
 
-def rename_unit(session: Session, actor: Actor, unit_id: uuid.UUID, name: str, *,
-                effective_on: date | None = None) -> OrgUnit:
+def rename_unit(
+    session: Session, actor: Actor, unit_id: uuid.UUID, name: str, *, effective_on: date | None = None
+) -> OrgUnit:
     require(actor, Permission.ORG_MANAGE)
     unit = _active_unit(session, unit_id)
     name = _clean(name)
@@ -162,13 +204,26 @@ def rename_unit(session: Session, actor: Actor, unit_id: uuid.UUID, name: str, *
     when = _effective(effective_on, not_before=unit.effective_from, errors=errors)
     _raise(errors)
     old, unit.name = unit.name, name
-    _record(session, actor.label, "unit.renamed", when, f"Unit {old} renamed to {name}",
-            {"code": unit.code, "from": old, "to": name}, unit_id=unit.id)
+    _record(
+        session,
+        actor.label,
+        "unit.renamed",
+        when,
+        f"Unit {old} renamed to {name}",
+        {"code": unit.code, "from": old, "to": name},
+        unit_id=unit.id,
+    )
     return unit
 
 
-def set_unit_lead(session: Session, actor: Actor, unit_id: uuid.UUID, lead_staff_id: uuid.UUID | None, *,
-                  effective_on: date | None = None) -> OrgUnit:
+def set_unit_lead(
+    session: Session,
+    actor: Actor,
+    unit_id: uuid.UUID,
+    lead_staff_id: uuid.UUID | None,
+    *,
+    effective_on: date | None = None,
+) -> OrgUnit:
     """Make a staff member the unit's lead, or leave it without one (``None``)."""
     require(actor, Permission.ORG_MANAGE)
     unit = _active_unit(session, unit_id)
@@ -182,14 +237,32 @@ def set_unit_lead(session: Session, actor: Actor, unit_id: uuid.UUID, lead_staff
     names = staff_names(session, [i for i in (previous, unit.lead_staff_id) if i])
     new_name = names.get(unit.lead_staff_id) if unit.lead_staff_id else None
     summary = f"{new_name} now leads {unit.name}" if new_name else f"{unit.name} has no lead"
-    _record(session, actor.label, "unit.lead_changed", when, summary,
-            {"code": unit.code, "from": _s(previous), "from_name": names.get(previous) if previous else None,
-             "to": _s(unit.lead_staff_id), "to_name": new_name}, unit_id=unit.id)
+    _record(
+        session,
+        actor.label,
+        "unit.lead_changed",
+        when,
+        summary,
+        {
+            "code": unit.code,
+            "from": _s(previous),
+            "from_name": names.get(previous) if previous else None,
+            "to": _s(unit.lead_staff_id),
+            "to_name": new_name,
+        },
+        unit_id=unit.id,
+    )
     return unit
 
 
-def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id: uuid.UUID | None, *,
-                effective_on: date | None = None) -> OrgUnit:
+def merge_units(
+    session: Session,
+    actor: Actor,
+    unit_id: uuid.UUID,
+    into_unit_id: uuid.UUID | None,
+    *,
+    effective_on: date | None = None,
+) -> OrgUnit:
     """Fold a unit into another: all its teams (with their queues and work) move; it is kept, marked merged.
 
     Its people move too: everyone whose home unit (``users.unit``) is the merged unit's code now
@@ -222,18 +295,40 @@ def merge_units(session: Session, actor: Actor, unit_id: uuid.UUID, into_unit_id
     people = _move_people(session, unit.code, into.code)
     unit.status, unit.merged_into_id, unit.effective_to = UnitStatus.MERGED.value, into.id, when
     session.flush()
-    _record(session, actor.label, "units.merged", when, f"{unit.name} merged into {into.name}"
-            f" ({_count(len(teams), 'team')} and {_count(len(people), 'person', 'people')} moved)",
-            {"unit_code": unit.code, "unit_name": unit.name, "into_code": into.code, "into_name": into.name,
-             "teams": [{"id": str(t.id), "name": t.name} for t in teams],
-             "people_moved": len(people), "user_ids": [str(i) for i in people],
-             "function": unit.function, "into_function": into.function},
-            unit_id=unit.id, other_unit_id=into.id)
+    _record(
+        session,
+        actor.label,
+        "units.merged",
+        when,
+        f"{unit.name} merged into {into.name}"
+        f" ({_count(len(teams), 'team')} and {_count(len(people), 'person', 'people')} moved)",
+        {
+            "unit_code": unit.code,
+            "unit_name": unit.name,
+            "into_code": into.code,
+            "into_name": into.name,
+            "teams": [{"id": str(t.id), "name": t.name} for t in teams],
+            "people_moved": len(people),
+            "user_ids": [str(i) for i in people],
+            "function": unit.function,
+            "into_function": into.function,
+        },
+        unit_id=unit.id,
+        other_unit_id=into.id,
+    )
     return into
 
 
-def split_unit(session: Session, actor: Actor, unit_id: uuid.UUID, *, new_code: str, new_name: str,
-               team_ids: Sequence[uuid.UUID], effective_on: date | None = None) -> OrgUnit:
+def split_unit(
+    session: Session,
+    actor: Actor,
+    unit_id: uuid.UUID,
+    *,
+    new_code: str,
+    new_name: str,
+    team_ids: Sequence[uuid.UUID],
+    effective_on: date | None = None,
+) -> OrgUnit:
     """Start a new unit that takes the chosen teams of an existing one. Returns the new unit.
 
     The new unit inherits the parent's function (its kind of work). A split moves teams, not
@@ -258,21 +353,34 @@ def split_unit(session: Session, actor: Actor, unit_id: uuid.UUID, *, new_code: 
     for team in teams:
         team.unit_id = new.id
     session.flush()
-    _record(session, actor.label, "unit.split", when,
-            f"{new_name} split from {unit.name} with {', '.join(t.name for t in teams)};"
-            f" kind of work: {function_label(unit.function)} (inherited)",
-            {"from_code": unit.code, "from_name": unit.name, "new_code": new_code, "new_name": new_name,
-             "teams": [{"id": str(t.id), "name": t.name} for t in teams],
-             "function": unit.function, "function_inherited_from": unit.code},
-            unit_id=new.id, other_unit_id=unit.id)
+    _record(
+        session,
+        actor.label,
+        "unit.split",
+        when,
+        f"{new_name} split from {unit.name} with {', '.join(t.name for t in teams)};"
+        f" kind of work: {function_label(unit.function)} (inherited)",
+        {
+            "from_code": unit.code,
+            "from_name": unit.name,
+            "new_code": new_code,
+            "new_name": new_name,
+            "teams": [{"id": str(t.id), "name": t.name} for t in teams],
+            "function": unit.function,
+            "function_inherited_from": unit.code,
+        },
+        unit_id=new.id,
+        other_unit_id=unit.id,
+    )
     return new
 
 
 # ---------------------------------------------------------------- teams and queues
 
 
-def create_team(session: Session, actor: Actor, unit_id: uuid.UUID, name: str, *,
-                effective_on: date | None = None) -> Team:
+def create_team(
+    session: Session, actor: Actor, unit_id: uuid.UUID, name: str, *, effective_on: date | None = None
+) -> Team:
     require(actor, Permission.ORG_MANAGE)
     errors: dict[str, str] = {}
     unit = _target_unit(session, unit_id, "unit_id", errors)
@@ -287,8 +395,15 @@ def create_team(session: Session, actor: Actor, unit_id: uuid.UUID, name: str, *
     team = Team(name=name, unit_id=unit.id, effective_from=when)
     session.add(team)
     session.flush()
-    _record(session, actor.label, "team.created", when, f"Team {name} created in {unit.name}",
-            {"team_id": str(team.id), "team": name, "unit_code": unit.code}, unit_id=unit.id)
+    _record(
+        session,
+        actor.label,
+        "team.created",
+        when,
+        f"Team {name} created in {unit.name}",
+        {"team_id": str(team.id), "team": name, "unit_code": unit.code},
+        unit_id=unit.id,
+    )
     return team
 
 
@@ -311,14 +426,21 @@ def create_queue(session: Session, actor: Actor, team_id: uuid.UUID, name: str) 
     session.add(queue)
     session.flush()
     today = clock.today()
-    _record(session, actor.label, "queue.created", today, f"Queue {name} created for team {team.name}",
-            {"queue_id": str(queue.id), "queue": name, "team_id": str(team.id), "team": team.name},
-            unit_id=team.unit_id)
+    _record(
+        session,
+        actor.label,
+        "queue.created",
+        today,
+        f"Queue {name} created for team {team.name}",
+        {"queue_id": str(queue.id), "queue": name, "team_id": str(team.id), "team": team.name},
+        unit_id=team.unit_id,
+    )
     return queue
 
 
-def move_team(session: Session, actor: Actor, team_id: uuid.UUID, unit_id: uuid.UUID | None, *,
-              effective_on: date | None = None) -> Team:
+def move_team(
+    session: Session, actor: Actor, team_id: uuid.UUID, unit_id: uuid.UUID | None, *, effective_on: date | None = None
+) -> Team:
     """Move a team, with its queues and their work, to another unit."""
     require(actor, Permission.ORG_MANAGE)
     # Units first, in id order, then the team: the same order a merge takes its locks in (no deadlock).
@@ -343,10 +465,22 @@ def move_team(session: Session, actor: Actor, team_id: uuid.UUID, unit_id: uuid.
     session.flush()
     session.expire(team, ["unit"])
     queues = session.scalars(select(WorkQueue.name).where(WorkQueue.team_id == team.id).order_by(WorkQueue.name)).all()
-    _record(session, actor.label, "team.moved", when, f"Team {team.name} moved from {source.name} to {target.name}",
-            {"team_id": str(team.id), "team": team.name, "from_code": source.code, "to_code": target.code,
-             "queues": list(queues)},
-            unit_id=source.id, other_unit_id=target.id)
+    _record(
+        session,
+        actor.label,
+        "team.moved",
+        when,
+        f"Team {team.name} moved from {source.name} to {target.name}",
+        {
+            "team_id": str(team.id),
+            "team": team.name,
+            "from_code": source.code,
+            "to_code": target.code,
+            "queues": list(queues),
+        },
+        unit_id=source.id,
+        other_unit_id=target.id,
+    )
     return team
 
 
@@ -387,16 +521,25 @@ def _unit_name_errors(session: Session, name: str, field: str, *, other_than: Or
 
 
 def _team_named(session: Session, unit_id: uuid.UUID, name: str) -> bool:
-    return session.scalar(
-        select(Team.id).where(Team.unit_id == unit_id, Team.effective_to.is_(None),
-                              func.lower(Team.name) == name.lower())
-    ) is not None
+    return (
+        session.scalar(
+            select(Team.id).where(
+                Team.unit_id == unit_id, Team.effective_to.is_(None), func.lower(Team.name) == name.lower()
+            )
+        )
+        is not None
+    )
 
 
 def _active_teams(session: Session, unit_id: uuid.UUID) -> list[Team]:
-    return list(session.scalars(
-        select(Team).where(Team.unit_id == unit_id, Team.effective_to.is_(None)).order_by(Team.name).with_for_update()
-    ))
+    return list(
+        session.scalars(
+            select(Team)
+            .where(Team.unit_id == unit_id, Team.effective_to.is_(None))
+            .order_by(Team.name)
+            .with_for_update()
+        )
+    )
 
 
 def _active_unit(session: Session, unit_id: uuid.UUID) -> OrgUnit:
@@ -428,8 +571,9 @@ def _lead(session: Session, staff_id: uuid.UUID | None, errors: dict[str, str]) 
     return staff
 
 
-def _effective(effective_on: date | None, *, not_before: date | None = None,
-               errors: dict[str, str] | None = None) -> date:
+def _effective(
+    effective_on: date | None, *, not_before: date | None = None, errors: dict[str, str] | None = None
+) -> date:
     when = effective_on or clock.today()
     if errors is not None and not_before is not None and when < not_before:
         errors["effective_on"] = f"Choose a date on or after {not_before.isoformat()}, when the unit began."
@@ -458,8 +602,10 @@ def _move_people(session: Session, from_code: str, to_code: str) -> list[uuid.UU
     """Give everyone whose home unit is ``from_code`` the home unit ``to_code``; returns their user ids."""
     ids = list(session.scalars(select(User.id).where(User.unit == from_code).order_by(User.id).with_for_update()))
     if ids:
-        session.execute(update(User).where(User.id.in_(ids)).values(unit=to_code),
-                        execution_options={"synchronize_session": "fetch"})
+        session.execute(
+            update(User).where(User.id.in_(ids)).values(unit=to_code),
+            execution_options={"synchronize_session": "fetch"},
+        )
     return ids
 
 
@@ -480,7 +626,8 @@ def staff_names(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, s
     if not ids:
         return {}
     rows = session.execute(
-        select(StaffMember.id, User.display_name).join(User, User.id == StaffMember.user_id)
+        select(StaffMember.id, User.display_name)
+        .join(User, User.id == StaffMember.user_id)
         .where(StaffMember.id.in_(ids))
     )
     return {sid: name for sid, name in rows}
@@ -491,11 +638,27 @@ def _raise(errors: dict[str, str]) -> None:
         raise ValidationFailed(errors)
 
 
-def _record(session: Session, actor_label: str, kind: str, effective_on: date, summary: str,
-            details: dict[str, Any], *, unit_id: uuid.UUID | None = None,
-            other_unit_id: uuid.UUID | None = None) -> OrgChange:
-    change = OrgChange(at=clock.now(), effective_on=effective_on, actor_label=actor_label, kind=kind,
-                       summary=summary, details=details, unit_id=unit_id, other_unit_id=other_unit_id)
+def _record(
+    session: Session,
+    actor_label: str,
+    kind: str,
+    effective_on: date,
+    summary: str,
+    details: dict[str, Any],
+    *,
+    unit_id: uuid.UUID | None = None,
+    other_unit_id: uuid.UUID | None = None,
+) -> OrgChange:
+    change = OrgChange(
+        at=clock.now(),
+        effective_on=effective_on,
+        actor_label=actor_label,
+        kind=kind,
+        summary=summary,
+        details=details,
+        unit_id=unit_id,
+        other_unit_id=other_unit_id,
+    )
     session.add(change)
     return change
 
