@@ -151,7 +151,8 @@ class OrgChange(IdMixin, Base):
     at: Mapped[datetime] = mapped_column(default=clock.now)
     effective_on: Mapped[date] = mapped_column(Date)
     actor_label: Mapped[str] = mapped_column(String(254))
-    #: e.g. unit.created, unit.renamed, units.merged, unit.split, team.moved, unit.lead_changed
+    #: e.g. unit.created, unit.renamed, units.merged, unit.split, team.moved, unit.lead_changed,
+    #: staff.moved, staff.offboarded
     kind: Mapped[str] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
