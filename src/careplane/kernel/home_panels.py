@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
@@ -26,7 +26,7 @@ from careplane.kernel.org.structure.service import staff_names, units_without_le
 from careplane.kernel.units import Panel
 from careplane.kernel.web import templates, viewer_zone
 from careplane.kernel.work import holdings, policy
-from careplane.kernel.work.listing import rows_for, visible_queues
+from careplane.kernel.work.listing import by_deadline, open_work_counts, rows_for, visible_queues
 from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 
 #: How many of a person's own items the home page lists (the queue pages have the rest).
@@ -59,12 +59,15 @@ PANELS = (
 
 def your_work(request: Request, session: Session, actor: Actor) -> str:
     who = policy.acting_worker(session, actor)
-    held = holdings.open_items_of(session, who.staff_id) if who else []
-    held.sort(key=lambda i: (i.due_at is None, i.due_at or i.created_at, i.created_at))
-    queues = [q for q in visible_queues(session, actor) if q.place.queue.team_id in who.team_ids] if who else []
+    held, total, queues = [], 0, []
+    if who is not None:
+        mine = holdings.held_by(who.staff_id)
+        held = list(session.scalars(by_deadline(mine).limit(MY_ITEMS_SHOWN)))
+        total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
+        queues = [q for q in visible_queues(session, actor) if q.place.queue.team_id in who.team_ids]
     return templates.get_template("home/_your_work.html").render(
-        rows=rows_for(session, actor, held[:MY_ITEMS_SHOWN]),
-        more=max(0, len(held) - MY_ITEMS_SHOWN),
+        rows=rows_for(session, actor, held),
+        more=max(0, total - MY_ITEMS_SHOWN),
         queues=queues,
         now=clock.now(),
         is_staff_member=who is not None,
@@ -85,12 +88,7 @@ def open_work_by_unit(session: Session) -> list[UnitWork]:
     counts = {
         unit_id: (total, unassigned, overdue)
         for unit_id, total, unassigned, overdue in session.execute(
-            select(
-                Team.unit_id,
-                func.count(),
-                func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
-                func.count(case((WorkItem.due_at < now, 1))),
-            )
+            select(Team.unit_id, *open_work_counts(now))
             .join(WorkQueue, WorkQueue.id == WorkItem.queue_id)
             .join(Team, Team.id == WorkQueue.team_id)
             .where(WorkItem.status == WorkItemStatus.OPEN.value)

@@ -15,12 +15,17 @@ from careplane.kernel.work.models import WorkItem, WorkItemStatus, WorkQueue
 OPEN = WorkItemStatus.OPEN.value
 
 
+def held_by(staff_id: uuid.UUID) -> Select[WorkItem]:
+    """The open items assigned to a person, as a query to narrow, order or count."""
+    return select(WorkItem).where(WorkItem.assignee_staff_id == staff_id, WorkItem.status == OPEN)
+
+
 def open_items_of(
     session: Session, staff_id: uuid.UUID, unit_code: str | None = None, *, lock: bool = False
 ) -> list[WorkItem]:
     """Open items assigned to a person, optionally only those in the queues of one unit's teams
     (``lock``: row-locked for this transaction, so no one claims or completes them meanwhile)."""
-    query = select(WorkItem).where(WorkItem.assignee_staff_id == staff_id, WorkItem.status == OPEN)
+    query = held_by(staff_id)
     if unit_code is not None:
         query = query.where(WorkItem.queue_id.in_(_unit_queue_ids(unit_code)))
     if lock:

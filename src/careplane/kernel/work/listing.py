@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, false, func, select
+from sqlalchemy import ColumnElement, Select, case, false, func, select
 from sqlalchemy.orm import Session
 
 from careplane.kernel import clock
@@ -83,7 +83,17 @@ class QueueSummary:
     next_due_at: datetime | None = field(default=None)
 
 
-def _ordered(query: Select[WorkItem]) -> Select[WorkItem]:
+def open_work_counts(now: datetime) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int]]:
+    """What a summary of open work counts, as columns to select beside a grouping column: every
+    item, those nobody holds, and those past their deadline at ``now``."""
+    return (
+        func.count(),
+        func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
+        func.count(case((WorkItem.due_at < now, 1))),
+    )
+
+
+def by_deadline(query: Select[WorkItem]) -> Select[WorkItem]:
     """Soonest deadline first (overdue first of all), items without a deadline last, then oldest first;
     the id makes the order total, so offset paging neither skips nor repeats an item."""
     return query.order_by(
@@ -156,7 +166,7 @@ def list_items(
         raise ValidationFailed({"limit": f"Between 1 and {MAX_LIMIT}; offset from 0."})
     query = _filtered(session, actor, who, place, wanted or ItemFilter())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = list(session.scalars(_ordered(query).limit(limit).offset(offset)))
+    items = list(session.scalars(by_deadline(query).limit(limit).offset(offset)))
     return ItemPage(place, rows_for(session, actor, items), total, limit, offset)
 
 
@@ -204,13 +214,7 @@ def visible_queues(session: Session, actor: Actor) -> list[QueueSummary]:
     counts = {
         queue_id: (total, unassigned, overdue, next_due)
         for queue_id, total, unassigned, overdue, next_due in session.execute(
-            select(
-                WorkItem.queue_id,
-                func.count(),
-                func.count(case((WorkItem.assignee_staff_id.is_(None), 1))),
-                func.count(case((WorkItem.due_at < now, 1))),
-                func.min(WorkItem.due_at),
-            )
+            select(WorkItem.queue_id, *open_work_counts(now), func.min(WorkItem.due_at))
             .where(open_)
             .group_by(WorkItem.queue_id)
         )
