@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "careplane.kernel.jobs",
     "careplane.kernel.org.models",
     "careplane.kernel.work.models",
+    "careplane.kernel.payments.models",
 ]
 
 # Alembic narrates every step at INFO; the commands report the outcome themselves.
