@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout_seconds: float = 30
+    #: Who takes card payments (:mod:`careplane.kernel.payments`): ``local`` approves the test cards
+    #: of docs/payments.md and moves no money (refused in production). A real processor's adapter
+    #: adds its name here.
+    payment_processor: Literal["local"] = "local"
     #: Web session lifetime and idle timeout.
     session_hours: int = 12
     session_idle_minutes: int = 60
