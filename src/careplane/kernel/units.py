@@ -84,6 +84,18 @@ class QueueSpec:
     name: str
     roles: tuple[str, ...] = ()
     licence_kinds: tuple[str, ...] = ()
+    #: Where an item of the queue is worked, e.g. ``/virtual-care/visits/{subject_id}``, when the unit
+    #: drives its items through a life of its own (a visit is claimed, treated and completed on the
+    #: unit's pages): the kernel's queue pages link there, and its generic claim, assign, release and
+    #: complete refuse such items, so the unit's record and its work item cannot disagree.
+    item_page: str | None = None
+
+
+def queue_spec(key: str | None) -> QueueSpec | None:
+    """The installed units' declaration of the queue with this key, if any."""
+    if not key:
+        return None
+    return next((q for unit in installed() for q in unit.queues if q.key == key), None)
 
 
 @dataclass(frozen=True)

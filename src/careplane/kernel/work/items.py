@@ -18,6 +18,7 @@ from careplane.kernel.access import Actor
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.org.models import StaffMember, StaffStatus
 from careplane.kernel.patients.validation import check_state
+from careplane.kernel.units import queue_spec
 from careplane.kernel.work import policy
 from careplane.kernel.work.models import WorkItem, WorkItemStatus
 from careplane.kernel.work.queues import resolve_queue
@@ -80,9 +81,12 @@ def create_item(
     return item
 
 
-def claim(session: Session, actor: Actor, item_id: uuid.UUID) -> WorkItem:
-    """The actor takes an open, unassigned item. Claiming an item one already holds changes nothing."""
-    item = _locked_open_item(session, item_id)
+def claim(session: Session, actor: Actor, item_id: uuid.UUID, *, owner: bool = False) -> WorkItem:
+    """The actor takes an open, unassigned item. Claiming an item one already holds changes nothing.
+
+    ``owner``: the unit whose queue declares an ``item_page`` is acting through its own record (every
+    change of this module takes it); anyone else is sent to that page (:func:`_locked_open_item`)."""
+    item = _locked_open_item(session, item_id, actor, owner)
     place = policy.place_of(session, item.queue)
     who = policy.may_claim(session, actor, item, place)
     if item.assignee_staff_id == who.staff_id:
@@ -93,12 +97,14 @@ def claim(session: Session, actor: Actor, item_id: uuid.UUID) -> WorkItem:
     return item
 
 
-def assign(session: Session, actor: Actor, item_id: uuid.UUID, staff_id: uuid.UUID | None) -> WorkItem:
+def assign(
+    session: Session, actor: Actor, item_id: uuid.UUID, staff_id: uuid.UUID | None, *, owner: bool = False
+) -> WorkItem:
     """Give an open item to a person who may take it (a manager of its queue does this), or put it
     back into its queue (``None``, as :func:`release`)."""
     if staff_id is None:
-        return release(session, actor, item_id)
-    item = _locked_open_item(session, item_id)
+        return release(session, actor, item_id, owner=owner)
+    item = _locked_open_item(session, item_id, actor, owner)
     place = policy.place_of(session, item.queue)
     policy.may_manage(session, actor, "work.assign", item, place)
     target = policy.worker(session, staff_id=staff_id)
@@ -111,9 +117,9 @@ def assign(session: Session, actor: Actor, item_id: uuid.UUID, staff_id: uuid.UU
     return item
 
 
-def release(session: Session, actor: Actor, item_id: uuid.UUID) -> WorkItem:
+def release(session: Session, actor: Actor, item_id: uuid.UUID, *, owner: bool = False) -> WorkItem:
     """Put an item back into its queue, unassigned: the holder, or a manager of the queue."""
-    item = _locked_open_item(session, item_id)
+    item = _locked_open_item(session, item_id, actor, owner)
     if item.assignee_staff_id is None:
         return item
     policy.may_close_or_release(session, actor, "work.release", item, policy.place_of(session, item.queue))
@@ -121,19 +127,21 @@ def release(session: Session, actor: Actor, item_id: uuid.UUID) -> WorkItem:
     return item
 
 
-def complete(session: Session, actor: Actor, item_id: uuid.UUID) -> WorkItem:
+def complete(session: Session, actor: Actor, item_id: uuid.UUID, *, owner: bool = False) -> WorkItem:
     """The work is done: the holder, or a manager of the queue."""
-    return _close(session, actor, item_id, WorkItemStatus.DONE, "work.complete")
+    return _close(session, actor, item_id, WorkItemStatus.DONE, "work.complete", owner)
 
 
-def cancel(session: Session, actor: Actor, item_id: uuid.UUID) -> WorkItem:
+def cancel(session: Session, actor: Actor, item_id: uuid.UUID, *, owner: bool = False) -> WorkItem:
     """The work is no longer needed (e.g. the patient withdrew the visit): the holder, or a manager of
     the queue; a unit's service acting on its own record passes ``Actor.for_system(<unit>)``."""
-    return _close(session, actor, item_id, WorkItemStatus.CANCELLED, "work.cancel")
+    return _close(session, actor, item_id, WorkItemStatus.CANCELLED, "work.cancel", owner)
 
 
-def _close(session: Session, actor: Actor, item_id: uuid.UUID, status: WorkItemStatus, action: str) -> WorkItem:
-    item = _locked_open_item(session, item_id)
+def _close(
+    session: Session, actor: Actor, item_id: uuid.UUID, status: WorkItemStatus, action: str, owner: bool
+) -> WorkItem:
+    item = _locked_open_item(session, item_id, actor, owner)
     policy.may_close_or_release(session, actor, action, item, policy.place_of(session, item.queue))
     now = clock.now()
     item.status, item.closed_at, item.closed_by, item.updated_at = status.value, now, actor.label, now
@@ -154,10 +162,21 @@ def _active_staff(session: Session, staff_id: uuid.UUID, field: str) -> StaffMem
     return staff
 
 
-def _locked_open_item(session: Session, item_id: uuid.UUID) -> WorkItem:
+def _locked_open_item(session: Session, item_id: uuid.UUID, actor: Actor, owner: bool) -> WorkItem:
     item = session.get(WorkItem, item_id, with_for_update=True, populate_existing=True)
     if item is None:
         raise NotFound("There is no such work item.")
     if item.status != OPEN:
         raise Conflict(f"This work item is already {item.status}.")
+    page = item_page(item)
+    if page and not owner:
+        raise Conflict(f"This work is done on its own page, where its record changes with it: {page}")
     return item
+
+
+def item_page(item: WorkItem) -> str | None:
+    """Where the unit that owns the item's queue works it, when it drives its items itself."""
+    spec = queue_spec(item.queue.key)
+    if spec is None or spec.item_page is None:
+        return None
+    return spec.item_page.format(subject_id=item.subject_id or "", id=item.id)

@@ -1,15 +1,17 @@
 """Virtual Care: message-based and video visits, the clinician queue, state licensure routing, response-time promises.
 
 The unit's public face: its declaration (``UNIT``, how it plugs into the platform: see
-:mod:`careplane.kernel.units`) and, as it grows, the few read-only queries other units may call.
+:mod:`careplane.kernel.units`) and the few read-only queries other units may call.
 """
 
 from careplane.kernel.access import Permission
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.units import NavEntry, QueueSpec, Unit
+from careplane.kernel.org.staff.service import CLINICIAN_LICENCE_KINDS
+from careplane.kernel.units import NavEntry, Panel, QueueSpec, Unit
 
 CODE = "virtual_care"
 NAME = "Virtual Care"
+_PAGES = "careplane.units.virtual_care"
 
 UNIT = Unit(
     code=CODE,
@@ -27,10 +29,34 @@ UNIT = Unit(
         }
     ),
     first_team="Async visits",
-    queues=(QueueSpec("virtual_care.visits", "Visit queue"),),
-    routers=("careplane.units.virtual_care.api", "careplane.units.virtual_care.pages"),
-    # The price list is public; in the navigation, patients find it beside their record.
-    nav=(NavEntry("Conditions and prices", "/virtual-care/conditions", role=Role.PATIENT, order=6),),
+    queues=(
+        QueueSpec(
+            "virtual_care.visits",
+            "Visit queue",
+            roles=(Role.CLINICIAN.value,),
+            licence_kinds=CLINICIAN_LICENCE_KINDS,
+            item_page="/virtual-care/visits/{subject_id}",
+        ),
+    ),
+    routers=(
+        f"{_PAGES}.api",
+        f"{_PAGES}.visits_api",
+        f"{_PAGES}.pages",
+        f"{_PAGES}.portal_pages",
+        f"{_PAGES}.workspace_pages",
+    ),
+    models=(f"{_PAGES}.models",),
+    handlers=(f"{_PAGES}.handlers",),
+    nav=(
+        NavEntry("Online visits", "/virtual-care/visits", role=Role.PATIENT, order=6),
+        NavEntry("Conditions and prices", "/virtual-care/conditions", role=Role.PATIENT, order=7),
+        NavEntry("Visit queue", "/virtual-care/queue", role=Role.CLINICIAN, order=20),
+    ),
+    home_panels=(
+        Panel("vc-queue", "Online visits", f"{_PAGES}.workspace_pages:home_panel", roles=(Role.CLINICIAN.value,)),
+    ),
+    portal_sections=(Panel("vc-my-visits", "My online visits", f"{_PAGES}.portal_pages:portal_section", order=10),),
+    hand_over=f"{_PAGES}.handlers:hand_over",
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

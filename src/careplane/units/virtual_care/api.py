@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.units.virtual_care import service
+from careplane.units.virtual_care.services import prices as service
 from careplane.units.virtual_care.catalog import fhir_questionnaire, shipped
 
 shipped()  # start-up check: a catalog that does not validate stops the app here, naming every problem

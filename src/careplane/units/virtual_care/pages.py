@@ -14,7 +14,7 @@ from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service as patients
 from careplane.kernel.web import csrf_protect, db_session, optional_page_actor, render
-from careplane.units.virtual_care import service
+from careplane.units.virtual_care.services import prices as service
 from careplane.units.virtual_care.catalog import shipped
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])

@@ -1,4 +1,4 @@
-"""Virtual Care's use cases. So far: the price list of the condition catalog."""
+"""The price list of the condition catalog: what a visit costs a patient in each state."""
 
 from __future__ import annotations
 

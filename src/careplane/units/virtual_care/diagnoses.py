@@ -1,0 +1,50 @@
+"""Finding ICD-10-CM diagnoses to code a visit with: billable codes only, searched by code or words.
+
+The tabular list comes from ``simple-icd-10-cm`` (CMS's ICD-10-CM release); it is read once per
+process, on the first search (a few seconds), and kept as (code, description) pairs."""
+
+from __future__ import annotations
+
+import functools
+import re
+import warnings
+from collections.abc import Sequence
+
+_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{0,4})?$")
+
+
+@functools.cache
+def _billable() -> tuple[tuple[str, str, str], ...]:
+    """(code with dot, description, lower-cased search text) of every billable code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as icd
+
+    rows = []
+    for raw in icd.get_all_codes(False):
+        if icd.is_category_or_subcategory(raw) and icd.is_leaf(raw):
+            code = icd.add_dot(raw)
+            text = icd.get_description(raw)
+            rows.append((code, text, f"{code.lower()} {text.lower()}"))
+    return tuple(rows)
+
+
+def describe(code: str) -> str:
+    """The code's description ('' for a code that is not billable)."""
+    return next((text for c, text, _ in _billable() if c == code), "")
+
+
+def search(query: str, *, first: Sequence[str] = (), limit: int = 20) -> list[tuple[str, str]]:
+    """Billable codes matching every word of ``query`` (or starting with it, for a code), the codes
+    in ``first`` (e.g. the condition's own) ahead of the rest."""
+    words = query.lower().split()
+    if not words:
+        return [(c, describe(c)) for c in first][:limit]
+    as_code = query.strip().upper()
+    if _CODE.match(as_code):
+        matches = [(c, t) for c, t, _ in _billable() if c.startswith(as_code) or c.replace(".", "").startswith(as_code)]
+    else:
+        matches = [(c, t) for c, t, text in _billable() if all(w in text for w in words)]
+    preferred = set(first)
+    matches.sort(key=lambda m: (m[0] not in preferred, len(m[0]), m[0]))
+    return matches[:limit]
