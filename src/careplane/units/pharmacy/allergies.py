@@ -47,7 +47,9 @@ class Named:
 def named_by(catalog: Catalog, allergy: str) -> Named:
     text = _normal(allergy)
     classes = tuple(
-        c for c in catalog.allergy_classes.values() if any(_holds(text, a) for a in (c.name.lower(), c.code, *c.aliases))
+        c
+        for c in catalog.allergy_classes.values()
+        if any(_holds(text, a) for a in (c.name.lower(), c.code, *c.aliases))
     )
     known = {i for c in catalog.allergy_classes.values() for i in c.ingredients}
     known |= {i for p in catalog.products for i in p.ingredients}
@@ -64,9 +66,7 @@ def cross_sensitive(catalog: Catalog, product: Product, allergy: str | AllergyCl
     classes; the product's own classes are not cross-sensitivity but a direct conflict."""
     named = (allergy,) if isinstance(allergy, AllergyClass) else _classes_meant(catalog, named_by(catalog, allergy))
     own = set(product.allergy_classes)
-    return [
-        link for c in named if c.code not in own for link in c.cross_sensitivity if link.target in own
-    ]
+    return [link for c in named if c.code not in own for link in c.cross_sensitivity if link.target in own]
 
 
 def _classes_meant(catalog: Catalog, named: Named) -> tuple[AllergyClass, ...]:
@@ -96,7 +96,9 @@ def conflicts(catalog: Catalog, product: Product, allergies: list[str]) -> list[
         subject = _subject(named, allergy)
         for ingredient in named.ingredients:
             if ingredient in product.ingredients:
-                messages.append(f"{_subject(Named(allergy, (), (ingredient,)), allergy)}: this product contains {ingredient}")
+                messages.append(
+                    f"{_subject(Named(allergy, (), (ingredient,)), allergy)}: this product contains {ingredient}"
+                )
         direct = {c.code for c in named.classes}
         for c in named.classes:
             if c.code in product.allergy_classes:

@@ -24,6 +24,8 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any
 
+from careplane.kernel.money import Money
+
 DRUGS_FORMAT = "careplane.pharmacy.drugs/1"
 CLASSES_FORMAT = "careplane.pharmacy.allergy_classes/1"
 DEA_SCHEDULES: tuple[str, ...] = ("", "CII", "CIII", "CIV", "CV")
@@ -74,6 +76,14 @@ class Product:
     def controlled(self) -> bool:
         return bool(self.dea_schedule)
 
+    @property
+    def cash_price(self) -> Money:
+        return Money(self.cash_price_cents)
+
+    @property
+    def acquisition_cost(self) -> Money:
+        return Money(self.acquisition_cents)
+
 
 @dataclass(frozen=True)
 class CrossSensitivity:
@@ -114,6 +124,26 @@ class Catalog:
 
     def allergy_classes_of(self, product: Product) -> tuple[AllergyClass, ...]:
         return tuple(self.allergy_classes[c] for c in product.allergy_classes)
+
+    # The rules live in their own modules, which read this class: imported when called.
+
+    def search(self, query: str, limit: int = 20) -> list[Product]:
+        """Products fitting ``query`` (ingredient, brand, strength, RxCUI, NDC; typos forgiven), best first."""
+        from careplane.units.pharmacy.drug_search import search
+
+        return search(self, query, limit)
+
+    def match(self, name: str, strength: str) -> Product | None:
+        """The one product a prescription's drug name and strength mean, or None."""
+        from careplane.units.pharmacy.drug_search import match
+
+        return match(self, name, strength)
+
+    def cross_sensitive(self, product: Product, allergy: str | AllergyClass) -> list[CrossSensitivity]:
+        """How an allergy (text, or a class) may extend to the product's classes."""
+        from careplane.units.pharmacy.allergies import cross_sensitive
+
+        return cross_sensitive(self, product, allergy)
 
 
 # ---------------------------------------------------------------- loading
@@ -323,10 +353,11 @@ class _Reader:
         if pid and not _SLUG.fullmatch(pid):
             self.bad(f"{where}.id", f"'{pid}' must be a slug: lower-case letters and digits joined by '-'")
         name, strength, form, route, cls, unit = (
-            self.text(obj, f, where)
-            for f in ("name", "strength", "dose_form", "route", "therapeutic_class", "unit")
+            self.text(obj, f, where) for f in ("name", "strength", "dose_form", "route", "therapeutic_class", "unit")
         )
-        brand, rxcui, ndc, dea = (self.text(obj, f, where, empty_ok=True) for f in ("brand", "rxcui", "ndc", "dea_schedule"))
+        brand, rxcui, ndc, dea = (
+            self.text(obj, f, where, empty_ok=True) for f in ("brand", "rxcui", "ndc", "dea_schedule")
+        )
         ingredients = tuple(i.lower() for i in self.texts(obj, "ingredients", where))
         classes = self.texts(obj, "allergy_classes", where, empty_ok=True)
         if "dea_schedule" in obj and dea not in DEA_SCHEDULES:

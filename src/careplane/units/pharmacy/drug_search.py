@@ -2,9 +2,10 @@
 
 :func:`search` ranks products for what a person types: ingredient, brand, strength or form words
 (``amoxicilin 500``: each word typed is scored against the product's words, 1 for a prefix and
-otherwise by the Dice coefficient of their trigrams, so a misspelling still finds the drug), or a code (an RxCUI, or an NDC in its 10- or 11-digit form, with
-or without hyphens). :func:`match` is stricter: it turns a prescription's drug name and strength
-(``"Amoxicillin"``, ``"500 mg capsule"``) into the one product it means, or none.
+otherwise by the Dice coefficient of their trigrams, so a misspelling still finds the drug), or a
+code (an RxCUI, or an NDC in its 10- or 11-digit form, with or without hyphens). :func:`match` is
+stricter: it turns a prescription's drug name and strength (``"Amoxicillin"``, ``"500 mg
+capsule"``) into the one product it means, or none.
 
 The index is built once per catalog and kept in plain Python sets: a search of a 500-product
 catalog takes about a millisecond (``tests/units/pharmacy/test_drug_search.py`` measures it).
@@ -20,10 +21,47 @@ from careplane.units.pharmacy.catalog import Catalog, Product
 
 #: Words that name a salt or hydrate: a prescription may leave them out of an ingredient's name.
 SALT_WORDS = frozenset(
-    "hydrochloride hcl sodium potassium calcium magnesium phosphate sulfate bisulfate hyclate monohydrate citrate "
-    "tartrate succinate besylate maleate fumarate mesylate dimesylate acetate bromide hydrobromide oxalate "
-    "benzoate dihydrochloride tromethamine pamoate xinafoate medoxomil marboxil axetil proxetil dipropionate "
-    "furoate propionate bitartrate saccharate aspartate trihydrate".split()
+    [
+        "hydrochloride",
+        "hcl",
+        "sodium",
+        "potassium",
+        "calcium",
+        "magnesium",
+        "phosphate",
+        "sulfate",
+        "bisulfate",
+        "hyclate",
+        "monohydrate",
+        "citrate",
+        "tartrate",
+        "succinate",
+        "besylate",
+        "maleate",
+        "fumarate",
+        "mesylate",
+        "dimesylate",
+        "acetate",
+        "bromide",
+        "hydrobromide",
+        "oxalate",
+        "benzoate",
+        "dihydrochloride",
+        "tromethamine",
+        "pamoate",
+        "xinafoate",
+        "medoxomil",
+        "marboxil",
+        "axetil",
+        "proxetil",
+        "dipropionate",
+        "furoate",
+        "propionate",
+        "bitartrate",
+        "saccharate",
+        "aspartate",
+        "trihydrate",
+    ]
 )
 #: Routes a prescription need not name: a cream is topical, a tablet oral, unless it says otherwise.
 DEFAULT_ROUTES = frozenset({"oral", "topical"})
@@ -181,4 +219,3 @@ def match(catalog: Catalog, name: str, strength: str) -> Product | None:
         if best is None or (extra, entry.product.id) < best[:2]:
             best = (extra, entry.product.id, entry.product)
     return best[2] if best else None
-

@@ -53,10 +53,48 @@ SOURCES = [
 
 #: Words that name a salt or a hydrate: the directory and prescribers may leave them out.
 SALT_WORDS = frozenset(
-    "hydrochloride hcl sodium potassium calcium magnesium phosphate sulfate bisulfate hyclate monohydrate citrate "
-    "tartrate succinate besylate maleate fumarate mesylate dimesylate acetate bromide hydrobromide oxalate "
-    "benzoate dihydrochloride tromethamine pamoate xinafoate medoxomil marboxil axetil proxetil dipropionate "
-    "furoate propionate bitartrate saccharate aspartate anhydrous trihydrate".split()
+    [
+        "hydrochloride",
+        "hcl",
+        "sodium",
+        "potassium",
+        "calcium",
+        "magnesium",
+        "phosphate",
+        "sulfate",
+        "bisulfate",
+        "hyclate",
+        "monohydrate",
+        "citrate",
+        "tartrate",
+        "succinate",
+        "besylate",
+        "maleate",
+        "fumarate",
+        "mesylate",
+        "dimesylate",
+        "acetate",
+        "bromide",
+        "hydrobromide",
+        "oxalate",
+        "benzoate",
+        "dihydrochloride",
+        "tromethamine",
+        "pamoate",
+        "xinafoate",
+        "medoxomil",
+        "marboxil",
+        "axetil",
+        "proxetil",
+        "dipropionate",
+        "furoate",
+        "propionate",
+        "bitartrate",
+        "saccharate",
+        "aspartate",
+        "anhydrous",
+        "trihydrate",
+    ]
 )
 
 #: The directory's dosage form names for each of the formulary's forms.
