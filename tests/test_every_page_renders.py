@@ -208,6 +208,14 @@ ROUTES: list[Case] = [
     Case("/api/v1/virtual-care/conditions", "/api/v1/virtual-care/conditions?state=ZZ", allowed=422),
     Case("/api/v1/virtual-care/conditions/{code}", "/api/v1/virtual-care/conditions/uti"),
     Case("/api/v1/virtual-care/conditions/{code}", "/api/v1/virtual-care/conditions/nope", allowed=404),
+    # Pharmacy's drug catalog: no patient data, readable by anyone logged in
+    Case("/pharmacy/drugs", "/pharmacy/drugs"),
+    Case("/pharmacy/drugs", "/pharmacy/drugs?q=amoxicilin"),
+    Case("/pharmacy/drugs", "/pharmacy/drugs?q=zzzzqqq"),
+    Case("/api/v1/pharmacy/drugs", "/api/v1/pharmacy/drugs?q=bactrim&limit=5"),
+    Case("/api/v1/pharmacy/drugs", "/api/v1/pharmacy/drugs?q=bactrim&limit=0", allowed=422),
+    Case("/api/v1/pharmacy/drugs/{product_id}", "/api/v1/pharmacy/drugs/amoxicillin-500mg-cap"),
+    Case("/api/v1/pharmacy/drugs/{product_id}", "/api/v1/pharmacy/drugs/nope", allowed=404),
 ]
 
 
