@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import replace
 
 from careplane.units.pharmacy import match_drug, search_drugs
@@ -46,20 +45,6 @@ def test_search_finds_by_rxcui_where_the_catalog_has_one():
     with_code = Catalog(sources=cat.sources, products=(tagged, *cat.products[1:]), allergy_classes=cat.allergy_classes)
     assert [p.id for p in with_code.search("308182")] == [tagged.id]
     assert with_code.search("308183") == []
-
-
-def test_a_search_of_a_1000_product_catalog_takes_milliseconds():
-    cat = shipped()
-    doubled = tuple(replace(p, id=f"{p.id}-{n}") for n in range(3) for p in cat.products)[:1000]
-    big = Catalog(sources=cat.sources, products=doubled, allergy_classes=cat.allergy_classes)
-    big.search("warm-up")
-    queries = ["amoxicilin", "Bactrim", "lisinopril 10", "sertralin", "hydrocodone acetaminophen", "00093-3109-05"]
-    start = time.perf_counter()
-    for _ in range(5):
-        for q in queries:
-            assert big.search(q)
-    per_search = (time.perf_counter() - start) / (5 * len(queries))
-    assert per_search < 0.05, f"{per_search * 1000:.1f} ms per search"
 
 
 def _protocol_drugs() -> set[tuple[str, str]]:
