@@ -81,7 +81,7 @@ class Patient(IdMixin, TimestampMixin, Base):
     merged_at: Mapped[datetime | None]
     #: Someone asked and the patient has no known allergies: who said so (an actor label) and when.
     #: Both None means no one has said; recording an allergy clears them
-    #: (:mod:`careplane.kernel.patients.allergies`, which says why this is not an allergy row).
+    #: (:mod:`careplane.kernel.patients.allergies.service`, which says why this is not an allergy row).
     no_known_allergies_at: Mapped[datetime | None]
     no_known_allergies_by: Mapped[str | None] = mapped_column(String(254))
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +36,8 @@ from careplane.kernel.patients.merge import RecordMerged
 from careplane.kernel.patients.models import Patient
 
 RESOURCE = "patient.allergies"
+#: What the list says as a whole: some allergies are active, someone said there are none, or no one has said.
+Assessment = Literal["allergies", "no-known-allergies", "not-recorded"]
 
 
 class DuplicateAllergy(ValidationFailed):
@@ -47,7 +49,9 @@ class DuplicateAllergy(ValidationFailed):
 
     def __init__(self, existing: PatientAllergy) -> None:
         when = existing.recorded_at.strftime("%Y-%m-%d")
-        super().__init__({"substance": f"{existing.substance} is already on the active allergy list (recorded {when})."})
+        super().__init__(
+            {"substance": f"{existing.substance} is already on the active allergy list (recorded {when})."}
+        )
         self.extensions = {"allergy_id": str(existing.id)}
 
 
@@ -65,7 +69,7 @@ class AllergyList:
         return [a for a in self.allergies if a.active]
 
     @property
-    def assessment(self) -> str:
+    def assessment(self) -> Assessment:
         """``allergies`` (some active), ``no-known-allergies`` (someone said so) or ``not-recorded``."""
         if self.active:
             return "allergies"
@@ -82,7 +86,12 @@ def read_allergy_list(
 ) -> AllergyList:
     """The list with the "no known allergies" statement, in one audited read."""
     authorize(
-        session, actor, Permission.PATIENT_READ, patient_id=patient_id, resource_type=RESOURCE, resource_id=str(patient_id)
+        session,
+        actor,
+        Permission.PATIENT_READ,
+        patient_id=patient_id,
+        resource_type=RESOURCE,
+        resource_id=str(patient_id),
     )
     patient = session.get(Patient, patient_id)
     if patient is None:
@@ -160,7 +169,9 @@ def update_allergy(
         raise NotFound("No such allergy on this patient's list.")
     cleaned = clean_allergy_changes(changes)
     if allergy.status == AllergyStatus.ENTERED_IN_ERROR:
-        raise Conflict("This entry was marked entered in error, which is final; record the allergy again if it is real.")
+        raise Conflict(
+            "This entry was marked entered in error, which is final; record the allergy again if it is real."
+        )
     now = clock.now()
     new_status = cleaned.pop("status", allergy.status)
     if new_status != allergy.status:
