@@ -130,6 +130,12 @@ ROUTES: list[Case] = [
     Case("/api/v1/patients/{patient_id}", "/api/v1/patients/{other}", OTHER_RECORD),
     Case("/api/v1/patients/{patient_id}/consents", "/api/v1/patients/{own}/consents", OWN_RECORD),
     Case("/api/v1/patients/{patient_id}/consents", "/api/v1/patients/{other}/consents", OTHER_RECORD),
+    Case("/api/v1/patients/{patient_id}/allergies", "/api/v1/patients/{own}/allergies", OWN_RECORD),
+    Case(
+        "/api/v1/patients/{patient_id}/allergies",
+        "/api/v1/patients/{other}/allergies?include_inactive=true",
+        OTHER_RECORD,
+    ),
     Case("/api/v1/patients/{patient_id}/duplicates", "/api/v1/patients/{own}/duplicates", DUPLICATES),
     Case("/api/v1/patients/{patient_id}/duplicates", "/api/v1/patients/{other}/duplicates", DUPLICATES),
     # the portal: staff have no record of their own (404), a logged-in visitor is sent from /register
@@ -396,6 +402,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
         "user_id": ids["nope"],
         "delivery_id": ids["nope"],
         "pair_id": ids["nope"],
+        "allergy_id": ids["nope"],
         "token": "not-a-real-token",
         "queue_id": ids["queue"],
         "item_id": ids["item"],

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 #: before its pages.
 KERNEL_API_MODULES = [
     "careplane.kernel.patients.api",
+    "careplane.kernel.patients.allergies.api",
     "careplane.kernel.identity.api",
     "careplane.kernel.org.offboarding.api",
     "careplane.kernel.org.structure.api",
@@ -63,6 +64,7 @@ KERNEL_PAGE_MODULES = [
     "careplane.kernel.identity.admin_pages",
     "careplane.kernel.patients.pages",
     "careplane.kernel.patients.portal_pages",
+    "careplane.kernel.patients.allergies.pages",
     "careplane.kernel.audit.pages",
     "careplane.kernel.operations_pages",
     "careplane.kernel.mail_pages",

@@ -21,6 +21,7 @@ from careplane.kernel.identity.users import create_user, find_by_email
 from careplane.kernel.org.models import Licence, OrgUnit, StaffMember, Team, TeamMembership, UnitStatus
 from careplane.kernel.org.structure.service import ensure_units, set_unit_lead
 from careplane.kernel.patients import service
+from careplane.kernel.patients.allergies import service as allergies
 from careplane.kernel.patients.models import ConsentKind, Patient
 from careplane.kernel.patients.synthetic import insert_synthetic_patients
 from careplane.settings import Settings
@@ -77,6 +78,13 @@ class DemoLogin:
     created: bool
 
 
+#: The demo patient's allergy list, so the chart's banner and section show entries of both sources.
+DEMO_ALLERGIES = (
+    {"substance": "Penicillin", "category": "medication", "reaction": "hives", "criticality": "high"},
+    {"substance": "Peanuts", "category": "food", "criticality": "low", "source": "patient-reported"},
+)
+
+
 def demo_email(role: Role) -> str:
     return f"{role.value}@{DEMO_DOMAIN}"
 
@@ -99,6 +107,8 @@ def seed_demo(db: Database, settings: Settings, *, patients: int = 200, seed: in
                         confirm_not_duplicate=True,
                         consents=[ConsentKind.TREATMENT, ConsentKind.HIPAA_AUTHORIZATION, ConsentKind.TELEHEALTH],
                     )
+                    for allergy in DEMO_ALLERGIES:
+                        allergies.record_allergy(session, actor, patient.id, allergy)
                     create_user(
                         session,
                         email=email,

@@ -198,12 +198,18 @@ class Actor:
         return not self.system and self.roles == {Role.PATIENT}
 
 
-def decide(actor: Actor, permission: str, patient_id: uuid.UUID | None, *, staff_work: bool = False) -> str | None:
+def decide(
+    actor: Actor, permission: str, patient_id: uuid.UUID | None, *, staff_work: bool = False, staff_only: bool = False
+) -> str | None:
     """``None`` when allowed, otherwise the reason for the refusal. ``staff_work``: the data is the
     service's own work on a record (e.g. its possible duplicates), which a patient does not see even
-    of their own record: it names other people."""
+    of their own record: it names other people. ``staff_only``: a change that is a clinical judgement
+    (e.g. that an allergy was entered in error), which a patient asks the care team for rather than
+    makes, even on their own record."""
     if staff_work and actor.is_patient_only:
         return "patients do not see the registry's work on their record"
+    if staff_only and actor.is_patient_only:
+        return "patients may not make this change, even to their own record; the care team does"
     if not actor.can(permission):
         if permission in actor.role_permissions:
             return f"{permission} is not part of the work of unit {actor.unit or '(none)'}"
@@ -227,9 +233,10 @@ def authorize(
     resource_id: str | None = None,
     reason: str | None = None,
     staff_work: bool = False,
+    staff_only: bool = False,
 ) -> None:
     """Allow and audit, or refuse (audited) with :class:`AccessDenied`."""
-    refusal = decide(actor, permission, patient_id, staff_work=staff_work)
+    refusal = decide(actor, permission, patient_id, staff_work=staff_work, staff_only=staff_only)
     row = entry_values(
         actor,
         str(permission),

@@ -11,12 +11,17 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import home_panels, units
 from careplane.kernel.access import Actor
+from careplane.kernel.patients.allergies import sections as allergy_sections
 from careplane.kernel.units import Panel
 
 Kind = Literal["home_panels", "chart_sections", "portal_sections"]
 
 #: The kernel's own panels, shown by the same rules as the units'.
-KERNEL_PANELS: dict[str, tuple[Panel, ...]] = {"home_panels": home_panels.PANELS}
+KERNEL_PANELS: dict[str, tuple[Panel, ...]] = {
+    "home_panels": home_panels.PANELS,
+    "chart_sections": allergy_sections.CHART_SECTIONS,
+    "portal_sections": allergy_sections.PORTAL_SECTIONS,
+}
 
 
 def shown_to(actor: Actor, kind: Kind) -> list[Panel]:

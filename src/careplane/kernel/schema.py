@@ -18,6 +18,7 @@ from careplane.kernel.db import Database
 MODEL_MODULES = [
     "careplane.kernel.identity.models",
     "careplane.kernel.patients.models",
+    "careplane.kernel.patients.allergies.models",
     "careplane.kernel.audit.models",
     "careplane.kernel.mail",
     "careplane.kernel.idempotency",

@@ -402,6 +402,7 @@ class MergeOut(BaseModel):
     consents_moved: int
     contacts_moved: int
     contacts_already_there: int = Field(description="Contacts the survivor already had, not doubled")
+    allergies_moved: int = Field(description="Allergy entries moved to the survivor, as they were")
     portal_accounts_moved: int
     earlier_merges_repointed: int = Field(
         description="Records merged into the merged one before, now replaced by the survivor"
@@ -419,6 +420,7 @@ class MergeOut(BaseModel):
             consents_moved=r.consents_moved,
             contacts_moved=r.contacts_moved,
             contacts_already_there=r.contacts_already_there,
+            allergies_moved=r.allergies_moved,
             portal_accounts_moved=r.portal_accounts_moved,
             earlier_merges_repointed=r.earlier_merges_repointed,
             pairs=PairCounts(**r.pairs),

@@ -5,7 +5,7 @@ The record that survives keeps its id, MRN and demographics; its blank fields ar
 other. The merged record is never deleted: it stays, inactive and read-only, pointing at the
 survivor (``merged_into_id``), so an old MRN, a printed label or an integration that holds its id
 still leads to the person. What the registry owns moves in the same transaction (consents,
-emergency contacts, portal accounts, possible-duplicate pairs); everything else is asked for with
+emergency contacts, allergies, portal accounts, possible-duplicate pairs); everything else is asked for with
 the :class:`~careplane.kernel.patients.events.PatientsMerged` event.
 """
 
@@ -25,6 +25,7 @@ from careplane.kernel.db import Base
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.events import publish
 from careplane.kernel.identity.models import User
+from careplane.kernel.patients.allergies.models import AllergyStatus, PatientAllergy
 from careplane.kernel.patients.events import PatientsMerged
 from careplane.kernel.patients.models import Consent, EmergencyContact, Patient, PossibleDuplicate
 
@@ -99,6 +100,9 @@ class MergeResult:
     #: already had a pair with that record).
     pairs: dict[str, int] = field(default_factory=lambda: {"merged": 0, "repointed": 0, "superseded": 0})
     event_id: uuid.UUID | None = None
+    #: Allergy entries moved, each as it was (statuses, who recorded them); none is dropped as a
+    #: duplicate, so no one's record of a reaction is lost.
+    allergies_moved: int = 0
 
     def summary(self) -> str:
         """One sentence for the person who merged."""
@@ -110,6 +114,8 @@ class MergeResult:
             moved.append(f"{self.consents_moved} consent{'s' * (self.consents_moved != 1)}")
         if self.contacts_moved:
             moved.append(f"{self.contacts_moved} emergency contact{'s' * (self.contacts_moved != 1)}")
+        if self.allergies_moved:
+            moved.append(f"{self.allergies_moved} allerg{'ies' if self.allergies_moved != 1 else 'y'}")
         if self.portal_accounts_moved:
             moved.append(f"{self.portal_accounts_moved} portal account{'s' * (self.portal_accounts_moved != 1)}")
         if moved:
@@ -226,6 +232,8 @@ def merge_patients(
         setattr(survivor, name, getattr(merged, name))
     result.consents_moved = _repoint(session, Consent, Consent.patient_id, merged_id, survivor_id)
     result.contacts_moved, result.contacts_already_there = _move_contacts(session, survivor_id, merged_id)
+    result.allergies_moved = _repoint(session, PatientAllergy, PatientAllergy.patient_id, merged_id, survivor_id)
+    _settle_no_known_allergies(session, survivor, merged)
     result.portal_accounts_moved = _repoint(session, User, User.patient_id, merged_id, survivor_id)
     result.earlier_merges_repointed = _repoint(session, Patient, Patient.merged_into_id, merged_id, survivor_id)
     result.pairs = _settle_pairs(session, survivor, merged)  # the reviewed pair among them
@@ -289,6 +297,19 @@ def _repoint(
     # An UPDATE's result is a CursorResult (which has the rowcount); Session.execute is typed for any statement.
     result = cast(CursorResult[Any], session.execute(update(model).where(column == old).values({column: new})))
     return result.rowcount or 0
+
+
+def _settle_no_known_allergies(session: Session, survivor: Patient, merged: Patient) -> None:
+    """Once the allergies moved: the survivor's "no known allergies" stands only while no entry is
+    active; the merged record's statement fills a survivor that had none, as a blank field is filled."""
+    active = select(PatientAllergy.id).where(
+        PatientAllergy.patient_id == survivor.id, PatientAllergy.status == AllergyStatus.ACTIVE.value
+    )
+    if session.scalar(active.limit(1)) is not None:
+        survivor.no_known_allergies_at = survivor.no_known_allergies_by = None
+    elif survivor.no_known_allergies_at is None and merged.no_known_allergies_at is not None:
+        survivor.no_known_allergies_at = merged.no_known_allergies_at
+        survivor.no_known_allergies_by = merged.no_known_allergies_by
 
 
 def _contact_key(contact: EmergencyContact) -> tuple[str, str, str]:

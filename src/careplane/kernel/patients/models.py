@@ -79,6 +79,11 @@ class Patient(IdMixin, TimestampMixin, Base):
     #: record: chains are flattened). A merged record is kept, read-only, for history and old MRNs.
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"), index=True)
     merged_at: Mapped[datetime | None]
+    #: Someone asked and the patient has no known allergies: who said so (an actor label) and when.
+    #: Both None means no one has said; recording an allergy clears them
+    #: (:mod:`careplane.kernel.patients.allergies.service`, which says why this is not an allergy row).
+    no_known_allergies_at: Mapped[datetime | None]
+    no_known_allergies_by: Mapped[str | None] = mapped_column(String(254))
 
     emergency_contacts: Mapped[list[EmergencyContact]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="EmergencyContact.name"

@@ -18,6 +18,7 @@ from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service
+from careplane.kernel.patients.allergies import sections as allergy_sections
 from careplane.kernel.patients.merge import labels as field_labels
 from careplane.kernel.patients.models import ConsentKind, ContactChannel, Patient, SexAtBirth
 from careplane.kernel.patients.service import DuplicateSuspected, RecordMerged
@@ -197,6 +198,13 @@ def _form_context(values: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def chart(
     request: Request, patient_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
 ) -> Response:
+    return chart_page(request, session, actor, patient_id)
+
+
+def chart_page(
+    request: Request, session: Session, actor: Actor, patient_id: uuid.UUID, *, status_code: int = 200
+) -> Response:
+    """The chart; also shown again, with its status, by a chart form whose input was refused."""
     patient = service.get_patient(session, actor, patient_id, include=("consents", "contacts"))
     if not patient.active:
         return redirect(f"/patients/{patient.replaced_by}", flash=merged_notice(patient))
@@ -212,9 +220,13 @@ def chart(
             "can_update": actor.can(Permission.PATIENT_UPDATE),
             "can_review": actor.can(Permission.PATIENT_REGISTER),
             "can_merge": actor.can(Permission.PATIENT_MERGE),
+            "allergy_flag": allergy_sections.banner_flag(
+                allergy_sections.allergy_list_for(request, session, actor, patient_id)
+            ),
             **RECORD_HELPERS,
             "sections": panels.rendered("chart_sections", request, session, actor, patient=patient),
         },
+        status_code=status_code,
     )
 
 

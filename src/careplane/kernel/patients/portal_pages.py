@@ -60,7 +60,7 @@ REQUIRED_CONSENTS = (ConsentKind.TREATMENT, ConsentKind.HIPAA_AUTHORIZATION)
 SELF_REGISTRATION = Actor.for_system("self-registration", via="web")
 
 
-def _own_patient_id(actor: Actor) -> uuid.UUID:
+def own_patient_id(actor: Actor) -> uuid.UUID:
     if actor.patient_id is None:
         raise NotFound("Your account is not linked to a patient record.")
     return actor.patient_id
@@ -69,7 +69,7 @@ def _own_patient_id(actor: Actor) -> uuid.UUID:
 # ---------------------------------------------------------------- my record
 
 
-def _my_page(
+def my_page(
     request: Request,
     session: Session,
     actor: Actor,
@@ -79,7 +79,8 @@ def _my_page(
     contacts: list[dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Response:
-    patient = service.get_patient(session, actor, _own_patient_id(actor), include=("consents", "contacts"))
+    """The "My record" page; also shown again, with its status, by a portal form whose input was refused."""
+    patient = service.get_patient(session, actor, own_patient_id(actor), include=("consents", "contacts"))
     if values is None:
         values = {name: getattr(patient, name) for name in SELF_SERVICE_FIELDS}
     if contacts is None:
@@ -109,7 +110,7 @@ def _my_page(
 
 @router.get("/my")
 def my_record(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
-    return _my_page(request, session, actor)
+    return my_page(request, session, actor)
 
 
 @router.post("/my")
@@ -121,7 +122,7 @@ def update_my_record(
 ) -> Response:
     data = {k: v for k, v in (form_data(form)).items() if k in SELF_SERVICE_FIELDS}
     contacts = contacts_from(form)
-    patient_id = _own_patient_id(actor)
+    patient_id = own_patient_id(actor)
 
     def act() -> bool:
         service.update_patient(session, actor, patient_id, data)
@@ -132,7 +133,7 @@ def update_my_record(
     if done:
         return redirect("/my", flash="Your details were saved.")
     errors = contact_errors(form_errors(problem))
-    return _my_page(request, session, actor, values=data, errors=errors, contacts=contacts, status_code=422)
+    return my_page(request, session, actor, values=data, errors=errors, contacts=contacts, status_code=422)
 
 
 @router.post("/my/consents")
@@ -144,7 +145,7 @@ def grant_my_consent(
 ) -> Response:
     kind = str(form.get("kind", ""))
     consent, problem = attempt(
-        session, lambda: service.grant_consent(session, actor, _own_patient_id(actor), kind), FORM_PROBLEMS
+        session, lambda: service.grant_consent(session, actor, own_patient_id(actor), kind), FORM_PROBLEMS
     )
     if problem:
         return redirect("/my", flash=problem.detail)
@@ -156,7 +157,7 @@ def grant_my_consent(
 def revoke_my_consent(
     consent_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
 ) -> Response:
-    consent = service.revoke_consent(session, actor, _own_patient_id(actor), consent_id)
+    consent = service.revoke_consent(session, actor, own_patient_id(actor), consent_id)
     return redirect("/my", flash=f"{ConsentKind(consent.kind).label} revoked.")
 
 
