@@ -80,7 +80,9 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
         page.get_by_role("button", name="Send message").click()
 
         desk.reload()
-        desk.get_by_label("Plan (the patient reads this)").fill("Take the antibiotic for 5 days and drink plenty of water.")
+        desk.get_by_label("Plan (the patient reads this)").fill(
+            "Take the antibiotic for 5 days and drink plenty of water."
+        )
         desk.get_by_label("N30.00", exact=False).check()
         desk.get_by_label("Minutes spent on this visit").fill("12")
         desk.locator("#prescribe-0").check()

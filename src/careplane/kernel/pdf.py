@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from fpdf import FPDF
 
 ORGANISATION = "careplane"
-_FOLD = {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "...", "\u2022": "-"}
+_FOLD = {
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2026": "...",
+    "\u2022": "-",
+}
 
 
 def latin1(text: str) -> str:

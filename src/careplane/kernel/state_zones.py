@@ -14,7 +14,27 @@ _PACIFIC = "America/Los_Angeles"
 
 STATE_ZONES: dict[str, str] = {
     **dict.fromkeys(
-        ["CT", "DE", "DC", "FL", "GA", "MA", "MD", "ME", "NC", "NH", "NJ", "NY", "OH", "PA", "RI", "SC", "VA", "VT", "WV"],
+        [
+            "CT",
+            "DE",
+            "DC",
+            "FL",
+            "GA",
+            "MA",
+            "MD",
+            "ME",
+            "NC",
+            "NH",
+            "NJ",
+            "NY",
+            "OH",
+            "PA",
+            "RI",
+            "SC",
+            "VA",
+            "VT",
+            "WV",
+        ],
         _EASTERN,
     ),
     "MI": "America/Detroit",

@@ -12,8 +12,15 @@ UTI = shipped().get("uti")
 
 
 def test_a_question_enabled_by_an_earlier_answer_is_required_only_when_enabled():
-    base = {"dysuria": True, "frequency": True, "flank_pain": False, "vomiting": False, "duration_days": 2,
-            "last_uti": "never", "has_allergies": False}
+    base = {
+        "dysuria": True,
+        "frequency": True,
+        "flank_pain": False,
+        "vomiting": False,
+        "duration_days": 2,
+        "last_uti": "never",
+        "has_allergies": False,
+    }
     answers, errors = intake.check_answers(UTI, {**base, "fever": False}, from_form=False, complete=True)
     assert errors == {} and "temperature" not in answers
     _, errors = intake.check_answers(UTI, {**base, "fever": True}, from_form=False, complete=True)
@@ -34,7 +41,9 @@ def test_the_api_refuses_wrong_types_where_a_form_sends_text():
         "last_uti": "Choose one of: Never, Within the last 6 months, More than 6 months ago.",
         "nonsense": "The Urinary tract infection questions have no question 'nonsense'.",
     }
-    answers, errors = intake.check_answers(UTI, {"dysuria": "yes", "duration_days": "3"}, from_form=True, complete=False)
+    answers, errors = intake.check_answers(
+        UTI, {"dysuria": "yes", "duration_days": "3"}, from_form=True, complete=False
+    )
     assert errors == {} and answers == {"dysuria": True, "duration_days": 3}
 
 

@@ -49,7 +49,9 @@ def test_a_state_with_no_licensed_clinician_is_refused_with_a_clear_message(db):
     who = patient(db, state="WY")
     with db.unit_of_work() as s, pytest.raises(ValidationFailed) as refused:
         visits.start_visit(s, who, condition_code="uti")
-    assert refused.value.errors == {"state": "Virtual Care is not available in Wyoming yet: no clinician is licensed there today."}
+    assert refused.value.errors == {
+        "state": "Virtual Care is not available in Wyoming yet: no clinician is licensed there today."
+    }
 
 
 def test_a_patient_outside_the_conditions_eligibility_is_told_why(db):
@@ -111,7 +113,12 @@ def test_paying_queues_the_visit_as_a_work_item_needing_a_licence_in_the_patient
     assert visit.status == "queued" and visit.reply_due_at is not None
     with db.unit_of_work() as s:
         item = s.get(WorkItem, visit.work_item_id)
-        assert (item.state, item.patient_id, item.subject_id, item.due_at) == ("NY", who.patient_id, str(visit_id), visit.reply_due_at)
+        assert (item.state, item.patient_id, item.subject_id, item.due_at) == (
+            "NY",
+            who.patient_id,
+            str(visit_id),
+            visit.reply_due_at,
+        )
         payment = s.get(payments.Payment, visit.payment_id)
         assert payment.status == "authorised" and payment.amount == visit.price
 
@@ -159,7 +166,12 @@ def test_messages_both_ways_with_an_image_and_the_first_reply_keeps_the_promise(
     visit = load(db, visit_id)
     assert visit.first_reply_at is not None
     with db.unit_of_work() as s:
-        kinds = [m.author_kind for m in s.scalars(select(VisitMessage).where(VisitMessage.visit_id == visit_id).order_by(VisitMessage.created_at))]
+        kinds = [
+            m.author_kind
+            for m in s.scalars(
+                select(VisitMessage).where(VisitMessage.visit_id == visit_id).order_by(VisitMessage.created_at)
+            )
+        ]
     assert kinds[-2:] == ["patient", "clinician"]
 
 
@@ -204,7 +216,9 @@ def test_completing_charges_the_card_signs_prescriptions_and_tells_billing(db):
     assert completed.payload["diagnoses"] == ["N30.00"] and completed.payload["price_paid_cents"] == visit.price.cents
 
 
-@pytest.mark.parametrize(("minutes", "code"), [(5, "99421"), (10, "99421"), (11, "99422"), (20, "99422"), (21, "99423")])
+@pytest.mark.parametrize(
+    ("minutes", "code"), [(5, "99421"), (10, "99421"), (11, "99422"), (20, "99422"), (21, "99423")]
+)
 def test_the_e_visit_code_follows_the_clinicians_minutes(minutes, code):
     assert treatment.cpt_for("message", minutes) == (code, ())
 

@@ -15,9 +15,9 @@ from starlette.datastructures import FormData
 from careplane.kernel import work
 from careplane.kernel.access import Actor, Permission
 from careplane.kernel.errors import Conflict
-from careplane.kernel.work.items import item_page
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.web import attempt, csrf_protect, db_session, nav_item, page_actor, posted_form, redirect, render
+from careplane.kernel.work.items import item_page
 from careplane.kernel.work.listing import ItemFilter
 from careplane.kernel.work.policy import acting_worker
 
@@ -57,7 +57,13 @@ def queue(
     return render(
         request,
         "work/queue.html",
-        {"page": page, "view": view, "views": VIEWS, "my_staff_id": me.staff_id if me else None, "item_page": item_page},
+        {
+            "page": page,
+            "view": view,
+            "views": VIEWS,
+            "my_staff_id": me.staff_id if me else None,
+            "item_page": item_page,
+        },
     )
 
 

@@ -1,7 +1,7 @@
 """patient allergies: the allergy list (patient_allergies), and "no known allergies" on the patient
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 18:00:00
 
 The two columns are added to ``patients`` in place and dropped with plain DROP COLUMN (SQLite
@@ -17,7 +17,7 @@ from alembic import op
 from careplane.kernel.db import UTCDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_vc_visits_patient_id_patients")),
         sa.ForeignKeyConstraint(["payment_id"], ["payments.id"], name=op.f("fk_vc_visits_payment_id_payments")),
-        sa.ForeignKeyConstraint(["work_item_id"], ["org_work_items.id"], name=op.f("fk_vc_visits_work_item_id_org_work_items")),
+        sa.ForeignKeyConstraint(
+            ["work_item_id"], ["org_work_items.id"], name=op.f("fk_vc_visits_work_item_id_org_work_items")
+        ),
         sa.ForeignKeyConstraint(
             ["clinician_staff_id"], ["staff_members.id"], name=op.f("fk_vc_visits_clinician_staff_id_staff_members")
         ),
@@ -89,7 +91,9 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["message_id"], ["vc_messages.id"], name=op.f("fk_vc_attachments_message_id_vc_messages")),
+        sa.ForeignKeyConstraint(
+            ["message_id"], ["vc_messages.id"], name=op.f("fk_vc_attachments_message_id_vc_messages")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vc_attachments")),
     )
     op.create_index(op.f("ix_vc_attachments_message_id"), "vc_attachments", ["message_id"])
@@ -107,7 +111,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(["visit_id"], ["vc_visits.id"], name=op.f("fk_vc_prescriptions_visit_id_vc_visits")),
         sa.ForeignKeyConstraint(
-            ["prescriber_staff_id"], ["staff_members.id"], name=op.f("fk_vc_prescriptions_prescriber_staff_id_staff_members")
+            ["prescriber_staff_id"],
+            ["staff_members.id"],
+            name=op.f("fk_vc_prescriptions_prescriber_staff_id_staff_members"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vc_prescriptions")),
     )

@@ -57,6 +57,7 @@ UNIT = Unit(
     ),
     portal_sections=(Panel("vc-my-visits", "My online visits", f"{_PAGES}.portal_pages:portal_section", order=10),),
     hand_over=f"{_PAGES}.handlers:hand_over",
+    demo=f"{_PAGES}.demo:seed",
 )
 
 __all__ = ["CODE", "NAME", "UNIT"]

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.units.virtual_care.services import prices as service
 from careplane.units.virtual_care.catalog import fhir_questionnaire, shipped
+from careplane.units.virtual_care.services import prices as service
 
 shipped()  # start-up check: a catalog that does not validate stops the app here, naming every problem
 

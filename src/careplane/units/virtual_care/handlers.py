@@ -37,7 +37,12 @@ def hand_over(session: Session, event: StaffDeparted) -> dict[str, int]:
                 with session.begin_nested():
                     work.assign(session, SYSTEM, visit.work_item_id, event.successor_staff_id, owner=True)
                 visit.clinician_staff_id, visit.claimed_at = event.successor_staff_id, clock.now()
-                tell_patient(session, visit, "Your visit has a new clinician", "Your clinician has left careplane; another clinician has taken over your visit.")
+                tell_patient(
+                    session,
+                    visit,
+                    "Your visit has a new clinician",
+                    "Your clinician has left careplane; another clinician has taken over your visit.",
+                )
                 moved["visit to successor"] += 1
                 continue
             except ValidationFailed:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careplane.kernel.db import Base, IdMixin, TimestampMixin
 from careplane.kernel.money import Money, MoneyType
+from careplane.units.virtual_care.catalog import Answer
 
 
 class Visit(IdMixin, TimestampMixin, Base):
@@ -31,7 +32,7 @@ class Visit(IdMixin, TimestampMixin, Base):
     at_home: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     #: Intake answers by the questionnaire's linkId (only items enabled by the other answers).
-    answers: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict[str, Answer]] = mapped_column(JSON, default=dict)
     price: Mapped[Money | None] = mapped_column(MoneyType)
     payment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("payments.id"))
     work_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("org_work_items.id"))

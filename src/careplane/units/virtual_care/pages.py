@@ -14,8 +14,8 @@ from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service as patients
 from careplane.kernel.web import csrf_protect, db_session, optional_page_actor, render
-from careplane.units.virtual_care.services import prices as service
 from careplane.units.virtual_care.catalog import shipped
+from careplane.units.virtual_care.services import prices as service
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 

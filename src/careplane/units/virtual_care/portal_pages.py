@@ -20,7 +20,16 @@ from careplane.kernel.access import Actor
 from careplane.kernel.errors import Conflict, NotFound, ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.patients import service as patients
-from careplane.kernel.web import attempt, csrf_protect, db_session, form_errors, page_actor, posted_form, redirect, render
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 from careplane.units.virtual_care import intake
 from careplane.units.virtual_care.catalog import shipped
 from careplane.units.virtual_care.models import Visit
@@ -51,7 +60,9 @@ def my_visits(request: Request, actor: Actor = Depends(page_actor), session: Ses
     )
 
 
-def _start_page(request: Request, session: Session, actor: Actor, values: dict[str, str], errors: dict[str, str]) -> Response:
+def _start_page(
+    request: Request, session: Session, actor: Actor, values: dict[str, str], errors: dict[str, str]
+) -> Response:
     return render(
         request,
         "virtual_care/start.html",
@@ -70,12 +81,17 @@ def start_form(
     request: Request, condition: str = "", actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
 ) -> Response:
     patient = patients.get_patient(session, actor, _patient_id(actor))
-    return _start_page(request, session, actor, {"condition": condition, "state": patient.state or "", "at_home": "yes"}, {})
+    return _start_page(
+        request, session, actor, {"condition": condition, "state": patient.state or "", "at_home": "yes"}, {}
+    )
 
 
 @router.post("/virtual-care/visits/new")
 def start(
-    request: Request, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+    request: Request,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
 ) -> Response:
     values = {k: str(form.get(k, "")) for k in ("condition", "state", "at_home")}
     visit, problem = attempt(
@@ -134,7 +150,9 @@ def _as_text(value: object) -> str:
 
 
 @router.get("/virtual-care/visits/{visit_id}")
-def visit(request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def visit(
+    request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     if not actor.is_patient_only:
         from careplane.units.virtual_care.workspace_pages import staff_visit_page
 
@@ -168,7 +186,9 @@ def answer(
         errors = form_errors(problem) or {"intake": problem.detail if problem else "Something went wrong."}
         return visit_page(request, session, actor, visit_id, errors=errors, draft=raw, status_code=422)
     if not submitting:
-        return redirect(f"/virtual-care/visits/{visit_id}", flash="Your answers are saved; come back any time to finish.")
+        return redirect(
+            f"/virtual-care/visits/{visit_id}", flash="Your answers are saved; come back any time to finish."
+        )
     return redirect(f"/virtual-care/visits/{visit_id}")
 
 
@@ -199,13 +219,29 @@ def _act_and_return(
 ) -> Response:
     done, problem = attempt(session, action, PROBLEMS)
     if problem is not None:
-        return visit_page(request, session, actor, visit_id, errors=form_errors(problem) or {"visit": problem.detail}, status_code=422 if isinstance(problem, ValidationFailed) else 409)
+        return visit_page(
+            request,
+            session,
+            actor,
+            visit_id,
+            errors=form_errors(problem) or {"visit": problem.detail},
+            status_code=422 if isinstance(problem, ValidationFailed) else 409,
+        )
     return redirect(f"/virtual-care/visits/{visit_id}", flash=flash)
 
 
 @router.post("/virtual-care/visits/{visit_id}/cancel")
-def cancel(request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
-    return _act_and_return(request, session, actor, visit_id, lambda: visits.cancel(session, actor, visit_id), "Your visit was cancelled; you have not been charged.")
+def cancel(
+    request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
+    return _act_and_return(
+        request,
+        session,
+        actor,
+        visit_id,
+        lambda: visits.cancel(session, actor, visit_id),
+        "Your visit was cancelled; you have not been charged.",
+    )
 
 
 @router.post("/virtual-care/visits/{visit_id}/rating")
@@ -219,7 +255,14 @@ def rate(
     raw = str(form.get("rating", ""))
     stars = int(raw) if raw.isdigit() else 0
     comment = str(form.get("comment", ""))
-    return _act_and_return(request, session, actor, visit_id, lambda: ratings.rate(session, actor, visit_id, stars, comment), "Thank you for rating your visit.")
+    return _act_and_return(
+        request,
+        session,
+        actor,
+        visit_id,
+        lambda: ratings.rate(session, actor, visit_id, stars, comment),
+        "Thank you for rating your visit.",
+    )
 
 
 def uploads_of(form: FormData) -> list[messages.Upload]:
@@ -249,14 +292,25 @@ def write(
 
 
 @router.get("/virtual-care/visits/{visit_id}/summary.pdf")
-def summary_pdf(visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def summary_pdf(
+    visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     return pdf_response(session, access.open_for_either(session, actor, visit_id).visit)
 
 
 @router.get("/virtual-care/visits/{visit_id}/attachments/{attachment_id}")
-def attachment(visit_id: uuid.UUID, attachment_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def attachment(
+    visit_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
     found = messages.attachment(session, actor, visit_id, attachment_id)
-    return Response(found.data, media_type=found.content_type, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        found.data,
+        media_type=found.content_type,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def portal_section(request: Request, session: Session, actor: Actor, patient: Any) -> str:
@@ -264,5 +318,6 @@ def portal_section(request: Request, session: Session, actor: Actor, patient: An
     from careplane.kernel.web import templates
 
     found = visits.visits_of_patient(session, actor, patient.id)[:5]
-    return templates.get_template("virtual_care/_portal_section.html").render(visits=found, catalog=shipped(), status=VisitStatus)
-
+    return templates.get_template("virtual_care/_portal_section.html").render(
+        visits=found, catalog=shipped(), status=VisitStatus
+    )

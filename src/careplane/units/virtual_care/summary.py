@@ -91,7 +91,6 @@ def summary_pdf(summary: Summary) -> bytes:
     )
     pdf.rows([("Paid", summary.paid.format()), ("Follow-up", follow)])
     pdf.paragraph(
-        "If your symptoms get worse or do not improve as expected, see a clinician in person. "
-        "In an emergency call 911."
+        "If your symptoms get worse or do not improve as expected, see a clinician in person. In an emergency call 911."
     )
     return pdf.bytes()

@@ -33,7 +33,9 @@ router = APIRouter(
     responses=problem_responses(401, 403),
 )
 
-_KEY_DOC = "Any unique string (e.g. a UUID): a retry with the same key is answered as the first request, without acting twice."
+_KEY_DOC = (
+    "Any unique string (e.g. a UUID): a retry with the same key is answered as the first request, without acting twice."
+)
 _WRITE = problem_responses(
     described={
         404: "No such visit",
@@ -67,7 +69,8 @@ class VisitOut(BaseModel):
     visit_type: str = Field(examples=["message"])
     state: str = Field(description="The state the patient is in for this visit", examples=["NY"])
     status: str = Field(
-        description="intake, awaiting_payment, queued, in_progress, completed, referred_out, ended_with_advice or cancelled"
+        description="intake, awaiting_payment, queued, in_progress, completed, referred_out, "
+        "ended_with_advice or cancelled"
     )
     answers: dict[str, Any] = Field(description="Intake answers by linkId")
     price_cents: int | None
@@ -130,7 +133,9 @@ class VisitOut(BaseModel):
                 for m in visit.messages
             ],
             prescriptions=[
-                PrescriptionOut(drug_id=p.drug_id, drug_name=p.drug_name, sig=p.sig, quantity=p.quantity, refills=p.refills)
+                PrescriptionOut(
+                    drug_id=p.drug_id, drug_name=p.drug_name, sig=p.sig, quantity=p.quantity, refills=p.refills
+                )
                 for p in visit.prescriptions
             ],
             created_at=visit.created_at,
@@ -145,7 +150,9 @@ class StartIn(BaseModel):
 
 
 class AnswersIn(BaseModel):
-    answers: dict[str, Any] = Field(description="Answers by linkId, typed as the question asks", examples=[{"dysuria": True, "duration_days": 2}])
+    answers: dict[str, Any] = Field(
+        description="Answers by linkId, typed as the question asks", examples=[{"dysuria": True, "duration_days": 2}]
+    )
 
 
 class SubmitIn(BaseModel):
@@ -220,7 +227,12 @@ def start(
 
     def work() -> Visit:
         return visits.start_visit(
-            session, actor, condition_code=body.condition, visit_type=body.visit_type, state=body.state, at_home=body.at_home
+            session,
+            actor,
+            condition_code=body.condition,
+            visit_type=body.visit_type,
+            state=body.state,
+            at_home=body.at_home,
         )
 
     return _once(request, session, actor, idempotency_key, body.model_dump(mode="json"), work, 201)
@@ -234,7 +246,9 @@ def my_visits(actor: Actor = Depends(api_actor), session: Session = Depends(db_s
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut, responses=_WRITE, summary="A visit")
-def get_visit(visit_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> VisitOut:
+def get_visit(
+    visit_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)
+) -> VisitOut:
     """The patient's own visit, or for staff: one they hold, may take, or manage (audited)."""
     opened = access.open_for_either(session, actor, visit_id)
     return VisitOut.of(opened.visit, held_by_you=opened.holds)
@@ -276,11 +290,11 @@ def pay(
 ) -> JSONResponse:
     """The price is authorised on the card (charged when the visit is completed); a declined card is
     422 with `errors.card_number`. Test cards: docs/payments.md."""
-    card = payments.Card(number=body.number, expiry=body.expiry, cvc=body.cvc, name=body.name, postal_code=body.postal_code)
-    payload = {"number": body.number[-4:], "expiry": body.expiry}
-    return _once(
-        request, session, actor, idempotency_key, payload, lambda: visits.pay(session, actor, visit_id, card)
+    card = payments.Card(
+        number=body.number, expiry=body.expiry, cvc=body.cvc, name=body.name, postal_code=body.postal_code
     )
+    payload = {"number": body.number[-4:], "expiry": body.expiry}
+    return _once(request, session, actor, idempotency_key, payload, lambda: visits.pay(session, actor, visit_id, card))
 
 
 def _action(path: str, summary: str, doc: str, call: Any) -> None:
@@ -298,17 +312,30 @@ def _action(path: str, summary: str, doc: str, call: Any) -> None:
     router.post(f"/visits/{{visit_id}}/{path}", response_model=VisitOut, responses=_WRITE, summary=summary)(endpoint)
 
 
-_action("cancel", "Cancel a visit", "The patient withdraws a visit no clinician has taken; the authorisation is voided.", visits.cancel)
+_action(
+    "cancel",
+    "Cancel a visit",
+    "The patient withdraws a visit no clinician has taken; the authorisation is voided.",
+    visits.cancel,
+)
 _action(
     "claim",
     "Claim a visit (clinicians)",
-    "Take a queued visit. Needs a licence valid today for the patient's state; of two claims at once one wins (409 for the other).",
+    "Take a queued visit. Needs a licence valid today for the patient's state; "
+    "of two claims at once one wins (409 for the other).",
     treatment.claim,
 )
-_action("release", "Give a visit back to the queue", "The holding clinician puts the visit back into the queue.", treatment.release)
+_action(
+    "release",
+    "Give a visit back to the queue",
+    "The holding clinician puts the visit back into the queue.",
+    treatment.release,
+)
 
 
-@router.post("/visits/{visit_id}/complete", response_model=VisitOut, responses=_WRITE, summary="Complete a visit (clinicians)")
+@router.post(
+    "/visits/{visit_id}/complete", response_model=VisitOut, responses=_WRITE, summary="Complete a visit (clinicians)"
+)
 def complete(
     visit_id: uuid.UUID,
     body: CompleteIn,
@@ -326,14 +353,26 @@ def complete(
         subjective=body.subjective,
         objective=body.objective,
         assessment=body.assessment,
-        prescriptions=[treatment.PrescriptionOrder(p.drug_id, p.sig, p.quantity, p.refills) for p in body.prescriptions],
+        prescriptions=[
+            treatment.PrescriptionOrder(p.drug_id, p.sig, p.quantity, p.refills) for p in body.prescriptions
+        ],
     )
     return _once(
-        request, session, actor, idempotency_key, body.model_dump(mode="json"), lambda: treatment.complete(session, actor, visit_id, done)
+        request,
+        session,
+        actor,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda: treatment.complete(session, actor, visit_id, done),
     )
 
 
-@router.post("/visits/{visit_id}/refer", response_model=VisitOut, responses=_WRITE, summary="Refer to in-person care (clinicians)")
+@router.post(
+    "/visits/{visit_id}/refer",
+    response_model=VisitOut,
+    responses=_WRITE,
+    summary="Refer to in-person care (clinicians)",
+)
 def refer(
     visit_id: uuid.UUID,
     body: ReferIn,
@@ -344,7 +383,12 @@ def refer(
 ) -> JSONResponse:
     """No charge: the authorisation is voided and the patient reads the reason."""
     return _once(
-        request, session, actor, idempotency_key, body.model_dump(mode="json"), lambda: treatment.refer_out(session, actor, visit_id, body.reason)
+        request,
+        session,
+        actor,
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda: treatment.refer_out(session, actor, visit_id, body.reason),
     )
 
 
@@ -359,7 +403,9 @@ def post_message(
     visit_id: uuid.UUID,
     request: Request,
     body: str = Form("", description="The message"),
-    attachments: list[UploadFile] = File(default_factory=list, description="Images: JPEG, PNG, WebP or GIF, up to 5 MB each, 4 at most"),
+    attachments: list[UploadFile] = File(
+        default_factory=list, description="Images: JPEG, PNG, WebP or GIF, up to 5 MB each, 4 at most"
+    ),
     actor: Actor = Depends(api_actor),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
@@ -376,18 +422,26 @@ def post_message(
     summary="An attachment of the visit's conversation",
 )
 def get_attachment(
-    visit_id: uuid.UUID, attachment_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)
+    visit_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    actor: Actor = Depends(api_actor),
+    session: Session = Depends(db_session),
 ) -> Response:
     found = messages.attachment(session, actor, visit_id, attachment_id)
     return Response(
         found.data,
         media_type=found.content_type,
-        headers={"Content-Disposition": f'inline; filename="{found.filename.replace(chr(34), "")}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'inline; filename="{found.filename.replace(chr(34), "")}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
 @router.post("/visits/{visit_id}/rating", response_model=VisitOut, responses=_WRITE, summary="Rate a completed visit")
-def rate(visit_id: uuid.UUID, body: RatingIn, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> dict[str, Any]:
+def rate(
+    visit_id: uuid.UUID, body: RatingIn, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)
+) -> dict[str, Any]:
     return _out(session, actor, ratings.rate(session, actor, visit_id, body.rating, body.comment))
 
 
@@ -397,7 +451,9 @@ def rate(visit_id: uuid.UUID, body: RatingIn, actor: Actor = Depends(api_actor),
     responses={200: {"content": {"application/pdf": {}}, "description": "The visit summary"}, **_WRITE},
     summary="The visit summary as PDF",
 )
-def summary_as_pdf(visit_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> Response:
+def summary_as_pdf(
+    visit_id: uuid.UUID, actor: Actor = Depends(api_actor), session: Session = Depends(db_session)
+) -> Response:
     return pdf_response(session, access.open_for_either(session, actor, visit_id).visit)
 
 
@@ -409,7 +465,10 @@ def pdf_response(session: Session, visit: Visit) -> Response:
     return Response(
         summary_pdf(summary),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="visit-summary-{visit.closed_at:%Y-%m-%d}.pdf"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'inline; filename="visit-summary-{visit.closed_at:%Y-%m-%d}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -18,9 +18,18 @@ from careplane.kernel import work
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import AccessDenied, Conflict, ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
-from careplane.kernel.patients import allergies as allergy_list
 from careplane.kernel.patients import service as patients
-from careplane.kernel.web import attempt, csrf_protect, db_session, form_errors, page_actor, posted_form, redirect, render
+from careplane.kernel.patients.allergies import service as allergy_list
+from careplane.kernel.web import (
+    attempt,
+    csrf_protect,
+    db_session,
+    form_errors,
+    page_actor,
+    posted_form,
+    redirect,
+    render,
+)
 from careplane.kernel.work import ItemFilter, policy
 from careplane.units import pharmacy
 from careplane.units.virtual_care import diagnoses, intake
@@ -53,10 +62,7 @@ def queue(
     )
     page = work.list_items(session, actor, found.id, wanted, limit=50, offset=offset)
     by_id = {row.item.subject_id: row for row in page.rows}
-    loaded = {
-        str(v.id): v
-        for v in session.query(Visit).filter(Visit.id.in_([uuid.UUID(s) for s in by_id if s])).all()
-    }
+    loaded = {str(v.id): v for v in session.query(Visit).filter(Visit.id.in_([uuid.UUID(s) for s in by_id if s])).all()}
     rows = [(row, loaded.get(row.item.subject_id or "")) for row in page.rows]
     if condition:
         rows = [(row, v) for row, v in rows if v is not None and v.condition_code == condition]
@@ -121,31 +127,55 @@ def staff_visit_page(
     )
 
 
-def _visit_action(request: Request, session: Session, actor: Actor, visit_id: uuid.UUID, action: Any, flash: str, back: str | None = None) -> Response:
+def _visit_action(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    visit_id: uuid.UUID,
+    action: Any,
+    flash: str,
+    back: str | None = None,
+) -> Response:
     _, problem = attempt(session, action, PROBLEMS + (AccessDenied,))
     if problem is None:
         return redirect(back or f"/virtual-care/visits/{visit_id}", flash=flash)
     if isinstance(problem, AccessDenied):
         raise problem
-    return redirect("/virtual-care/queue", flash=problem.detail) if isinstance(problem, Conflict) else staff_visit_page(
-        request, session, actor, visit_id, errors=form_errors(problem), status_code=422
+    return (
+        redirect("/virtual-care/queue", flash=problem.detail)
+        if isinstance(problem, Conflict)
+        else staff_visit_page(request, session, actor, visit_id, errors=form_errors(problem), status_code=422)
     )
 
 
 @router.post("/virtual-care/visits/{visit_id}/claim")
-def claim(request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
-    return _visit_action(request, session, actor, visit_id, lambda: treatment.claim(session, actor, visit_id), "The visit is yours.")
+def claim(
+    request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
+    return _visit_action(
+        request, session, actor, visit_id, lambda: treatment.claim(session, actor, visit_id), "The visit is yours."
+    )
 
 
 @router.post("/virtual-care/visits/{visit_id}/release")
-def release(request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+def release(
+    request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
     return _visit_action(
-        request, session, actor, visit_id, lambda: treatment.release(session, actor, visit_id), "The visit is back in the queue.", "/virtual-care/queue"
+        request,
+        session,
+        actor,
+        visit_id,
+        lambda: treatment.release(session, actor, visit_id),
+        "The visit is back in the queue.",
+        "/virtual-care/queue",
     )
 
 
 def _completion_of(form: FormData, visit: Visit) -> treatment.Completion:
-    codes = [str(c) for c in form.getlist("diagnoses")] + [c for c in str(form.get("other_diagnoses", "")).replace(",", " ").split() if c]
+    codes = [str(c) for c in form.getlist("diagnoses")] + [
+        c for c in str(form.get("other_diagnoses", "")).replace(",", " ").split() if c
+    ]
     orders = []
     for key in form.getlist("prescribe"):
         n = str(key)
@@ -172,25 +202,41 @@ def _completion_of(form: FormData, visit: Visit) -> treatment.Completion:
 
 @router.post("/virtual-care/visits/{visit_id}/complete")
 def complete(
-    request: Request, visit_id: uuid.UUID, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+    request: Request,
+    visit_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
 ) -> Response:
     visit = access.load(session, visit_id)
     done = _completion_of(form, visit)
     _, problem = attempt(session, lambda: treatment.complete(session, actor, visit_id, done), PROBLEMS)
     if problem is None:
         return redirect("/virtual-care/queue", flash="Visit completed and signed.")
-    values = {k: str(form.get(k, "")) for k in ("plan", "minutes", "subjective", "objective", "assessment", "other_diagnoses")}
+    values = {
+        k: str(form.get(k, "")) for k in ("plan", "minutes", "subjective", "objective", "assessment", "other_diagnoses")
+    }
     errors = form_errors(problem) or {"visit": problem.detail}
     return staff_visit_page(request, session, actor, visit_id, errors=errors, values=values, status_code=422)
 
 
 @router.post("/virtual-care/visits/{visit_id}/refer")
 def refer(
-    request: Request, visit_id: uuid.UUID, form: FormData = Depends(posted_form), actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+    request: Request,
+    visit_id: uuid.UUID,
+    form: FormData = Depends(posted_form),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
 ) -> Response:
     reason = str(form.get("reason", ""))
     return _visit_action(
-        request, session, actor, visit_id, lambda: treatment.refer_out(session, actor, visit_id, reason), "Referred to in-person care; no charge.", "/virtual-care/queue"
+        request,
+        session,
+        actor,
+        visit_id,
+        lambda: treatment.refer_out(session, actor, visit_id, reason),
+        "Referred to in-person care; no charge.",
+        "/virtual-care/queue",
     )
 
 
@@ -199,7 +245,9 @@ def home_panel(request: Request, session: Session, actor: Actor) -> str:
     from careplane.kernel.web import templates
 
     found = work.queue_by_key(session, visits.QUEUE_KEY)
-    if found is None or policy.see_refusal(actor, policy.acting_worker(session, actor), policy.place_of(session, found)):
+    if found is None or policy.see_refusal(
+        actor, policy.acting_worker(session, actor), policy.place_of(session, found)
+    ):
         return ""
     waiting = work.list_items(session, actor, found.id, ItemFilter(claimable=True), limit=5)
     mine = work.list_items(session, actor, found.id, ItemFilter(assignee="me"), limit=5)

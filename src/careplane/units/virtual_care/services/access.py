@@ -61,7 +61,12 @@ def open_as_staff(session: Session, actor: Actor, visit_id: uuid.UUID, *, lock: 
     if reason:
         raise policy.refuse(actor, "virtual_care.visit.read", item, reason)
     authorize(
-        session, actor, Permission.PATIENT_READ, patient_id=visit.patient_id, resource_type=SUBJECT, resource_id=str(visit.id)
+        session,
+        actor,
+        Permission.PATIENT_READ,
+        patient_id=visit.patient_id,
+        resource_type=SUBJECT,
+        resource_id=str(visit.id),
     )
     return Opened(visit, who)
 
@@ -81,7 +86,11 @@ def _staff_refusal(
     if who is not None and visit.clinician_staff_id == who.staff_id:
         return None
     if item is None:
-        return "this visit is not in a queue you work" if visit.clinician_staff_id is None else "another clinician treated this visit"
+        return (
+            "this visit is not in a queue you work"
+            if visit.clinician_staff_id is None
+            else "another clinician treated this visit"
+        )
     place = policy.place_of(session, item.queue)
     if policy.manages(actor, place, who):
         return None

@@ -22,8 +22,13 @@ from careplane.kernel.access import Actor
 from careplane.kernel.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from careplane.kernel.patients.models import Patient
 from careplane.units.virtual_care.models import Visit, VisitAttachment, VisitMessage
-from careplane.units.virtual_care.services.access import Opened, audit_change, open_as_patient, open_as_staff
-from careplane.units.virtual_care.services.access import open_for_either
+from careplane.units.virtual_care.services.access import (
+    Opened,
+    audit_change,
+    open_as_patient,
+    open_as_staff,
+    open_for_either,
+)
 from careplane.units.virtual_care.visit_states import VisitStatus
 
 MAX_BODY = 5000

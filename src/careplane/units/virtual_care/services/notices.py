@@ -17,7 +17,11 @@ SYSTEM_AUTHOR = "careplane Virtual Care"
 
 def tell_patient(session: Session, visit: Visit, subject: str, body: str) -> VisitMessage:
     message = VisitMessage(
-        visit_id=visit.id, author_kind="system", author_name=SYSTEM_AUTHOR, body=f"{subject}. {body}", created_at=clock.now()
+        visit_id=visit.id,
+        author_kind="system",
+        author_name=SYSTEM_AUTHOR,
+        body=f"{subject}. {body}",
+        created_at=clock.now(),
     )
     session.add(message)
     patient = session.get(Patient, visit.patient_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -20,13 +21,14 @@ from careplane.kernel.access import Actor
 from careplane.kernel.errors import AccessDenied, Conflict, NotFound, ValidationFailed
 from careplane.kernel.events import publish
 from careplane.kernel.org.models import StaffMember
+from careplane.kernel.work import policy
 from careplane.units import pharmacy
 from careplane.units.virtual_care import diagnoses
 from careplane.units.virtual_care.events import PrescriptionSigned, VisitCompleted
 from careplane.units.virtual_care.models import Visit, VisitPrescription
-from careplane.units.virtual_care.services.access import SUBJECT, audit_change, Opened, open_as_staff
+from careplane.units.virtual_care.services.access import Opened, audit_change, load, open_as_staff
 from careplane.units.virtual_care.services.notices import tell_patient
-from careplane.units.virtual_care.services.visits import SYSTEM, condition_of, release_money_and_work
+from careplane.units.virtual_care.services.visits import release_money_and_work
 from careplane.units.virtual_care.visit_states import VisitStatus, move
 
 #: Free follow-up messages after a completed visit.
@@ -45,13 +47,15 @@ def _held(session: Session, actor: Actor, visit_id: uuid.UUID, action: str) -> O
 
 
 def claim(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
-    """Take a queued visit. Taking one already held by someone else is refused as taken."""
-    opened = open_as_staff(session, actor, visit_id, lock=True)
+    """Take a queued visit. Taking one someone else took a moment ago is refused as taken (409)."""
+    locked = load(session, visit_id, lock=True)
+    who = policy.acting_worker(session, actor)
+    if locked.status == VisitStatus.IN_PROGRESS.value and (who is None or locked.clinician_staff_id != who.staff_id):
+        raise Conflict("Another clinician has already taken this visit.")
+    opened = open_as_staff(session, actor, visit_id)
     visit = opened.visit
     if opened.holds and visit.status == VisitStatus.IN_PROGRESS.value:
         return visit
-    if visit.status == VisitStatus.IN_PROGRESS.value:
-        raise Conflict("Another clinician has already taken this visit.")
     target = move(visit.status, "claim")
     assert visit.work_item_id is not None
     item = work.claim(session, actor, visit.work_item_id, owner=True)
@@ -141,7 +145,7 @@ def complete(session: Session, actor: Actor, visit_id: uuid.UUID, done: Completi
     opened = _held(session, actor, visit_id, "complete")
     visit = opened.visit
     errors = _checked(visit, done)
-    cpt, modifiers = ("", ())
+    cpt, modifiers = "", cast(tuple[str, ...], ())
     if not errors:
         try:
             cpt, modifiers = cpt_for(visit.visit_type, done.minutes)
@@ -239,4 +243,3 @@ def refer_out(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str) 
     audit_change(session, actor, visit, "virtual_care.visit.refer")
     tell_patient(session, visit, "Your clinician recommends in-person care", f"{reason} You have not been charged.")
     return visit
-

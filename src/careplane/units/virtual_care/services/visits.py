@@ -9,6 +9,7 @@ visit as it was. Every change is audited as a write to the patient's record.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import select
@@ -46,7 +47,8 @@ def eligibility_refusal(condition: Condition, patient: Patient, on: date) -> str
         upper = f" to {rule.max_age}" if rule.max_age is not None else " and over"
         return f"Online visits for {condition.name.lower()} are for patients aged {rule.min_age}{upper}."
     if patient.sex_at_birth not in rule.sexes:
-        return f"Online visits for {condition.name.lower()} are for patients whose sex at birth is {' or '.join(rule.sexes)}."
+        sexes = " or ".join(rule.sexes)
+        return f"Online visits for {condition.name.lower()} are for patients whose sex at birth is {sexes}."
     return None
 
 
@@ -113,7 +115,9 @@ def save_answers(
     Changing answers after submitting goes back to the intake."""
     visit = open_as_patient(session, actor, visit_id, write=True, lock=True)
     target = move(visit.status, "answer")
-    answers, errors = intake.check_answers(condition_of(visit), {**visit.answers, **raw}, from_form=from_form, complete=False)
+    answers, errors = intake.check_answers(
+        condition_of(visit), {**visit.answers, **raw}, from_form=from_form, complete=False
+    )
     if errors:
         raise ValidationFailed(errors)
     visit.answers, visit.status = dict(answers), target.value
@@ -122,7 +126,12 @@ def save_answers(
 
 
 def submit(
-    session: Session, actor: Actor, visit_id: uuid.UUID, raw: dict[str, object] | None = None, *, from_form: bool = False
+    session: Session,
+    actor: Actor,
+    visit_id: uuid.UUID,
+    raw: Mapping[str, object] | None = None,
+    *,
+    from_form: bool = False,
 ) -> Visit:
     """Check the whole intake (with ``raw`` answers, or those saved); a red flag ends the visit with
     advice and no charge, otherwise the price waits for payment."""
@@ -221,4 +230,3 @@ def visits_of_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> 
 
 def reload(session: Session, visit_id: uuid.UUID) -> Visit:
     return load(session, visit_id)
-
