@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pyotp
@@ -134,6 +135,20 @@ def units_installed(*extra: Unit) -> Iterator[tuple[Unit, ...]]:
     """The installed units plus ``extra`` (declarations a test makes), as if they were installed."""
     before = units.installed()
     units.install([*before, *extra])
+    try:
+        yield units.installed()
+    finally:
+        units.install(None)
+
+
+@contextmanager
+def generic_work_queues() -> Iterator[tuple[Unit, ...]]:
+    """The installed units with no queue driven from a unit's own pages (``QueueSpec.item_page``):
+    the kernel's work tests claim and close the items of the units' queues (e.g. the visit queue)
+    directly, as they would for a unit that keeps no record of its own."""
+    before = units.installed()
+    plain = [replace(u, queues=tuple(replace(q, item_page=None) for q in u.queues)) for u in before]
+    units.install(plain)
     try:
         yield units.installed()
     finally:

@@ -32,6 +32,7 @@ from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.kernel.work.models import WorkQueue
+from careplane.units.virtual_care.models import Visit
 from tests import a11y
 from tests.helpers import session_cookie
 
@@ -68,6 +69,8 @@ ORG_MANAGE = "------xx"  # change the organisation, hire, hand over
 MINE = "x4444444"  # the portal: staff have no record of their own
 WORK = "-xxxx-xx"  # work queues: staff see the queues they work, operations every queue
 VISIT_QUEUE = "-x----xx"  # Virtual Care's visit queue: its clinicians, and operations
+VISIT = "xx----x-"  # a visit: its patient, the clinician who treated it, and the operations lead
+PATIENT_ONLY = "x4444444"  # a patient's own list of visits: staff have none
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,34 @@ ROUTES: list[Case] = [
     Case("/api/v1/virtual-care/conditions", "/api/v1/virtual-care/conditions?state=ZZ", allowed=422),
     Case("/api/v1/virtual-care/conditions/{code}", "/api/v1/virtual-care/conditions/uti"),
     Case("/api/v1/virtual-care/conditions/{code}", "/api/v1/virtual-care/conditions/nope", allowed=404),
+    # Virtual Care's visits: {visit} is the demo patient's, completed by the demo clinician
+    Case("/virtual-care/visits", "/virtual-care/visits"),  # staff are sent to the queue
+    Case("/virtual-care/visits/new", "/virtual-care/visits/new", PATIENT_ONLY),
+    Case("/virtual-care/visits/new", "/virtual-care/visits/new?condition=uti", PATIENT_ONLY),
+    Case("/virtual-care/visits/{visit_id}", "/virtual-care/visits/{visit}", VISIT),
+    Case("/virtual-care/visits/{visit_id}", "/virtual-care/visits/{nope}", allowed=404),
+    Case("/virtual-care/visits/{visit_id}/summary.pdf", "/virtual-care/visits/{visit}/summary.pdf", VISIT),
+    Case(
+        "/virtual-care/visits/{visit_id}/attachments/{attachment_id}",
+        "/virtual-care/visits/{visit}/attachments/{nope}",
+        VISIT,
+        allowed=404,
+    ),
+    Case("/virtual-care/queue", "/virtual-care/queue", VISIT_QUEUE),
+    Case("/virtual-care/queue", "/virtual-care/queue?view=mine&state=ny&condition=uti&offset=0", VISIT_QUEUE),
+    Case("/api/v1/virtual-care/visits", "/api/v1/virtual-care/visits", PATIENT_ONLY),
+    Case("/api/v1/virtual-care/visits/{visit_id}", "/api/v1/virtual-care/visits/{visit}", VISIT),
+    Case("/api/v1/virtual-care/visits/{visit_id}", "/api/v1/virtual-care/visits/{nope}", allowed=404),
+    Case(
+        "/api/v1/virtual-care/visits/{visit_id}/summary.pdf", "/api/v1/virtual-care/visits/{visit}/summary.pdf", VISIT
+    ),
+    Case(
+        "/api/v1/virtual-care/visits/{visit_id}/attachments/{attachment_id}",
+        "/api/v1/virtual-care/visits/{visit}/attachments/{nope}",
+        VISIT,
+        allowed=404,
+    ),
+    Case("/api/v1/virtual-care/diagnoses", "/api/v1/virtual-care/diagnoses?q=cystitis&condition=uti"),
     # Pharmacy's drug catalog: no patient data, readable by anyone logged in
     Case("/pharmacy/drugs", "/pharmacy/drugs"),
     Case("/pharmacy/drugs", "/pharmacy/drugs?q=amoxicilin"),
@@ -270,7 +301,10 @@ def _demo_ids(db) -> dict[str, str]:  # noqa: ANN001
         item = work.create_item(
             s, queue, kind="async_visit", title="Sore throat", patient_id=own, due_at=clock.now() + timedelta(hours=2)
         ).id
+    with db.unit_of_work() as s:
+        visit = s.scalar(select(Visit.id).where(Visit.patient_id == own).order_by(Visit.created_at).limit(1))
     ids = {
+        "visit": visit,
         "own": own,
         "other": other,
         "staff": staff,
@@ -406,6 +440,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
         "token": "not-a-real-token",
         "queue_id": ids["queue"],
         "item_id": ids["item"],
+        "visit_id": ids["visit"],
     }
     problems = []
     for role in (Role.OPERATIONS_LEAD, Role.ADMINISTRATOR, Role.CLINICIAN, Role.PATIENT):

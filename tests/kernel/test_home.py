@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import select
 
 from careplane.kernel.identity.roles import Role
@@ -5,6 +6,7 @@ from careplane.kernel.org.models import OrgUnit, StaffMember
 from careplane.kernel.org.structure import service as structure
 from tests import a11y
 from tests.helpers import login
+from tests.kernel.work.conftest import _generic_queues  # noqa: F401
 
 
 def test_staff_home_shows_figures_for_their_role(client, db):
@@ -60,6 +62,7 @@ def _staff_of(s, role):  # noqa: ANN001, ANN202
     return user, s.scalar(select(StaffMember).where(StaffMember.user_id == user.id))
 
 
+@pytest.mark.usefixtures("_generic_queues")
 def test_a_clinician_home_lists_their_work_with_age_and_deadline_and_their_teams_queues(client, db, settings):
     from datetime import timedelta
 
@@ -80,13 +83,17 @@ def test_a_clinician_home_lists_their_work_with_age_and_deadline_and_their_teams
         )
         work.assign(s, Actor.for_system("tests"), late.id, staff.id)
         work.create_item(
-            s, queue.place.queue.id, kind="async_visit", title="Pink eye", due_at=clock.now() + timedelta(hours=3)
+            s,
+            queue.place.queue.id,
+            kind="async_visit",
+            title="Ingrown toenail",
+            due_at=clock.now() + timedelta(hours=3),
         )
     client.cookies.set("cp_session", session_cookie(db, settings, user))
     page = client.get("/").text
     assert "Your work" in page and "Assigned to you" in page
     assert "Itchy rash" in page and "late by 20 min" in page
-    assert "Pink eye" not in page  # not theirs yet: it is counted in the queue instead
+    assert "Ingrown toenail" not in page  # not theirs yet: it is counted in the queue instead
     assert f"waiting in {queue.place.queue.name}" in page
     assert "Your API tokens" not in page and "Across the organisation" not in page
 

@@ -238,7 +238,12 @@ def start(
     return _once(request, session, actor, idempotency_key, body.model_dump(mode="json"), work, 201)
 
 
-@router.get("/visits", response_model=list[VisitOut], summary="Your visits (patients)")
+@router.get(
+    "/visits",
+    response_model=list[VisitOut],
+    responses=problem_responses(described={404: "The caller is not a patient (clinicians use the work queue)"}),
+    summary="Your visits (patients)",
+)
 def my_visits(actor: Actor = Depends(api_actor), session: Session = Depends(db_session)) -> list[VisitOut]:
     if actor.patient_id is None:
         raise NotFound("Only patients have visits of their own; clinicians use the work queue.")
