@@ -232,6 +232,7 @@ ROUTES: list[Case] = [
     ),
     Case("/virtual-care/queue", "/virtual-care/queue", VISIT_QUEUE),
     Case("/virtual-care/queue", "/virtual-care/queue?view=mine&state=ny&condition=uti&offset=0", VISIT_QUEUE),
+    Case("/virtual-care/lead", "/virtual-care/lead", VISIT_QUEUE),  # its lead (the demo clinician), operations
     Case("/api/v1/virtual-care/visits", "/api/v1/virtual-care/visits", PATIENT_ONLY),
     Case("/api/v1/virtual-care/visits/{visit_id}", "/api/v1/virtual-care/visits/{visit}", VISIT),
     Case("/api/v1/virtual-care/visits/{visit_id}", "/api/v1/virtual-care/visits/{nope}", allowed=404),

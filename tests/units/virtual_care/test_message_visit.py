@@ -12,10 +12,11 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from careplane.kernel import payments
+from careplane.kernel.access import Actor
 from careplane.kernel.errors import AccessDenied, Conflict, ValidationFailed
 from careplane.kernel.events import OutboxEvent
 from careplane.kernel.work import WorkItem
-from careplane.units.virtual_care.models import VisitMessage
+from careplane.units.virtual_care.models import Visit, VisitMessage
 from careplane.units.virtual_care.services import access, messages, ratings, treatment, visits
 from tests.units.virtual_care.builders import (
     GOOD_CARD,
@@ -286,3 +287,63 @@ def test_cancelling_a_queued_visit_voids_the_payment_and_closes_the_work(db):
         assert s.get(payments.Payment, visit.payment_id).status == "voided"
         assert s.get(WorkItem, visit.work_item_id).status == "cancelled"
     assert visit.status == "cancelled"
+
+
+def test_the_promise_job_warns_the_lead_at_80_percent_and_escalates_a_broken_promise_once(db):
+    from datetime import timedelta
+
+    from careplane.kernel import clock
+    from careplane.kernel.mail import OutboxMail
+    from careplane.units.virtual_care.promise_watch import watch
+
+    doctor = clinician(db, "NY")
+    visit_id = queued_visit(db, patient(db))
+    with db.unit_of_work() as s:
+        from careplane.kernel.org.models import OrgUnit, StaffMember
+        from careplane.kernel.org.structure.service import set_unit_lead
+
+        staff_id = s.scalar(select(StaffMember.id).where(StaffMember.user_id == doctor.user_id))
+        unit = s.scalar(select(OrgUnit).where(OrgUnit.code == "virtual_care"))
+        set_unit_lead(s, Actor.for_system("tests"), unit.id, staff_id)
+        visit = s.get(Visit, visit_id)
+        due = visit.reply_due_at
+        # 50 of the 60 minutes have passed
+        visit.queued_at, visit.reply_due_at = clock.now() - timedelta(minutes=50), clock.now() + timedelta(minutes=10)
+    with db.unit_of_work() as s:
+        assert watch(s) == (1, 0)
+        assert watch(s) == (0, 0), "a warning goes once"
+        s.get(Visit, visit_id).reply_due_at = clock.now() - timedelta(minutes=3)
+    with db.unit_of_work() as s:
+        assert watch(s) == (0, 1)
+        assert watch(s) == (0, 0), "an escalation goes once"
+        subjects = [m.subject for m in s.scalars(select(OutboxMail).order_by(OutboxMail.created_at))]
+    assert "Virtual Care: a visit is close to its response-time promise" in subjects
+    assert "Virtual Care: a response-time promise was broken" in subjects
+    assert due is not None
+
+
+def test_the_leads_report_counts_open_visits_revenue_per_day_and_clinicians_per_state(db):
+    from zoneinfo import ZoneInfo
+
+    from careplane.kernel.org.models import OrgUnit, StaffMember
+    from careplane.kernel.org.structure.service import set_unit_lead
+    from careplane.units.virtual_care.services import lead_report
+
+    lead, doctor = clinician(db, "NY"), clinician(db, "NY", "NJ")
+    first = claimed_visit(db, patient(db), doctor)
+    with db.unit_of_work() as s:
+        messages.post(s, doctor, first, "Hello")
+        treatment.complete(s, doctor, first, done())
+    claimed_visit(db, patient(db), doctor)
+    queued_visit(db, patient(db))
+    with db.unit_of_work() as s:
+        staff_id = s.scalar(select(StaffMember.id).where(StaffMember.user_id == lead.user_id))
+        unit = s.scalar(select(OrgUnit).where(OrgUnit.code == "virtual_care"))
+        set_unit_lead(s, Actor.for_system("tests"), unit.id, staff_id)
+    with db.unit_of_work() as s, pytest.raises(AccessDenied):
+        lead_report.report(s, doctor, ZoneInfo("America/New_York"))
+    with db.unit_of_work() as s:
+        r = lead_report.report(s, lead, ZoneInfo("America/New_York"))
+    assert (r.queued, r.in_progress, r.late, r.replies_measured) == (1, 1, 0, 1)
+    assert len(r.days) == 30 and r.days[-1].visits == 1 and r.days[-1].revenue.cents == 4900
+    assert {(row.state, row.licensed, row.treating_now, row.waiting) for row in r.states} == {("NY", 2, 1, 1), ("NJ", 1, 0, 0)}

@@ -40,6 +40,8 @@ def upgrade() -> None:
         sa.Column("reply_due_at", UTCDateTime(), nullable=True),
         sa.Column("claimed_at", UTCDateTime(), nullable=True),
         sa.Column("first_reply_at", UTCDateTime(), nullable=True),
+        sa.Column("promise_warned_at", UTCDateTime(), nullable=True),
+        sa.Column("promise_broken_at", UTCDateTime(), nullable=True),
         sa.Column("closed_at", UTCDateTime(), nullable=True),
         sa.Column("follow_up_until", UTCDateTime(), nullable=True),
         sa.Column("subjective", sa.Text(), nullable=True),

@@ -46,11 +46,12 @@ UNIT = Unit(
         f"{_PAGES}.workspace_pages",
     ),
     models=(f"{_PAGES}.models",),
-    handlers=(f"{_PAGES}.handlers",),
+    handlers=(f"{_PAGES}.handlers", f"{_PAGES}.promise_watch"),
     nav=(
         NavEntry("Online visits", "/virtual-care/visits", role=Role.PATIENT, order=6),
         NavEntry("Conditions and prices", "/virtual-care/conditions", role=Role.PATIENT, order=7),
         NavEntry("Visit queue", "/virtual-care/queue", role=Role.CLINICIAN, order=20),
+        NavEntry("Virtual Care lead", "/virtual-care/lead", permission=Permission.OPERATIONS, order=45),
     ),
     home_panels=(
         Panel("vc-queue", "Online visits", f"{_PAGES}.workspace_pages:home_panel", roles=(Role.CLINICIAN.value,)),

@@ -48,6 +48,10 @@ class Visit(IdMixin, TimestampMixin, Base):
     reply_due_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
     first_reply_at: Mapped[datetime | None]
+    #: When the unit lead was warned that 80% of the promise had passed with no reply, and when the
+    #: promise was broken (escalated): each once, by the promise job.
+    promise_warned_at: Mapped[datetime | None]
+    promise_broken_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     #: Free follow-up messages until then (completed visits).
     follow_up_until: Mapped[datetime | None]

@@ -29,13 +29,14 @@ from careplane.kernel.web import (
     posted_form,
     redirect,
     render,
+    viewer_zone,
 )
 from careplane.kernel.work import ItemFilter, policy
 from careplane.units import pharmacy
 from careplane.units.virtual_care import diagnoses, intake
 from careplane.units.virtual_care.catalog import shipped
 from careplane.units.virtual_care.models import Visit
-from careplane.units.virtual_care.services import access, messages, treatment, visits
+from careplane.units.virtual_care.services import access, lead_report, messages, treatment, visits
 from careplane.units.virtual_care.visit_states import VisitStatus
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
@@ -240,6 +241,13 @@ def refer(
     )
 
 
+@router.get("/virtual-care/lead")
+def lead_page(request: Request, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)) -> Response:
+    report = lead_report.report(session, actor, viewer_zone(request))
+    labels = [f"{d.day:%b %d}" for d in report.days]
+    return render(request, "virtual_care/lead.html", {"r": report, "labels": labels})
+
+
 def home_panel(request: Request, session: Session, actor: Actor) -> str:
     """A clinician's home: visits waiting that they may take, and theirs in progress."""
     from careplane.kernel.web import templates
@@ -251,4 +259,5 @@ def home_panel(request: Request, session: Session, actor: Actor) -> str:
         return ""
     waiting = work.list_items(session, actor, found.id, ItemFilter(claimable=True), limit=5)
     mine = work.list_items(session, actor, found.id, ItemFilter(assignee="me"), limit=5)
-    return templates.get_template("virtual_care/_home_panel.html").render(waiting=waiting, mine=mine)
+    leads = policy.manages(actor, policy.place_of(session, found), policy.acting_worker(session, actor))
+    return templates.get_template("virtual_care/_home_panel.html").render(waiting=waiting, mine=mine, leads=leads)

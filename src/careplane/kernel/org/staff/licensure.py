@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from careplane.kernel import clock
@@ -83,3 +83,16 @@ def licensed_states(
     on = on or clock.today()
     query = select(Licence.state).where(Licence.staff_id == staff_id, *_valid(on, kinds)).distinct()
     return set(session.scalars(query))
+
+
+def clinicians_per_state(session: Session, on: date | None = None) -> dict[str, int]:
+    """How many working clinicians hold a treating licence valid on ``on`` (today), per state."""
+    on = on or clock.today()
+    query = (
+        select(Licence.state, func.count(func.distinct(StaffMember.id)))
+        .join(StaffMember, StaffMember.id == Licence.staff_id)
+        .join(User, User.id == StaffMember.user_id)
+        .where(_working(on), _has_role(Role.CLINICIAN), *_valid(on, CLINICIAN_LICENCE_KINDS))
+        .group_by(Licence.state)
+    )
+    return {state: count for state, count in session.execute(query)}
