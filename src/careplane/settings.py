@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     admission_wait_seconds: float = Field(10, gt=0)
     #: How long a change waits for SQLite's one writer before it gives up (503 on the web).
     write_wait_seconds: float = Field(10, gt=0)
+    #: The ICE servers a video visit's browsers use to reach each other (Virtual Care), as the JSON list
+    #: RTCPeerConnection takes: ``[{"urls": "stun:stun.example.org:3478"}, {"urls": "turn:turn.example.org",
+    #: "username": "...", "credential": "..."}]``. Empty: host candidates only (one network, and the tests).
+    vc_ice_servers: list[dict[str, Any]] = []
     log_json: bool = True
     log_level: str = "INFO"
     #: Worker tuning.

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
+from starlette.requests import HTTPConnection
 
 from careplane.kernel import clock, idempotency, units
 from careplane.kernel.access import Actor
@@ -294,11 +295,11 @@ class MfaRequired(CareplaneError):
     type_slug = "mfa-required"
 
 
-def client_ip(request: Request) -> str | None:
+def client_ip(request: HTTPConnection) -> str | None:
     return request.client.host if request.client else None
 
 
-def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
+def actor_for(request: HTTPConnection, who: authn.Authenticated, via: str) -> Actor:
     principal = who.principal
     actor = Actor(
         user_id=principal.user_id,
@@ -317,7 +318,7 @@ def actor_for(request: Request, who: authn.Authenticated, via: str) -> Actor:
     return actor
 
 
-def bearer_token(request: Request) -> str | None:
+def bearer_token(request: HTTPConnection) -> str | None:
     """The API token of an ``Authorization: Bearer <token>`` header, or None without the header.
     Any other ``Authorization`` (``Basic``, an empty ``Bearer``) is refused with 401."""
     header = request.headers.get("authorization")
@@ -332,9 +333,10 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def authenticate(request: Request, session: SessionOrReader) -> authn.Authenticated | None:
+def authenticate(request: HTTPConnection, session: SessionOrReader) -> authn.Authenticated | None:
     """Who is asking: the bearer token when the request has an ``Authorization`` header (nobody,
-    when that is not a valid bearer token: never its session cookie), else the session cookie."""
+    when that is not a valid bearer token: never its session cookie), else the session cookie.
+    A WebSocket (also an ``HTTPConnection``) is asked the same way."""
     settings: Settings = request.app.state.settings
     if "authorization" in request.headers:
         try:

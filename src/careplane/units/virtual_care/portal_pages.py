@@ -30,7 +30,7 @@ from careplane.kernel.web import (
     redirect,
     render,
 )
-from careplane.units.virtual_care import intake
+from careplane.units.virtual_care import intake, video_pages
 from careplane.units.virtual_care.catalog import shipped
 from careplane.units.virtual_care.models import Visit
 from careplane.units.virtual_care.services import access, messages, prices, ratings, visits
@@ -78,11 +78,19 @@ def _start_page(
 
 @router.get("/virtual-care/visits/new")
 def start_form(
-    request: Request, condition: str = "", actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+    request: Request,
+    condition: str = "",
+    type: str = "message",
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
 ) -> Response:
     patient = patients.get_patient(session, actor, _patient_id(actor))
     return _start_page(
-        request, session, actor, {"condition": condition, "state": patient.state or "", "at_home": "yes"}, {}
+        request,
+        session,
+        actor,
+        {"condition": condition, "state": patient.state or "", "at_home": "yes", "visit_type": type},
+        {},
     )
 
 
@@ -93,11 +101,16 @@ def start(
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    values = {k: str(form.get(k, "")) for k in ("condition", "state", "at_home")}
+    values = {k: str(form.get(k, "")) for k in ("condition", "state", "at_home", "visit_type")}
     visit, problem = attempt(
         session,
         lambda: visits.start_visit(
-            session, actor, condition_code=values["condition"], state=values["state"], at_home=values["at_home"] != "no"
+            session,
+            actor,
+            condition_code=values["condition"],
+            visit_type=values["visit_type"] or "message",
+            state=values["state"],
+            at_home=values["at_home"] != "no",
         ),
         PROBLEMS,
     )
@@ -136,6 +149,7 @@ def visit_page(
             "may_cancel": refusal(visit.status, "cancel") is None,
             "summary": summary_of(session, visit),
             "may_write": messages._writing_refusal(visit, clinician=False) is None,
+            **video_pages.patient_context(session, visit),
         },
         status_code=status_code,
     )

@@ -19,7 +19,9 @@ class VisitStatus(StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"
     #: Paid (authorised), waiting in the queue for a clinician licensed in the patient's state.
     QUEUED = "queued"
-    #: A clinician holds it.
+    #: A video visit paid (authorised) and booked for a time with a clinician, who holds it.
+    BOOKED = "booked"
+    #: A clinician holds it (a video visit: the clinician has started the call).
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     #: The clinician found it needs in-person care: no charge.
@@ -28,6 +30,8 @@ class VisitStatus(StrEnum):
     ENDED_WITH_ADVICE = "ended_with_advice"
     #: The patient withdrew it before a clinician took it: no charge.
     CANCELLED = "cancelled"
+    #: The patient did not join their video visit: recorded, no charge (see docs/units/virtual-care.md).
+    NO_SHOW = "no_show"
 
     @property
     def label(self) -> str:
@@ -38,11 +42,13 @@ _LABELS = {
     VisitStatus.INTAKE: "answering questions",
     VisitStatus.AWAITING_PAYMENT: "waiting for payment",
     VisitStatus.QUEUED: "waiting for a clinician",
+    VisitStatus.BOOKED: "booked",
     VisitStatus.IN_PROGRESS: "with a clinician",
     VisitStatus.COMPLETED: "completed",
     VisitStatus.REFERRED_OUT: "referred to in-person care",
     VisitStatus.ENDED_WITH_ADVICE: "ended with advice",
     VisitStatus.CANCELLED: "cancelled",
+    VisitStatus.NO_SHOW: "missed (no-show)",
 }
 
 S = VisitStatus
@@ -56,8 +62,15 @@ TRANSITIONS: dict[str, tuple[frozenset[VisitStatus], VisitStatus | None]] = {
     "release": (frozenset({S.IN_PROGRESS}), S.QUEUED),
     "complete": (frozenset({S.IN_PROGRESS}), S.COMPLETED),
     "refer": (frozenset({S.IN_PROGRESS}), S.REFERRED_OUT),
-    "cancel": (frozenset({S.INTAKE, S.AWAITING_PAYMENT, S.QUEUED}), S.CANCELLED),
+    "cancel": (frozenset({S.INTAKE, S.AWAITING_PAYMENT, S.QUEUED, S.BOOKED}), S.CANCELLED),
     "rate": (frozenset({S.COMPLETED}), S.COMPLETED),
+    # video visits
+    "book": (frozenset({S.AWAITING_PAYMENT}), S.BOOKED),
+    "reschedule": (frozenset({S.BOOKED}), S.BOOKED),
+    "check_in": (frozenset({S.BOOKED, S.IN_PROGRESS}), None),  # stays where it is
+    "join": (frozenset({S.BOOKED, S.IN_PROGRESS}), None),  # stays where it is
+    "start": (frozenset({S.BOOKED}), S.IN_PROGRESS),
+    "no_show": (frozenset({S.BOOKED, S.IN_PROGRESS}), S.NO_SHOW),
 }
 
 _VERBS = {
@@ -70,10 +83,16 @@ _VERBS = {
     "refer": "referred out",
     "cancel": "cancelled",
     "rate": "rated",
+    "book": "booked",
+    "reschedule": "rescheduled",
+    "check_in": "checked in to",
+    "join": "joined",
+    "start": "started",
+    "no_show": "marked as missed",
 }
 
 #: States a visit does not leave.
-CLOSED = frozenset({S.COMPLETED, S.REFERRED_OUT, S.ENDED_WITH_ADVICE, S.CANCELLED})
+CLOSED = frozenset({S.COMPLETED, S.REFERRED_OUT, S.ENDED_WITH_ADVICE, S.CANCELLED, S.NO_SHOW})
 #: States in which the visit is waiting for or held by a clinician (it has an open work item).
 WITH_CLINICIANS = frozenset({S.QUEUED, S.IN_PROGRESS})
 

@@ -69,8 +69,8 @@ class VisitOut(BaseModel):
     visit_type: str = Field(examples=["message"])
     state: str = Field(description="The state the patient is in for this visit", examples=["NY"])
     status: str = Field(
-        description="intake, awaiting_payment, queued, in_progress, completed, referred_out, "
-        "ended_with_advice or cancelled"
+        description="intake, awaiting_payment, queued, booked (video), in_progress, completed, referred_out, "
+        "ended_with_advice, cancelled or no_show (video)"
     )
     answers: dict[str, Any] = Field(description="Intake answers by linkId")
     price_cents: int | None
@@ -144,7 +144,7 @@ class VisitOut(BaseModel):
 
 class StartIn(BaseModel):
     condition: str = Field(description="A condition code of the catalog", examples=["uti"])
-    visit_type: str = Field("message", description="message (video visits are booked for a time)")
+    visit_type: str = Field("message", description="message, or video (booked for a time after the intake)")
     state: str | None = Field(None, description="The state you are in now (default: the one on your record)")
     at_home: bool = Field(True, description="Whether you are at home (decides the place of service billed)")
 
@@ -177,7 +177,12 @@ class PrescriptionIn(BaseModel):
 class CompleteIn(BaseModel):
     diagnoses: list[str] = Field(description="ICD-10-CM codes, the first one primary", examples=[["N39.0"]])
     plan: str = Field(description="The plan the patient reads")
-    minutes: int = Field(description="Minutes spent on the visit (99421: 5-10, 99422: 11-20, 99423: 21+)")
+    minutes: int | None = Field(
+        None, description="Message visits: minutes spent on the visit (99421: 5-10, 99422: 11-20, 99423: 21+)"
+    )
+    level: int | None = Field(
+        None, description="Video visits: the level of medical decision making, 2 to 5 (99212-99215, modifier 95)"
+    )
     subjective: str = ""
     objective: str = ""
     assessment: str = ""
@@ -355,6 +360,7 @@ def complete(
         diagnoses=body.diagnoses,
         plan=body.plan,
         minutes=body.minutes,
+        level=body.level,
         subjective=body.subjective,
         objective=body.objective,
         assessment=body.assessment,

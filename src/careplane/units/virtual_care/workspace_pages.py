@@ -33,7 +33,7 @@ from careplane.kernel.web import (
 )
 from careplane.kernel.work import ItemFilter, policy
 from careplane.units import pharmacy
-from careplane.units.virtual_care import diagnoses, intake
+from careplane.units.virtual_care import diagnoses, intake, video_pages
 from careplane.units.virtual_care.catalog import shipped
 from careplane.units.virtual_care.models import Visit
 from careplane.units.virtual_care.services import access, lead_report, messages, treatment, visits
@@ -123,6 +123,7 @@ def staff_visit_page(
             "protocol_drugs": protocol_drugs,
             "allergies": allergies,
             "may_write": opened.holds and messages._writing_refusal(visit, clinician=True) is None,
+            **video_pages.staff_context(session, visit),
         },
         status_code=status_code,
     )
@@ -189,7 +190,7 @@ def _completion_of(form: FormData, visit: Visit) -> treatment.Completion:
                 refills=int(refills) if refills.isdigit() else -1,
             )
         )
-    minutes = str(form.get("minutes", "")).strip()
+    minutes, level = str(form.get("minutes", "")).strip(), str(form.get("level", "")).strip()
     return treatment.Completion(
         diagnoses=codes,
         plan=str(form.get("plan", "")),
@@ -198,6 +199,7 @@ def _completion_of(form: FormData, visit: Visit) -> treatment.Completion:
         objective=str(form.get("objective", "")),
         assessment=str(form.get("assessment", "")),
         prescriptions=orders,
+        level=int(level) if level.isdigit() else None,
     )
 
 
@@ -215,7 +217,8 @@ def complete(
     if problem is None:
         return redirect("/virtual-care/queue", flash="Visit completed and signed.")
     values = {
-        k: str(form.get(k, "")) for k in ("plan", "minutes", "subjective", "objective", "assessment", "other_diagnoses")
+        k: str(form.get(k, ""))
+        for k in ("plan", "minutes", "level", "subjective", "objective", "assessment", "other_diagnoses")
     }
     errors = form_errors(problem) or {"visit": problem.detail}
     return staff_visit_page(request, session, actor, visit_id, errors=errors, values=values, status_code=422)

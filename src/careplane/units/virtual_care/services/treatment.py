@@ -36,6 +36,8 @@ FOLLOW_UP = timedelta(days=14)
 MAX_NOTE = 10_000
 #: Online digital evaluation and management (CPT 99421-99423) by the clinician's cumulative minutes.
 E_VISIT_CODES = ((21, "99423"), (11, "99422"), (5, "99421"))
+#: A video visit's levels (office or outpatient visit of an established patient, 99212-99215, modifier 95).
+VIDEO_LEVELS = (2, 3, 4, 5)
 
 
 def _held(session: Session, actor: Actor, visit_id: uuid.UUID, action: str) -> Opened:
@@ -91,6 +93,8 @@ class Completion:
     objective: str = ""
     assessment: str = ""
     prescriptions: list[PrescriptionOrder] = field(default_factory=list)
+    #: A video visit's level of medical decision making, 2 to 5 (CPT 99212-99215); minutes are for message visits.
+    level: int | None = None
 
 
 def cpt_for(visit_type: str, minutes: int | None, level: int | None = None) -> tuple[str, tuple[str, ...]]:
@@ -124,7 +128,10 @@ def _checked(visit: Visit, done: Completion) -> dict[str, str]:
     for name in ("plan", "subjective", "objective", "assessment"):
         if len(getattr(done, name)) > MAX_NOTE:
             errors[name] = f"Keep this under {MAX_NOTE:,} characters."
-    if done.minutes is None or not 1 <= done.minutes <= 600:
+    if visit.visit_type == "video":
+        if done.level not in VIDEO_LEVELS:
+            errors["level"] = "Choose the level of the visit, 2 to 5 (99212-99215)."
+    elif done.minutes is None or not 1 <= done.minutes <= 600:
         errors["minutes"] = "Say how many minutes you spent on this visit (1 to 600)."
     for n, order in enumerate(done.prescriptions):
         where = f"prescriptions[{n}]"
@@ -148,7 +155,7 @@ def complete(session: Session, actor: Actor, visit_id: uuid.UUID, done: Completi
     cpt, modifiers = "", cast(tuple[str, ...], ())
     if not errors:
         try:
-            cpt, modifiers = cpt_for(visit.visit_type, done.minutes)
+            cpt, modifiers = cpt_for(visit.visit_type, done.minutes, done.level)
         except ValidationFailed as short:
             errors.update(short.errors)
     if errors:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from careplane.kernel import clock, payments, work
 from careplane.kernel.access import Actor, Permission, authorize
-from careplane.kernel.errors import AccessDenied, ValidationFailed
+from careplane.kernel.errors import AccessDenied, Conflict, ValidationFailed
 from careplane.kernel.money import Money
 from careplane.kernel.org.staff.licensure import clinicians_licensed_in
 from careplane.kernel.patients.models import Patient
@@ -25,6 +25,7 @@ from careplane.kernel.patients.validation import US_STATES, check_state
 from careplane.units.virtual_care import intake, promise
 from careplane.units.virtual_care.catalog import Condition, shipped
 from careplane.units.virtual_care.models import Visit
+from careplane.units.virtual_care.services import slots
 from careplane.units.virtual_care.services.access import SUBJECT, audit_change, load, open_as_patient
 from careplane.units.virtual_care.services.notices import tell_patient
 from careplane.units.virtual_care.visit_states import VisitStatus, move
@@ -32,6 +33,7 @@ from careplane.units.virtual_care.visit_states import VisitStatus, move
 QUEUE_KEY = "virtual_care.visits"
 #: The work item kind of a message visit waiting for or held by a clinician.
 MESSAGE_VISIT = "message_visit"
+VISIT_TYPES = ("message", "video")
 SYSTEM = Actor.for_system("virtual_care")
 
 
@@ -61,30 +63,16 @@ def start_visit(
     state: str | None = None,
     at_home: bool = True,
 ) -> Visit:
-    """A new message visit for the patient acting, in ``state`` (the one on their record by default)."""
+    """A new message or video visit for the patient acting, in ``state`` (the one on their record by
+    default). A video visit is booked for a time after the intake (:mod:`.booking`)."""
     if not actor.is_patient_only or actor.patient_id is None:
         raise AccessDenied("Patients start their own visits from the portal.")
     authorize(session, actor, Permission.PATIENT_UPDATE, patient_id=actor.patient_id, resource_type=SUBJECT)
     patient = session.get(Patient, actor.patient_id)
     assert patient is not None
-    errors: dict[str, str] = {}
-    condition = shipped().get(condition_code)
-    if condition is None:
-        errors["condition"] = "Choose a condition from the list."
-    if visit_type != "message":
-        errors["visit_type"] = "Message visits start here; video visits are booked for a time."
-    code, problem = check_state(state if state is not None else patient.state)
-    if problem or not code:
-        errors["state"] = problem or "Say which state you are in now."
-    if errors:
-        raise ValidationFailed(errors)
-    assert condition is not None and code is not None
-    if refusal := eligibility_refusal(condition, patient, clock.today()):
-        raise ValidationFailed({"condition": refusal})
-    if not clinicians_licensed_in(session, code):
-        raise ValidationFailed(
-            {"state": f"Virtual Care is not available in {US_STATES[code]} yet: no clinician is licensed there today."}
-        )
+    condition, code = start_checks(
+        session, patient, condition_code, visit_type, state if state is not None else patient.state
+    )
     visit = Visit(
         patient_id=patient.id,
         condition_code=condition.code,
@@ -99,6 +87,33 @@ def start_visit(
     session.flush()
     audit_change(session, actor, visit, "virtual_care.visit.start")
     return visit
+
+
+def start_checks(
+    session: Session, patient: Patient | None, condition_code: str, visit_type: str, state: str | None
+) -> tuple[Condition, str]:
+    """The condition and state code a visit may start with, or 422 naming each problem: an unknown
+    condition or visit type, a bad state, the patient's eligibility (when a patient is given), and
+    a state where no clinician is licensed today. Open slots for video visits are offered on the same terms."""
+    errors: dict[str, str] = {}
+    condition = shipped().get(condition_code)
+    if condition is None:
+        errors["condition"] = "Choose a condition from the list."
+    if visit_type not in VISIT_TYPES:
+        errors["visit_type"] = "Choose a message visit or a video visit."
+    code, problem = check_state(state)
+    if problem or not code:
+        errors["state"] = problem or "Say which state you are in now."
+    if errors:
+        raise ValidationFailed(errors)
+    assert condition is not None and code is not None
+    if patient is not None and (refusal := eligibility_refusal(condition, patient, clock.today())):
+        raise ValidationFailed({"condition": refusal})
+    if not clinicians_licensed_in(session, code):
+        raise ValidationFailed(
+            {"state": f"Virtual Care is not available in {US_STATES[code]} yet: no clinician is licensed there today."}
+        )
+    return condition, code
 
 
 def condition_of(visit: Visit) -> Condition:
@@ -163,6 +178,8 @@ def pay(session: Session, actor: Actor, visit_id: uuid.UUID, card: payments.Card
     answer to a request repeated with the same ``Idempotency-Key``)."""
     visit = open_as_patient(session, actor, visit_id, write=True, lock=True)
     target = move(visit.status, "pay")
+    if visit.visit_type == "video":
+        raise Conflict("A video visit is paid for when a time is booked.")
     condition = condition_of(visit)
     assert visit.price is not None
     payment = payments.authorise(
@@ -203,9 +220,13 @@ def pay(session: Session, actor: Actor, visit_id: uuid.UUID, card: payments.Card
 
 
 def cancel(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
-    """The patient withdraws a visit no clinician has taken: the authorisation is voided."""
+    """The patient withdraws a visit no clinician has taken (a booked video visit: until the cutoff
+    before its start, :mod:`.slots`): the authorisation is voided."""
     visit = open_as_patient(session, actor, visit_id, write=True, lock=True)
-    visit.status = move(visit.status, "cancel").value
+    target = move(visit.status, "cancel")
+    if visit.status == VisitStatus.BOOKED.value:
+        slots.free(session, visit)
+    visit.status = target.value
     visit.closed_at = clock.now()
     release_money_and_work(session, visit, f"cancel-{visit.id}")
     audit_change(session, actor, visit, "virtual_care.visit.cancel")
