@@ -28,9 +28,7 @@ MEDIA_ARGS = [
 @pytest.fixture
 def media_browser(chromium):  # noqa: ANN001, ANN201
     """A second Chromium with a fake camera and microphone (the session's has none)."""
-    browser = chromium.browser_type.launch(
-        executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS + MEDIA_ARGS
-    )
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS + MEDIA_ARGS)
     yield browser
     browser.close()
 
