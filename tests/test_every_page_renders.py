@@ -71,6 +71,8 @@ WORK = "-xxxx-xx"  # work queues: staff see the queues they work, operations eve
 VISIT_QUEUE = "-x----xx"  # Virtual Care's visit queue: its clinicians, and operations
 VISIT = "xx----x-"  # a visit: its patient, the clinician who treated it, and the operations lead
 PATIENT_ONLY = "x4444444"  # a patient's own list of visits: staff have none
+CLINICIAN_ONLY = "-x------"  # a clinician's own hours for video visits
+CALL = "xx------"  # a video visit's call: its patient and its booked clinician, nobody else
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Case:
 
 
 # Path parameters: {own} the demo patient, {other} a synthetic patient, {staff} the demo clinician's
-# staff record, {unit} Virtual Care, {team} one of its teams, {queue} its visit queue, {item} an item in
+# staff record, {video} the demo patient's booked video visit, {unit} Virtual Care, {team} one of its teams, {queue} its visit queue, {item} an item in
 # it, {nope} an id that does not exist.
 ROUTES: list[Case] = [
     Case("/", "/"),
@@ -246,6 +248,20 @@ ROUTES: list[Case] = [
         allowed=404,
     ),
     Case("/api/v1/virtual-care/diagnoses", "/api/v1/virtual-care/diagnoses?q=cystitis&condition=uti"),
+    # Virtual Care's video visits: {video} is the demo patient's, booked with the demo clinician
+    Case("/virtual-care/availability", "/virtual-care/availability", CLINICIAN_ONLY),
+    Case("/virtual-care/visits/{visit_id}", "/virtual-care/visits/{video}", VISIT),
+    Case("/virtual-care/visits/{visit_id}/room", "/virtual-care/visits/{video}/room", CALL),
+    Case("/api/v1/virtual-care/availability", "/api/v1/virtual-care/availability", CLINICIAN_ONLY),
+    Case("/api/v1/virtual-care/slots", "/api/v1/virtual-care/slots?state=NY&condition=uti"),
+    Case("/api/v1/virtual-care/slots", "/api/v1/virtual-care/slots?state=WY&condition=uti", allowed=422),
+    Case("/api/v1/virtual-care/visits/{visit_id}/booking", "/api/v1/virtual-care/visits/{video}/booking", VISIT),
+    Case(
+        "/api/v1/virtual-care/visits/{visit_id}/booking",
+        "/api/v1/virtual-care/visits/{visit}/booking",
+        VISIT,
+        allowed=404,
+    ),
     # Pharmacy's drug catalog: no patient data, readable by anyone logged in
     Case("/pharmacy/drugs", "/pharmacy/drugs"),
     Case("/pharmacy/drugs", "/pharmacy/drugs?q=amoxicilin"),
@@ -303,9 +319,16 @@ def _demo_ids(db) -> dict[str, str]:  # noqa: ANN001
             s, queue, kind="async_visit", title="Sore throat", patient_id=own, due_at=clock.now() + timedelta(hours=2)
         ).id
     with db.unit_of_work() as s:
-        visit = s.scalar(select(Visit.id).where(Visit.patient_id == own).order_by(Visit.created_at).limit(1))
+        visit = s.scalar(
+            select(Visit.id)
+            .where(Visit.patient_id == own, Visit.visit_type == "message")
+            .order_by(Visit.created_at)
+            .limit(1)
+        )
+        video = s.scalar(select(Visit.id).where(Visit.patient_id == own, Visit.visit_type == "video"))
     ids = {
         "visit": visit,
+        "video": video,
         "own": own,
         "other": other,
         "staff": staff,
@@ -442,6 +465,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
         "queue_id": ids["queue"],
         "item_id": ids["item"],
         "visit_id": ids["visit"],
+        "on": "2030-01-07",  # a date of a clinician's hours
     }
     problems = []
     for role in (Role.OPERATIONS_LEAD, Role.ADMINISTRATOR, Role.CLINICIAN, Role.PATIENT):

@@ -29,7 +29,7 @@ from careplane.kernel.work import WorkItem
 from careplane.settings import Settings
 from careplane.standards.npi import generate_npi
 from careplane.units import pharmacy
-from careplane.units.virtual_care import promise
+from careplane.units.virtual_care import promise, video_demo
 from careplane.units.virtual_care.catalog import Answer, Condition, shipped
 from careplane.units.virtual_care.intake import is_enabled, red_flag
 from careplane.units.virtual_care.models import Visit
@@ -93,6 +93,10 @@ def seed(session: Session, settings: Settings, rng: random.Random) -> None:
             _age(session, visit, now - timedelta(minutes=rng.randint(20, 50)))
         else:
             _age(session, visit, now - timedelta(minutes=rng.choice([5, 35, 70, 150])))
+    first = session.get(Patient, people[0].patient_id) if people else None
+    video_condition = _condition_for(first, 1) if first is not None else None
+    if demo_doctor is not None and video_condition is not None:
+        video_demo.seed(session, clinicians, people[0], video_condition.code, _answers(video_condition, rng), CARD, rng)
 
 
 def _as_patient(patient_id: uuid.UUID) -> Actor:
