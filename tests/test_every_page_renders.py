@@ -91,8 +91,8 @@ class Case:
 
 
 # Path parameters: {own} the demo patient, {other} a synthetic patient, {staff} the demo clinician's
-# staff record, {video} the demo patient's booked video visit, {unit} Virtual Care, {team} one of its teams, {queue} its visit queue, {item} an item in
-# it, {nope} an id that does not exist.
+# staff record, {unit} Virtual Care, {team} one of its teams, {queue} its visit queue, {item} an item in
+# it, {video} the demo patient's booked video visit, {nope} an id that does not exist.
 ROUTES: list[Case] = [
     Case("/", "/"),
     Case("/healthz", "/healthz"),

@@ -5,6 +5,7 @@ no-show and completion at a level."""
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, time, timedelta
 
@@ -15,7 +16,9 @@ from careplane.kernel import clock, payments
 from careplane.kernel.errors import AccessDenied, Conflict, ValidationFailed
 from careplane.kernel.events import OutboxEvent
 from careplane.kernel.mail import OutboxMail
+from careplane.kernel.org.events import StaffDeparted
 from careplane.kernel.work import WorkItem
+from careplane.units.virtual_care.handlers import hand_over
 from careplane.units.virtual_care.reminders import remind
 from careplane.units.virtual_care.services import availability, booking, slots, treatment, video_call, visits
 from careplane.units.virtual_care.video_models import Booking
@@ -313,3 +316,30 @@ def test_a_patient_who_joined_is_no_no_show_and_the_visit_completes_at_a_level_w
         "10",
     )
     assert event.payload["visit_type"] == "video"
+
+
+def test_a_departing_clinicians_video_visits_go_to_a_free_licensed_successor_or_are_cancelled_uncharged(db):
+    starts = next_slot()
+    leaver = doctor_with_hours(db, "NY", on=starts)
+    successor = doctor_with_hours(db, "NY", on=starts)
+    leaver_id, successor_id = staff_id_of(db, leaver), staff_id_of(db, successor)
+    taken_over = booked_video_visit(db, patient(db), leaver_id, starts)
+    clash = booked_video_visit(db, patient(db), leaver_id, starts + timedelta(minutes=20))
+    booked_video_visit(db, patient(db), successor_id, starts + timedelta(minutes=20))  # the successor is busy then
+    event = StaffDeparted(
+        departure_id=uuid.uuid4(), staff_id=leaver_id, successor_staff_id=successor_id, successor_queue_id=None
+    )
+    with db.unit_of_work() as s:
+        assert hand_over(s, event) == {"video visit to successor": 1, "video visit cancelled": 1}
+    with db.unit_of_work() as s:
+        assert hand_over(s, event) == {}
+    moved, cancelled = load(db, taken_over), load(db, clash)
+    assert (moved.status, moved.clinician_staff_id, booking_row(db, taken_over).clinician_staff_id) == (
+        "booked",
+        successor_id,
+        successor_id,
+    )
+    assert cancelled.status == "cancelled" and booking_row(db, clash).cancelled_at is not None
+    with db.unit_of_work() as s:
+        assert s.get(WorkItem, moved.work_item_id).assignee_staff_id == successor_id
+        assert s.get(payments.Payment, cancelled.payment_id).status == "voided"

@@ -16,17 +16,23 @@ from careplane.kernel.patients.events import PatientsMerged
 from careplane.units.virtual_care.models import Visit
 from careplane.units.virtual_care.services.notices import tell_patient
 from careplane.units.virtual_care.services.visits import SYSTEM
+from careplane.units.virtual_care.video_handover import hand_over_video_visits
 from careplane.units.virtual_care.visit_states import VisitStatus
 
 
 def hand_over(session: Session, event: StaffDeparted) -> dict[str, int]:
-    """A departed clinician's visits in progress go to the named successor (when they may take the
+    """A departed clinician's message visits in progress go to the named successor (when they may take the
     visit: licensed in its state) or back to the queue for the next clinician; each patient is told.
-    Returns what moved, for the departure report. A redelivery finds nothing left to move."""
+    Their video visits: :mod:`.video_handover`. Returns what moved, for the departure report. A
+    redelivery finds nothing left to move."""
     moved: Counter[str] = Counter()
     held = session.scalars(
         select(Visit)
-        .where(Visit.clinician_staff_id == event.staff_id, Visit.status == VisitStatus.IN_PROGRESS.value)
+        .where(
+            Visit.clinician_staff_id == event.staff_id,
+            Visit.status == VisitStatus.IN_PROGRESS.value,
+            Visit.visit_type == "message",
+        )
         .order_by(Visit.claimed_at, Visit.id)
         .with_for_update()
     ).all()
@@ -56,6 +62,7 @@ def hand_over(session: Session, event: StaffDeparted) -> dict[str, int]:
             "Your clinician has left careplane; your visit is back in the queue and the next clinician will reply.",
         )
         moved["visit back to queue"] += 1
+    moved.update(hand_over_video_visits(session, event))
     return dict(moved)
 
 
