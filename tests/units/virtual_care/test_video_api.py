@@ -4,13 +4,15 @@ refused before its time."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
+from careplane.kernel.web import CSRF_COOKIE, CSRF_FIELD
 from tests.units.virtual_care.builders import clinician, patient, seed
 from tests.units.virtual_care.test_visits_api import CARD, as_user, csrf, errors_of
-from tests.units.virtual_care.video_builders import awaiting_video_payment, next_slot
+from tests.units.virtual_care.video_builders import awaiting_video_payment, doctor_with_hours, next_slot
 
 BASE = "/api/v1/virtual-care"
 
@@ -75,3 +77,25 @@ def test_slots_are_offered_on_the_terms_a_visit_starts_on(client, db):
     ineligible = client.get(f"{BASE}/slots", params={"state": "NY", "condition": "uti"})
     assert ineligible.status_code == 422 and "sex at birth is female" in errors_of(ineligible)["condition"]
     assert client.get(f"{BASE}/availability").status_code == 403
+
+
+def test_the_patient_chooses_a_time_on_the_visit_page_and_books_it_with_the_card_form(client, db):
+    doctor_with_hours(db, "NY", on=next_slot(), zone="America/New_York")
+    who = patient(db)
+    visit_id = awaiting_video_payment(db, who)
+    as_user(client, db, who.user_id)
+    page = client.get(f"/virtual-care/visits/{visit_id}")
+    assert page.status_code == 200 and "When would you like your video visit?" in page.text
+    assert "America/New_York" in page.text and ("EST with" in page.text or "EDT with" in page.text)
+    first = re.search(r'name="slot" value="([^"]+)"', page.text)
+    assert first is not None
+    token = client.cookies.get(CSRF_COOKIE) or ""
+    form = {CSRF_FIELD: token, "card_number": "4242 4242 4242 4242", "card_expiry": "12/39", "card_cvc": "123"}
+    missing = client.post(f"/virtual-care/visits/{visit_id}/book", data=form, follow_redirects=False)
+    assert missing.status_code == 422 and "Choose a time from the list." in missing.text
+    done = client.post(
+        f"/virtual-care/visits/{visit_id}/book", data={**form, "slot": first.group(1)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    booked = client.get(f"/virtual-care/visits/{visit_id}")
+    assert "Your video visit:" in booked.text and "Choose the new time" in booked.text
