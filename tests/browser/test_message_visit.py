@@ -86,8 +86,11 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
         desk.get_by_label("N30.00", exact=False).check()
         desk.get_by_label("Minutes spent on this visit").fill("12")
         desk.locator("#prescribe-0").check()
+        shot(desk, "clinician")
         desk.get_by_role("button", name="Sign and complete").click()
-        expect(desk.get_by_text("Visit completed and signed.")).to_be_visible()
+        desk.goto("/virtual-care/queue?view=mine")
+        expect(desk.get_by_text("You hold no visits.")).to_be_visible()
+        shot(desk, "queue")
     finally:
         staff.close()
 

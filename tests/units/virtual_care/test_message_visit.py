@@ -346,4 +346,7 @@ def test_the_leads_report_counts_open_visits_revenue_per_day_and_clinicians_per_
         r = lead_report.report(s, lead, ZoneInfo("America/New_York"))
     assert (r.queued, r.in_progress, r.late, r.replies_measured) == (1, 1, 0, 1)
     assert len(r.days) == 30 and r.days[-1].visits == 1 and r.days[-1].revenue.cents == 4900
-    assert {(row.state, row.licensed, row.treating_now, row.waiting) for row in r.states} == {("NY", 2, 1, 1), ("NJ", 1, 0, 0)}
+    assert {(row.state, row.licensed, row.treating_now, row.waiting) for row in r.states} == {
+        ("NY", 2, 1, 1),
+        ("NJ", 1, 0, 0),
+    }

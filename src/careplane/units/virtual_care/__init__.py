@@ -56,6 +56,11 @@ UNIT = Unit(
     home_panels=(
         Panel("vc-queue", "Online visits", f"{_PAGES}.workspace_pages:home_panel", roles=(Role.CLINICIAN.value,)),
     ),
+    chart_sections=(
+        Panel(
+            "vc-visits", "Online visits", f"{_PAGES}.workspace_pages:chart_section", permission=Permission.PATIENT_READ
+        ),
+    ),
     portal_sections=(Panel("vc-my-visits", "My online visits", f"{_PAGES}.portal_pages:portal_section", order=10),),
     hand_over=f"{_PAGES}.handlers:hand_over",
     demo=f"{_PAGES}.demo:seed",
