@@ -98,9 +98,9 @@ def test_a_queue_row_shows_server_and_client_times_beside_the_patient_read():
 
 
 def test_the_queue_benchmark_seeds_visits_as_the_services_queue_them(db):
+    from bench import vc_queue
     from sqlalchemy import select
 
-    from bench import vc_queue
     from careplane.kernel.payments.models import Payment, PaymentOperation
     from careplane.kernel.work.models import WorkItem
     from careplane.units.virtual_care.models import Visit, VisitMessage
@@ -141,6 +141,7 @@ def test_a_short_queue_run_serves_both_views_with_the_visits_listed(live_server)
     import urllib.request
 
     from bench import vc_queue
+
     from careplane.kernel.web import SESSION_COOKIE
 
     made = vc_queue.seed(live_server.db, visits=30, clinicians=4)
