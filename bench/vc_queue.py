@@ -401,6 +401,10 @@ def seeded(engine: str, n_visits: int, n_clinicians: int, sample: int, held: int
         with console.status(f"{len(measured)} clinicians claim {held} visits each"):
             for user_id in measured:
                 claim_some(db, user_id, held)
+        if db.is_postgres:  # the statistics autovacuum would have gathered by now on a server in use
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()
         yield db, made, measured
 
 
