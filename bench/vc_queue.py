@@ -242,7 +242,9 @@ def _through_services(db: Database, patient_id: uuid.UUID, condition: str, state
             visit=row,
             item=_row(session, WorkItem.__table__, WorkItem.__table__.c.id == row["work_item_id"]),
             payment=_row(session, Payment.__table__, Payment.__table__.c.id == row["payment_id"]),
-            operation=_row(session, PaymentOperation.__table__, PaymentOperation.__table__.c.payment_id == row["payment_id"]),
+            operation=_row(
+                session, PaymentOperation.__table__, PaymentOperation.__table__.c.payment_id == row["payment_id"]
+            ),
             message=_row(session, VisitMessage.__table__, VisitMessage.__table__.c.visit_id == visit_id),
         )
 
@@ -256,7 +258,13 @@ def _row(session: Any, table: SqlTable, where: Any) -> dict[str, Any]:
 def _copies(db: Database, template: _Template, patient_ids: list[uuid.UUID], rng: random.Random) -> None:
     """The template visit's rows again for each patient, queued ``0..MAX_AGE_MINUTES`` ago."""
     for start in range(0, len(patient_ids), BATCH):
-        rows: dict[str, list[dict[str, Any]]] = {"payments": [], "operations": [], "items": [], "visits": [], "messages": []}
+        rows: dict[str, list[dict[str, Any]]] = {
+            "payments": [],
+            "operations": [],
+            "items": [],
+            "visits": [],
+            "messages": [],
+        }
         for patient_id in patient_ids[start : start + BATCH]:
             shift = timedelta(minutes=rng.uniform(0, MAX_AGE_MINUTES))
             visit_id, item_id, payment_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -264,8 +272,12 @@ def _copies(db: Database, template: _Template, patient_ids: list[uuid.UUID], rng
             v.update(id=visit_id, patient_id=patient_id, payment_id=payment_id, work_item_id=item_id)
             v["reply_due_at"] = promise.due_by(v["queued_at"], v["state"])
             p = _shifted(template.payment, shift, "created_at", "updated_at", "authorised_at")
-            p.update(id=payment_id, patient_id=patient_id, subject_id=str(visit_id),
-                     processor_ref=f"loc_auth_{uuid.uuid4().hex}")
+            p.update(
+                id=payment_id,
+                patient_id=patient_id,
+                subject_id=str(visit_id),
+                processor_ref=f"loc_auth_{uuid.uuid4().hex}",
+            )
             o = _shifted(template.operation, shift, "created_at")
             o.update(
                 id=uuid.uuid4(),
@@ -273,8 +285,14 @@ def _copies(db: Database, template: _Template, patient_ids: list[uuid.UUID], rng
                 idempotency_key=f"visit-pay-{visit_id}",
                 processor_ref=p["processor_ref"],
                 request_hash=_request_hash(
-                    OperationKind.AUTHORISE, p["amount"].cents, patient_id, p["subject_type"], p["subject_id"],
-                    p["card_brand"], p["card_last4"], p["card_expiry"],
+                    OperationKind.AUTHORISE,
+                    p["amount"].cents,
+                    patient_id,
+                    p["subject_type"],
+                    p["subject_id"],
+                    p["card_brand"],
+                    p["card_last4"],
+                    p["card_expiry"],
                 ),
             )
             i = _shifted(template.item, shift, "created_at", "updated_at")
@@ -304,7 +322,11 @@ def clinician_actor(db: Database, user_id: uuid.UUID) -> Actor:
         user = session.get(User, user_id)
         assert user is not None
         return Actor(
-            user_id=user.id, label=user.email, roles=frozenset(user.roles), unit=user.unit, unit_function=user.unit,
+            user_id=user.id,
+            label=user.email,
+            roles=frozenset(user.roles),
+            unit=user.unit,
+            unit_function=user.unit,
             via="web",
         )
 
@@ -332,11 +354,16 @@ def claimable(db: Database, user_id: uuid.UUID) -> int:
     with db.unit_of_work() as session:
         staff_id = session.scalar(select(StaffMember.id).where(StaffMember.user_id == user_id))
         states = licensure.licensed_states(session, staff_id, CLINICIAN_LICENCE_KINDS) if staff_id else set()
-        return session.scalar(
-            select(func.count())
-            .select_from(WorkItem)
-            .where(WorkItem.status == "open", WorkItem.assignee_staff_id.is_(None), WorkItem.state.in_(sorted(states)))
-        ) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(WorkItem)
+                .where(
+                    WorkItem.status == "open", WorkItem.assignee_staff_id.is_(None), WorkItem.state.in_(sorted(states))
+                )
+            )
+            or 0
+        )
 
 
 def cookies(db: Database, user_ids: list[uuid.UUID], settings: Settings) -> list[str]:
@@ -373,7 +400,9 @@ def request_pages(url: str, cookie_values: list[str], view: str, requests: int) 
         for n in range(requests):
             cookie = cookie_values[n % len(cookie_values)]
             started = time.perf_counter()
-            connection.request("GET", f"/virtual-care/queue?view={view}", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"})
+            connection.request(
+                "GET", f"/virtual-care/queue?view={view}", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}
+            )
             response = connection.getresponse()
             response.read()
             elapsed = (time.perf_counter() - started) * 1000
@@ -391,8 +420,9 @@ def percentile(values: list[float], p: float) -> float:
 
 
 @contextmanager
-def seeded(engine: str, n_visits: int, n_clinicians: int, sample: int, held: int, console: Console
-           ) -> Iterator[tuple[Database, Seeded, list[uuid.UUID]]]:
+def seeded(
+    engine: str, n_visits: int, n_clinicians: int, sample: int, held: int, console: Console
+) -> Iterator[tuple[Database, Seeded, list[uuid.UUID]]]:
     with fresh_database(engine) as db:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"seeding {n_visits:,} visits on {engine}", total=n_visits)
@@ -410,8 +440,10 @@ def seeded(engine: str, n_visits: int, n_clinicians: int, sample: int, held: int
 
 def run_engine(engine: str, args: argparse.Namespace, console: Console) -> list[QueueResult]:
     results = []
-    with seeded(engine, args.visits, args.clinicians, args.sample, args.held, console) as (db, made, measured), \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        seeded(engine, args.visits, args.clinicians, args.sample, args.held, console) as (db, made, measured),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         open_claimable = sorted(claimable(db, u) for u in measured)
         log = Path(tmp) / "requests.log"
         settings = Settings()
@@ -425,16 +457,25 @@ def run_engine(engine: str, args: argparse.Namespace, console: Console) -> list[
                 ok = [a for a in answered if a.status == 200]
                 time.sleep(0.5)  # the log line is written after the answer
                 served = server_times(log, {a.request_id for a in ok})
-                results.append(QueueResult(
-                    benchmark=TITLE, engine=engine, visits=made.visits, clinicians=len(made.clinicians), view=view,
-                    requests=len(answered), errors=len(answered) - len(ok),
-                    p50_ms=round(percentile(list(served.values()), 50), 2),
-                    p95_ms=round(percentile(list(served.values()), 95), 2),
-                    client_p50_ms=round(percentile([a.client_ms for a in ok], 50), 2),
-                    client_p95_ms=round(percentile([a.client_ms for a in ok], 95), 2),
-                    claimable_median=open_claimable[len(open_claimable) // 2] if open_claimable else 0,
-                    commit=commit(), machine=machine(), when=clock.today().isoformat(),
-                ))
+                results.append(
+                    QueueResult(
+                        benchmark=TITLE,
+                        engine=engine,
+                        visits=made.visits,
+                        clinicians=len(made.clinicians),
+                        view=view,
+                        requests=len(answered),
+                        errors=len(answered) - len(ok),
+                        p50_ms=round(percentile(list(served.values()), 50), 2),
+                        p95_ms=round(percentile(list(served.values()), 95), 2),
+                        client_p50_ms=round(percentile([a.client_ms for a in ok], 50), 2),
+                        client_p95_ms=round(percentile([a.client_ms for a in ok], 95), 2),
+                        claimable_median=open_claimable[len(open_claimable) // 2] if open_claimable else 0,
+                        commit=commit(),
+                        machine=machine(),
+                        when=clock.today().isoformat(),
+                    )
+                )
                 if len(ok) < len(answered):
                     console.print(f"[red]{engine} {view}: {len(answered) - len(ok)} answers were not 200")
                 if len(served) < len(ok):
@@ -465,13 +506,32 @@ def main() -> None:
     for engine in args.engine or ["sqlite", "postgresql"]:
         results += run_engine(engine, args, console)
     table = Table(title=TITLE)
-    for column in ("engine", "view", "requests", "errors", "server p50 ms", "server p95 ms", "client p50 ms",
-                   "client p95 ms", "claimable", "patient read req/s"):
+    for column in (
+        "engine",
+        "view",
+        "requests",
+        "errors",
+        "server p50 ms",
+        "server p95 ms",
+        "client p50 ms",
+        "client p95 ms",
+        "claimable",
+        "patient read req/s",
+    ):
         table.add_column(column, justify="right")
     for r in results:
-        table.add_row(r.engine, r.view, str(r.requests), str(r.errors), f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}",
-                      f"{r.client_p50_ms:.1f}", f"{r.client_p95_ms:.1f}", f"{r.claimable_median:,}",
-                      f"{r.patient_read_rps:,.0f}" if r.patient_read_rps else "not measured")
+        table.add_row(
+            r.engine,
+            r.view,
+            str(r.requests),
+            str(r.errors),
+            f"{r.p50_ms:.1f}",
+            f"{r.p95_ms:.1f}",
+            f"{r.client_p50_ms:.1f}",
+            f"{r.client_p95_ms:.1f}",
+            f"{r.claimable_median:,}",
+            f"{r.patient_read_rps:,.0f}" if r.patient_read_rps else "not measured",
+        )
     console.print(table)
     if not args.no_save:
         save(results, "vc_queue")
