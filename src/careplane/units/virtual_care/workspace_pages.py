@@ -30,6 +30,7 @@ from careplane.kernel.web import (
     posted_form,
     redirect,
     render,
+    templates,
     viewer_zone,
 )
 from careplane.kernel.work import ItemFilter, policy
@@ -123,7 +124,7 @@ def staff_visit_page(
             "diagnosis_choices": [(code, f"{code} {diagnoses.describe(code)}") for code in condition.icd10],
             "protocol_drugs": protocol_drugs,
             "allergies": allergies,
-            "may_write": opened.holds and messages._writing_refusal(visit, clinician=True) is None,
+            "may_write": opened.holds and messages.writing_refusal(visit, clinician=True) is None,
         },
         status_code=status_code,
     )
@@ -266,8 +267,6 @@ def lead_page(request: Request, actor: Actor = Depends(page_actor), session: Ses
 
 def home_panel(request: Request, session: Session, actor: Actor) -> str:
     """A clinician's home: visits waiting that they may take, and theirs in progress."""
-    from careplane.kernel.web import templates
-
     found = work.queue_by_key(session, visits.QUEUE_KEY)
     if found is None or policy.see_refusal(
         actor, policy.acting_worker(session, actor), policy.place_of(session, found)
@@ -282,8 +281,6 @@ def home_panel(request: Request, session: Session, actor: Actor) -> str:
 def chart_section(request: Request, session: Session, actor: Actor, patient: Any) -> str:
     """The chart's 'Online visits': the patient's visits, newest first (the chart has already checked
     and audited the reading of this record)."""
-    from careplane.kernel.web import templates
-
     found = list(
         session.scalars(select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.created_at.desc()).limit(20))
     )
