@@ -139,20 +139,41 @@ def _callgrind_control(option: str, pid: int) -> None:
 
 
 @contextmanager
-def running_server(database_url: str, data_dir: Path, *, counting: bool = False) -> Iterator[Server]:
+def running_server(database_url: str, data_dir: Path, *, counting: bool = False,
+                   request_log: Path | None = None) -> Iterator[Server]:
     """``careplane serve`` in its own process (one server process, no embedded worker); with
-    ``counting``, under callgrind (:meth:`Server.counting`), about 50 times slower."""
+    ``counting``, under callgrind (:meth:`Server.counting`), about 50 times slower. With
+    ``request_log``, the server logs every request there (JSON lines with its ``ms``: the time
+    the server spent on it, see :func:`server_times`)."""
     port = free_port()
     env = dict(
         os.environ,
         CAREPLANE_DATABASE_URL=database_url,
         CAREPLANE_DATA_DIR=str(data_dir),
         CAREPLANE_SECRET_KEY="bench-secret",
-        CAREPLANE_LOG_LEVEL="WARNING",
+        CAREPLANE_LOG_LEVEL="INFO" if request_log else "WARNING",
+        CAREPLANE_LOG_JSON="true",
     )
     command = [sys.executable, "-m", "careplane.cli", "serve", "--port", str(port), "--no-worker"]
-    with _serving(command, env, port, callgrind_out=data_dir / "callgrind.out" if counting else None) as server:
+    with _serving(command, env, port, callgrind_out=data_dir / "callgrind.out" if counting else None,
+                  log=request_log) as server:
         yield server
+
+
+def server_times(request_log: Path, request_ids: set[str]) -> dict[str, float]:
+    """The server's own time (ms, from request start to the last byte handed to uvicorn, as
+    ``RequestContextMiddleware`` logs it) of each of these requests, by request id."""
+    times: dict[str, float] = {}
+    for line in request_log.read_text().splitlines():
+        if '"request_id"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("request_id") in request_ids and "ms" in entry:
+            times[entry["request_id"]] = float(entry["ms"])
+    return times
 
 
 def plain_fastapi_rps(*, seconds: int, connections: int) -> float:
@@ -190,15 +211,18 @@ def _plain_server(*, callgrind_out: Path | None = None) -> Iterator[Server]:
 
 @contextmanager
 def _serving(command: list[str], env: dict[str, str], port: int, health: str = "/healthz", *,
-             callgrind_out: Path | None = None) -> Iterator[Server]:
-    """The command's server, up and answering; under callgrind, writing to ``callgrind_out``, if given."""
+             callgrind_out: Path | None = None, log: Path | None = None) -> Iterator[Server]:
+    """The command's server, up and answering; under callgrind, writing to ``callgrind_out``, if given;
+    its standard error into ``log``, if given (else kept only to explain a failed start)."""
     counting = callgrind_out is not None
     if counting:
         if not shutil.which("valgrind"):
             raise SystemExit("valgrind is not installed: apt-get install valgrind")
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={callgrind_out}",
                    *command]
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_file = log.open("wb") if log is not None else None
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=log_file if log_file is not None else subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + (600 if counting else 30)
@@ -208,12 +232,15 @@ def _serving(command: list[str], env: dict[str, str], port: int, health: str = "
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start: " + proc.stderr.read().decode()[-2000:]) from None
+                    said = log.read_text() if log is not None else proc.stderr.read().decode()  # type: ignore[union-attr]
+                    raise RuntimeError("server did not start: " + said[-2000:]) from None
                 time.sleep(0.2)
         yield Server(base, proc.pid, callgrind_out)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        if log_file is not None:
+            log_file.close()
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -294,7 +321,30 @@ def _table(rows: list[dict]) -> list[str]:
         return _count_table(rows)
     if "kind" in rows[0]:
         return _mixed_table(rows)
+    if "view" in rows[0]:
+        return _queue_table(rows)
     return _rate_table(rows)
+
+
+def _queue_table(rows: list[dict]) -> list[str]:
+    lines = [
+        "Server time from the server's request log; one request at a time, clinicians in turn. The patient read "
+        "is `bench.patient_read` (1,000 patients, 16 connections) in the same invocation.",
+        "",
+        "| engine | visits | clinicians | view | requests | errors | server p50 ms | server p95 ms "
+        "| client p50 ms | client p95 ms | claimable (median) | patient read req/s, p99 ms | commit | machine | date |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for r in rows:
+        read = r.get("patient_read_rps")
+        beside = f"{read:,.0f}, {r['patient_read_p99_ms']:.1f}" if read else "not measured"
+        lines.append(
+            f"| {r['engine']} | {r['visits']:,} | {r['clinicians']:,} | {r['view']} | {r['requests']:,} | "
+            f"{r['errors']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['client_p50_ms']:.1f} | "
+            f"{r['client_p95_ms']:.1f} | {r['claimable_median']:,} | {beside} | {r['commit']} | {r['machine']} | "
+            f"{r['when']} |"
+        )
+    return lines
 
 
 def _mixed_table(rows: list[dict]) -> list[str]:

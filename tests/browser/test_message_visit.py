@@ -37,6 +37,10 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
     page.get_by_label("What do you need help with?").select_option("uti")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Urinary tract infection")
+    temperature = page.get_by_label("What was your highest temperature, in °F?")
+    expect(temperature).to_be_hidden()  # asked only after a fever (enableWhen)
+    page.locator("#fever-yes").check()
+    expect(temperature).to_be_visible()
     for question in ("dysuria", "frequency"):
         page.locator(f"#{question}-yes").check()
     for question in ("fever", "flank_pain", "vomiting", "has_allergies"):
@@ -86,8 +90,11 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
         desk.get_by_label("N30.00", exact=False).check()
         desk.get_by_label("Minutes spent on this visit").fill("12")
         desk.locator("#prescribe-0").check()
+        shot(desk, "clinician")
         desk.get_by_role("button", name="Sign and complete").click()
-        expect(desk.get_by_text("Visit completed and signed.")).to_be_visible()
+        desk.goto("/virtual-care/queue?view=mine")
+        expect(desk.get_by_text("You hold no visits.")).to_be_visible()
+        shot(desk, "queue")
     finally:
         staff.close()
 

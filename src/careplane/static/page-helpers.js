@@ -2,6 +2,9 @@
 // inline script or on...= handler):
 //   data-select-on-focus   select the field's whole value when it gets focus (a new API token)
 //   data-browser-zone      fill an empty field with the browser's IANA time zone (audit log filter)
+//   data-enable-when       a questionnaire item shown only while earlier answers compare so (FHIR
+//                          enableWhen: [{question, operator, answer}], data-enable-behavior all|any);
+//                          the server applies the same rule, so without script every item shows
 //   #idle-warning          before the idle timeout logs the person out, warn them and let them stay
 //                          (WCAG 2.2.1): "Stay logged in" restarts the server's idle clock
 (function () {
@@ -51,8 +54,48 @@
     restart();
   }
 
+  function answerOf(form, name) {
+    var checked = form.querySelector('input[name="' + name + '"]:checked');
+    var field = checked || form.querySelector('[name="' + name + '"]:not([type="radio"])');
+    if (!field || field.value === "") { return null; }
+    if (field.value === "yes") { return true; }
+    if (field.value === "no") { return false; }
+    var number = Number(field.value);
+    return isNaN(number) ? field.value : number;
+  }
+  function holds(value, operator, expected) {
+    if (value === null) { return false; }
+    switch (operator) {
+      case "=": return value === expected;
+      case "!=": return value !== expected;
+      case ">": return value > expected;
+      case "<": return value < expected;
+      case ">=": return value >= expected;
+      case "<=": return value <= expected;
+    }
+    return false;
+  }
+  function enableWhen() {
+    document.querySelectorAll("form").forEach(function (form) {
+      var items = form.querySelectorAll("[data-enable-when]");
+      if (!items.length) { return; }
+      function apply() {
+        items.forEach(function (item) {
+          var rules = JSON.parse(item.getAttribute("data-enable-when"));
+          var results = rules.map(function (rule) { return holds(answerOf(form, rule.question), rule.operator, rule.answer); });
+          var any = item.getAttribute("data-enable-behavior") === "any";
+          item.hidden = !(any ? results.some(Boolean) : results.every(Boolean));
+        });
+      }
+      form.addEventListener("change", apply);
+      form.addEventListener("input", apply);
+      apply();
+    });
+  }
+
   function ready() {
     idleWarning();
+    enableWhen();
     document.querySelectorAll("[data-select-on-focus]").forEach(function (field) {
       field.addEventListener("focus", function () { field.select(); });
     });

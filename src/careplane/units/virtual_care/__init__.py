@@ -65,6 +65,11 @@ UNIT = Unit(
         Panel("vc-my-visits", "My online visits", f"{_PAGES}.portal_pages:portal_section", order=10),
         Panel("vc-my-video-visits", "My video visits", f"{_PAGES}.video_pages:portal_section", order=11),
     ),
+    chart_sections=(
+        Panel(
+            "vc-visits", "Online visits", f"{_PAGES}.workspace_pages:chart_section", permission=Permission.PATIENT_READ
+        ),
+    ),
     hand_over=f"{_PAGES}.handlers:hand_over",
     demo=f"{_PAGES}.demo:seed",
 )

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from careplane.kernel.guarded_route import GuardedRoute
+from careplane.kernel.web import db_session
 from careplane.units.virtual_care.catalog import fhir_questionnaire, shipped
 from careplane.units.virtual_care.services import prices as service
+from careplane.units.virtual_care.services import ratings
 
 shipped()  # start-up check: a catalog that does not validate stops the app here, naming every problem
 
@@ -34,6 +37,11 @@ class PriceOut(BaseModel):
     display: str = Field(examples=["$39.00"])
 
 
+class RatingOut(BaseModel):
+    average: float = Field(description="1 (poor) to 5 (excellent)", examples=[4.6])
+    count: int
+
+
 class ConditionOut(BaseModel):
     code: str = Field(examples=["uti"])
     name: str
@@ -44,6 +52,7 @@ class ConditionOut(BaseModel):
         description="Price per visit type (message, video): only the one asked for, or both"
     )
     questionnaire: str = Field(description="Where the condition's intake questionnaire (FHIR) is")
+    rating: RatingOut | None = Field(description=f"Patients' average rating, once {ratings.SHOWN_FROM} have rated")
 
 
 @router.get(
@@ -55,7 +64,9 @@ class ConditionOut(BaseModel):
 def conditions(
     state: str = Query(..., description="Two-letter code of the state the patient is in", examples=["NY"]),
     visit_type: str | None = Query(None, description="message or video (default: both prices)", examples=["message"]),
+    session: Session = Depends(db_session),
 ) -> list[ConditionOut]:
+    rated = ratings.by_condition(session)
     return [
         ConditionOut(
             code=p.condition.code,
@@ -70,6 +81,7 @@ def conditions(
             state=p.state,
             prices={k: PriceOut(cents=m.cents, display=m.format()) for k, m in p.prices.items()},
             questionnaire=f"{router.prefix}/conditions/{p.condition.code}",
+            rating=RatingOut(average=r.average, count=r.count) if (r := rated.get(p.condition.code)) else None,
         )
         for p in service.price_list(state, visit_type)
     ]

@@ -16,6 +16,7 @@ from careplane.kernel.patients import service as patients
 from careplane.kernel.web import csrf_protect, db_session, optional_page_actor, render
 from careplane.units.virtual_care.catalog import shipped
 from careplane.units.virtual_care.services import prices as service
+from careplane.units.virtual_care.services import ratings
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
@@ -46,6 +47,8 @@ def conditions_page(
             "state": chosen.upper(),
             "errors": errors,
             "state_choices": [("", "Choose your state…"), *service.STATE_CHOICES],
+            "ratings": ratings.by_condition(session),
+            "patient": actor is not None and actor.is_patient_only,
         },
         status_code=422 if errors else 200,
     )

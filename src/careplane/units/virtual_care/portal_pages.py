@@ -29,6 +29,7 @@ from careplane.kernel.web import (
     posted_form,
     redirect,
     render,
+    templates,
 )
 from careplane.units.virtual_care import intake, video_pages
 from careplane.units.virtual_care.catalog import shipped
@@ -36,7 +37,8 @@ from careplane.units.virtual_care.models import Visit
 from careplane.units.virtual_care.services import access, messages, prices, ratings, visits
 from careplane.units.virtual_care.summary import summary_of
 from careplane.units.virtual_care.visit_states import VisitStatus, refusal
-from careplane.units.virtual_care.visits_api import pdf_response
+from careplane.units.virtual_care.visits_api import attachment_response, pdf_response
+from careplane.units.virtual_care.workspace_pages import staff_visit_page
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 PROBLEMS = (ValidationFailed, Conflict)
@@ -148,7 +150,7 @@ def visit_page(
             "status": VisitStatus,
             "may_cancel": refusal(visit.status, "cancel") is None,
             "summary": summary_of(session, visit),
-            "may_write": messages._writing_refusal(visit, clinician=False) is None,
+            "may_write": messages.writing_refusal(visit, clinician=False) is None,
             **video_pages.patient_context(session, visit),
         },
         status_code=status_code,
@@ -168,8 +170,6 @@ def visit(
     request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
 ) -> Response:
     if not actor.is_patient_only:
-        from careplane.units.virtual_care.workspace_pages import staff_visit_page
-
         return staff_visit_page(request, session, actor, visit_id)
     return visit_page(request, session, actor, visit_id)
 
@@ -187,8 +187,7 @@ def answer(
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    current = access.open_as_patient(session, actor, visit_id, write=False)
-    raw = _answers_of(form, current)
+    raw = _answers_of(form, access.load(session, visit_id))  # the service checks who may answer
     submitting = form.get("action") == "submit"
 
     def act() -> Visit:
@@ -300,8 +299,6 @@ def write(
     errors = form_errors(problem) or {"body": problem.detail}
     if actor.is_patient_only:
         return visit_page(request, session, actor, visit_id, errors=errors, status_code=422)
-    from careplane.units.virtual_care.workspace_pages import staff_visit_page
-
     return staff_visit_page(request, session, actor, visit_id, errors=errors, status_code=422)
 
 
@@ -319,18 +316,11 @@ def attachment(
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    found = messages.attachment(session, actor, visit_id, attachment_id)
-    return Response(
-        found.data,
-        media_type=found.content_type,
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-    )
+    return attachment_response(messages.attachment(session, actor, visit_id, attachment_id))
 
 
 def portal_section(request: Request, session: Session, actor: Actor, patient: Any) -> str:
     """The portal home's 'My online visits': the latest visits and where to start one."""
-    from careplane.kernel.web import templates
-
     found = visits.visits_of_patient(session, actor, patient.id)[:5]
     return templates.get_template("virtual_care/_portal_section.html").render(
         visits=found, catalog=shipped(), status=VisitStatus

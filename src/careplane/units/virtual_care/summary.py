@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -65,8 +66,6 @@ def summary_of(session: Session, visit: Visit) -> Summary | None:
 
 
 def summary_pdf(summary: Summary) -> bytes:
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(summary.zone)
     pdf = Pdf(
         f"Visit summary: {summary.condition}",

@@ -21,8 +21,10 @@ from careplane.kernel.errors import NotFound
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.web import api_actor, db_session, respond_once
+from careplane.kernel.work import policy
 from careplane.units.virtual_care import diagnoses as icd
-from careplane.units.virtual_care.models import Visit
+from careplane.units.virtual_care.catalog import shipped
+from careplane.units.virtual_care.models import Visit, VisitAttachment
 from careplane.units.virtual_care.services import access, messages, ratings, treatment, visits
 from careplane.units.virtual_care.summary import summary_of, summary_pdf
 
@@ -207,8 +209,6 @@ def _out(session: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
 def _holds(session: Session, actor: Actor, visit: Visit) -> bool:
     if actor.is_patient_only or visit.clinician_staff_id is None:
         return False
-    from careplane.kernel.work import policy
-
     who = policy.acting_worker(session, actor)
     return who is not None and who.staff_id == visit.clinician_staff_id
 
@@ -438,13 +438,18 @@ def get_attachment(
     actor: Actor = Depends(api_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    found = messages.attachment(session, actor, visit_id, attachment_id)
+    return attachment_response(messages.attachment(session, actor, visit_id, attachment_id))
+
+
+def attachment_response(found: VisitAttachment) -> Response:
+    """An image of the conversation as served to the API and the pages: never cached, never sniffed."""
     return Response(
         found.data,
         media_type=found.content_type,
         headers={
             "Content-Disposition": f'inline; filename="{found.filename.replace(chr(34), "")}"',
             "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
         },
     )
 
@@ -495,7 +500,5 @@ def search_diagnoses(
     limit: int = Query(20, ge=1, le=100),
     actor: Actor = Depends(api_actor),
 ) -> list[DiagnosisOut]:
-    from careplane.units.virtual_care.catalog import shipped
-
     own = shipped().get(condition or "")
     return [DiagnosisOut(code=c, description=t) for c, t in icd.search(q, first=own.icd10 if own else (), limit=limit)]

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -29,12 +30,13 @@ from careplane.kernel.web import (
     posted_form,
     redirect,
     render,
+    templates,
     viewer_zone,
 )
 from careplane.kernel.work import ItemFilter, policy
 from careplane.units import pharmacy
 from careplane.units.virtual_care import diagnoses, intake, video_pages
-from careplane.units.virtual_care.catalog import shipped
+from careplane.units.virtual_care.catalog import Condition, shipped
 from careplane.units.virtual_care.models import Visit
 from careplane.units.virtual_care.services import access, lead_report, messages, treatment, visits
 from careplane.units.virtual_care.visit_states import VisitStatus
@@ -118,15 +120,30 @@ def staff_visit_page(
             "catalog": shipped(),
             "status": VisitStatus,
             "errors": errors or {},
-            "values": values or {"plan": "", "minutes": ""},
+            "values": values or note_template(condition, visit),
             "diagnosis_choices": [(code, f"{code} {diagnoses.describe(code)}") for code in condition.icd10],
             "protocol_drugs": protocol_drugs,
             "allergies": allergies,
-            "may_write": opened.holds and messages._writing_refusal(visit, clinician=True) is None,
+            "may_write": opened.holds and messages.writing_refusal(visit, clinician=True) is None,
             **video_pages.staff_context(session, visit),
         },
         status_code=status_code,
     )
+
+
+def note_template(condition: Condition, visit: Visit) -> dict[str, str]:
+    """The SOAP note's starting text for the condition: what the patient said, and the usual assessment."""
+    said = "; ".join(
+        f"{item.text.rstrip('?')}: {intake.display(item, answer)}"
+        for item, answer in intake.asked(condition, visit.answers)
+    )
+    return {
+        "subjective": f"Patient reports via {visit.visit_type} visit intake. {said}.",
+        "objective": "Not examined in person (asynchronous telehealth).",
+        "assessment": f"Presentation consistent with {condition.name.lower()}; no red-flag answers in the intake.",
+        "plan": "",
+        "minutes": "",
+    }
 
 
 def _visit_action(
@@ -253,8 +270,6 @@ def lead_page(request: Request, actor: Actor = Depends(page_actor), session: Ses
 
 def home_panel(request: Request, session: Session, actor: Actor) -> str:
     """A clinician's home: visits waiting that they may take, and theirs in progress."""
-    from careplane.kernel.web import templates
-
     found = work.queue_by_key(session, visits.QUEUE_KEY)
     if found is None or policy.see_refusal(
         actor, policy.acting_worker(session, actor), policy.place_of(session, found)
@@ -264,3 +279,14 @@ def home_panel(request: Request, session: Session, actor: Actor) -> str:
     mine = work.list_items(session, actor, found.id, ItemFilter(assignee="me"), limit=5)
     leads = policy.manages(actor, policy.place_of(session, found), policy.acting_worker(session, actor))
     return templates.get_template("virtual_care/_home_panel.html").render(waiting=waiting, mine=mine, leads=leads)
+
+
+def chart_section(request: Request, session: Session, actor: Actor, patient: Any) -> str:
+    """The chart's 'Online visits': the patient's visits, newest first (the chart has already checked
+    and audited the reading of this record)."""
+    found = list(
+        session.scalars(select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.created_at.desc()).limit(20))
+    )
+    return templates.get_template("virtual_care/_chart_section.html").render(
+        visits=found, catalog=shipped(), status=VisitStatus
+    )

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from careplane.units.pharmacy.drug_search import SALT_WORDS  # one list for building and matching
+
 HERE = Path(__file__).resolve().parent
 FORMAT = "careplane.pharmacy.drugs/1"
 DIRECTORY_DATE = "2019-04-29"
@@ -51,51 +53,6 @@ SOURCES = [
     "public source; cash price = acquisition cost x 1.4, rounded up to a whole cent.",
 ]
 
-#: Words that name a salt or a hydrate: the directory and prescribers may leave them out.
-SALT_WORDS = frozenset(
-    [
-        "hydrochloride",
-        "hcl",
-        "sodium",
-        "potassium",
-        "calcium",
-        "magnesium",
-        "phosphate",
-        "sulfate",
-        "bisulfate",
-        "hyclate",
-        "monohydrate",
-        "citrate",
-        "tartrate",
-        "succinate",
-        "besylate",
-        "maleate",
-        "fumarate",
-        "mesylate",
-        "dimesylate",
-        "acetate",
-        "bromide",
-        "hydrobromide",
-        "oxalate",
-        "benzoate",
-        "dihydrochloride",
-        "tromethamine",
-        "pamoate",
-        "xinafoate",
-        "medoxomil",
-        "marboxil",
-        "axetil",
-        "proxetil",
-        "dipropionate",
-        "furoate",
-        "propionate",
-        "bitartrate",
-        "saccharate",
-        "aspartate",
-        "anhydrous",
-        "trihydrate",
-    ]
-)
 
 #: The directory's dosage form names for each of the formulary's forms.
 FORMS: dict[str, frozenset[str]] = {

@@ -76,7 +76,7 @@ def _attachment_errors(uploads: list[Upload]) -> tuple[list[tuple[Upload, str]],
     return checked, errors
 
 
-def _writing_refusal(visit: Visit, *, clinician: bool) -> str | None:
+def writing_refusal(visit: Visit, *, clinician: bool) -> str | None:
     status = VisitStatus(visit.status)
     if status == VisitStatus.IN_PROGRESS or (status == VisitStatus.QUEUED and not clinician):
         return None
@@ -103,7 +103,7 @@ def post(
             raise AccessDenied("Only the clinician who holds this visit writes to the patient.")
     visit = opened.visit
     clinician = opened.worker is not None
-    if reason := _writing_refusal(visit, clinician=clinician):
+    if reason := writing_refusal(visit, clinician=clinician):
         raise Conflict(reason)
     errors: dict[str, str] = {}
     text = body.strip()

@@ -209,7 +209,7 @@ def _sign(session: Session, visit: Visit, staff: StaffMember, order: Prescriptio
     prescription = VisitPrescription(
         visit_id=visit.id,
         drug_id=order.drug_id,
-        drug_name=f"{product.name} {product.strength}",
+        drug_name=product.name,  # the catalog names the strength and form
         sig=order.sig.strip(),
         quantity=order.quantity.strip(),
         refills=order.refills,
