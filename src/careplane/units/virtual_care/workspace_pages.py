@@ -139,7 +139,9 @@ def note_template(condition: Condition, visit: Visit) -> dict[str, str]:
     )
     return {
         "subjective": f"Patient reports via {visit.visit_type} visit intake. {said}.",
-        "objective": "Not examined in person (asynchronous telehealth).",
+        "objective": "Seen by video (synchronous telehealth); observations: "
+        if visit.visit_type == "video"
+        else "Not examined in person (asynchronous telehealth).",
         "assessment": f"Presentation consistent with {condition.name.lower()}; no red-flag answers in the intake.",
         "plan": "",
         "minutes": "",
