@@ -88,6 +88,10 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
             "Take the antibiotic for 5 days and drink plenty of water."
         )
         desk.get_by_label("N30.00", exact=False).check()
+        other = desk.get_by_label("Other ICD-10-CM codes")
+        other.fill("dysur")
+        expect(desk.locator('#icd-suggestions option[value="R30.0"]')).to_have_count(1)  # searched as typed
+        other.fill("")
         desk.get_by_label("Minutes spent on this visit").fill("12")
         desk.locator("#prescribe-0").check()
         shot(desk, "clinician")

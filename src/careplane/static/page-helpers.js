@@ -5,6 +5,8 @@
 //   data-enable-when       a questionnaire item shown only while earlier answers compare so (FHIR
 //                          enableWhen: [{question, operator, answer}], data-enable-behavior all|any);
 //                          the server applies the same rule, so without script every item shows
+//   data-suggest           fill the field's <datalist> from a JSON search (code, description) as
+//                          the person types, e.g. ICD-10-CM diagnoses
 //   #idle-warning          before the idle timeout logs the person out, warn them and let them stay
 //                          (WCAG 2.2.1): "Stay logged in" restarts the server's idle clock
 (function () {
@@ -93,8 +95,34 @@
     });
   }
 
+  function suggest(field) {
+    var list = document.getElementById(field.getAttribute("list"));
+    var timer = null;
+    field.addEventListener("input", function () {
+      clearTimeout(timer);
+      var words = field.value.trim().split(/\s+/);
+      var typed = words[words.length - 1] || "";
+      if (typed.length < 2) { return; }
+      timer = setTimeout(function () {
+        var url = field.getAttribute("data-suggest") + "&limit=15&q=" + encodeURIComponent(typed);
+        fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (answer) { return answer.ok ? answer.json() : []; })
+          .then(function (found) {
+            var before = words.slice(0, -1).join(" ");
+            list.replaceChildren.apply(list, found.map(function (row) {
+              var option = document.createElement("option");
+              option.value = (before ? before + " " : "") + row.code;
+              option.label = row.code + " " + row.description;
+              return option;
+            }));
+          });
+      }, 250);
+    });
+  }
+
   function ready() {
     idleWarning();
+    document.querySelectorAll("[data-suggest][list]").forEach(suggest);
     enableWhen();
     document.querySelectorAll("[data-select-on-focus]").forEach(function (field) {
       field.addEventListener("focus", function () { field.select(); });

@@ -91,6 +91,7 @@ def test_a_broken_catalog_is_refused_naming_every_bad_entry_and_field():
     uti["prices"]["states"]["ZZ"] = {"video": 0}
     conditions[2]["code"] = "uti"  # duplicate code
     conditions[3]["protocols"][0]["drugs"][0]["refills"] = -1
+    conditions[4]["reply_within_minutes"] = 2
     with pytest.raises(CatalogError) as refused:
         parse(raw)
     problems = refused.value.problems
@@ -108,6 +109,7 @@ def test_a_broken_catalog_is_refused_naming_every_bad_entry_and_field():
         "conditions[0] (uti).prices.states.ZZ.video: must be a positive whole number of cents, not 0",
         "conditions[2] (uti).code: 'uti' is already the code of conditions[0]",
         "conditions[3] (seasonal_allergies).protocols[0].drugs[0].refills: must be a whole number from 0 to 11, not -1",
+        "conditions[4] (acne).reply_within_minutes: must be whole minutes from 5 to 1440, not 2",
     ]
     for wanted in expected:
         assert any(p.startswith(wanted) for p in problems), (wanted, problems)

@@ -63,3 +63,13 @@ def test_the_promise_runs_only_inside_service_hours_in_the_patients_zone():
     # 03:00 in Los Angeles: the full hour from 08:00.
     night = promise.due_by(datetime(2026, 6, 1, 10, 0, tzinfo=UTC), "CA")
     assert night.astimezone(promise.zone_of_state("CA")).strftime("%d %H:%M") == "01 09:00"
+
+
+def test_a_condition_may_promise_a_faster_or_slower_first_reply():
+    from datetime import timedelta
+
+    assert promise.promised_for("covid19") == timedelta(minutes=30)
+    assert promise.promised_for("hair_loss") == timedelta(hours=4)
+    assert promise.promised_for("uti") == timedelta(hours=1)
+    queued = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)  # 14:00 in New York
+    assert promise.due_by(queued, "NY", promise.promised_for("covid19")) == datetime(2026, 6, 1, 18, 30, tzinfo=UTC)

@@ -154,3 +154,17 @@ def test_a_message_on_a_closed_visit_is_a_409_problem(client, db):
     assert client.post(f"{BASE}/visits/{visit_id}/cancel", headers=h).json()["status"] == "cancelled"
     closed = client.post(f"{BASE}/visits/{visit_id}/messages", data={"body": "hello"}, headers=h)
     assert closed.status_code == 409 and "cancelled" in closed.json()["detail"]
+
+
+def test_the_queue_page_offers_only_visits_the_clinician_may_take_and_filters_before_paging(client, db):
+    ny, texan = clinician(db, "NY"), clinician(db, "TX")
+    uti = queued_visit(db, patient(db))
+    as_user(client, db, texan.user_id)
+    page = client.get("/virtual-care/queue").text
+    assert "Urinary tract infection (NY)" not in page and "No visits are waiting" in page
+    assert client.get(f"/virtual-care/visits/{uti}").status_code == 403
+    as_user(client, db, ny.user_id)
+    assert "Urinary tract infection (NY)" in client.get("/virtual-care/queue").text
+    assert "Urinary tract infection (NY)" in client.get("/virtual-care/queue?condition=uti&visit_type=message").text
+    assert "Urinary tract infection (NY)" not in client.get("/virtual-care/queue?condition=acne").text
+    assert "Urinary tract infection (NY)" not in client.get("/virtual-care/queue?visit_type=video").text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, false, func, select
 from sqlalchemy.orm import Session
@@ -41,6 +42,9 @@ class ItemFilter:
     overdue: bool = False
     #: Only open, unassigned items the actor may claim by licensure (no state, or one they hold a licence for).
     claimable: bool = False
+    #: Only these items: a unit's query of item ids by what its own records say (e.g. visits for one
+    #: condition), so that the filter applies before paging.
+    within: Select[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ def _filtered(
             WorkItem.assignee_staff_id.is_(None),
             WorkItem.state.is_(None) | WorkItem.state.in_(sorted(states)),
         )
+    if wanted.within is not None:
+        query = query.where(WorkItem.id.in_(wanted.within))
     if errors:
         raise ValidationFailed(errors)
     return query

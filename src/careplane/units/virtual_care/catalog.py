@@ -34,6 +34,8 @@ SEXES: tuple[str, ...] = ("female", "male")
 OPERATORS: frozenset[str] = frozenset({"=", "!=", ">", "<", ">=", "<="})
 ORDERED_TYPES: frozenset[str] = frozenset({"integer", "decimal", "date"})
 LEVELS: tuple[str, ...] = ("emergency", "in_person")
+#: The response-time promise when a condition names none: the first reply within an hour.
+DEFAULT_REPLY_MINUTES = 60
 #: The FHIR ``answer[x]`` name for each item type, in ``enableWhen``.
 ANSWER_KEY: Mapping[str, str] = MappingProxyType(
     {
@@ -149,6 +151,9 @@ class Condition:
     icd10: tuple[str, ...]
     protocols: tuple[Protocol, ...]
     prices: Prices
+    #: The response-time promise of a message visit: the first clinician reply within this many
+    #: minutes of service hours (see careplane.units.virtual_care.promise).
+    reply_within_minutes: int = DEFAULT_REPLY_MINUTES
 
     def item(self, link_id: str) -> Item | None:
         return next((i for i in self.questionnaire if i.link_id == link_id), None)
@@ -200,6 +205,7 @@ _CONDITION = {
     "icd10": True,
     "protocols": True,
     "prices": True,
+    "reply_within_minutes": False,
 }
 _ELIGIBILITY = {"min_age": True, "max_age": True, "sexes": True, "pregnancy_allowed": True}
 _ITEM = {
@@ -322,6 +328,10 @@ class _Reader:
             if (p := self.protocol(raw_p, f"{where}.protocols[{n}]")) is not None
         ]
         prices = self.prices(obj.get("prices"), f"{where}.prices") if "prices" in obj else None
+        reply = obj.get("reply_within_minutes", DEFAULT_REPLY_MINUTES)
+        if not _is_int(reply) or not 5 <= reply <= 24 * 60:
+            self.bad(f"{where}.reply_within_minutes", f"must be whole minutes from 5 to 1440, not {reply!r}")
+            reply = DEFAULT_REPLY_MINUTES
         if eligibility is None or prices is None:
             return None
         return Condition(
@@ -334,6 +344,7 @@ class _Reader:
             icd10=tuple(icd10),
             protocols=tuple(protocols),
             prices=prices,
+            reply_within_minutes=reply,
         )
 
     def eligibility(self, raw: Any, where: str) -> Eligibility | None:

@@ -243,7 +243,7 @@ def _age(session: Session, visit: Visit, started: datetime) -> None:
         if value is not None:
             setattr(visit, column, value - shift)
     if visit.queued_at is not None:
-        visit.reply_due_at = promise.due_by(visit.queued_at, visit.state)
+        visit.reply_due_at = promise.due_by(visit.queued_at, visit.state, promise.promised_for(visit.condition_code))
     if visit.follow_up_until is not None and visit.closed_at is not None:
         visit.follow_up_until = visit.closed_at + treatment.FOLLOW_UP
     for message in visit.messages:

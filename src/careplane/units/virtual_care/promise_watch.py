@@ -84,7 +84,9 @@ def watch(session: Session) -> tuple[int, int]:
                     "Open the visit queue to take it: /virtual-care/queue",
                 )
             broken += 1
-        elif visit.promise_warned_at is None and now >= promise.warn_at(visit.queued_at, visit.state):
+        elif visit.promise_warned_at is None and now >= promise.warn_at(
+            visit.queued_at, visit.state, promise.promised_for(visit.condition_code)
+        ):
             visit.promise_warned_at = now
             if lead:
                 send_mail(

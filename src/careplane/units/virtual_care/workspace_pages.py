@@ -36,7 +36,7 @@ from careplane.kernel.web import (
 from careplane.kernel.work import ItemFilter, policy
 from careplane.units import pharmacy
 from careplane.units.virtual_care import diagnoses, intake, video_pages
-from careplane.units.virtual_care.catalog import Condition, shipped
+from careplane.units.virtual_care.catalog import VISIT_TYPES, Condition, shipped
 from careplane.units.virtual_care.models import Visit
 from careplane.units.virtual_care.services import access, lead_report, messages, treatment, visits
 from careplane.units.virtual_care.visit_states import VisitStatus
@@ -52,6 +52,7 @@ def queue(
     view: str = Query("waiting"),
     state: str = Query(""),
     condition: str = Query(""),
+    visit_type: str = Query(""),
     offset: int = Query(0, ge=0),
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
@@ -60,15 +61,21 @@ def queue(
     if found is None:
         raise AccessDenied("Virtual Care's visit queue has not been set up on this installation.")
     view = view if view in VIEWS else "waiting"
+    chosen = select(Visit.work_item_id).where(Visit.work_item_id.is_not(None))
+    if condition:
+        chosen = chosen.where(Visit.condition_code == condition)
+    if visit_type in VISIT_TYPES:
+        chosen = chosen.where(Visit.visit_type == visit_type)
     wanted = ItemFilter(
-        claimable=view == "waiting", assignee="me" if view == "mine" else None, state=state.strip().upper() or None
+        claimable=view == "waiting",
+        assignee="me" if view == "mine" else None,
+        state=state.strip().upper() or None,
+        within=chosen if condition or visit_type in VISIT_TYPES else None,
     )
     page = work.list_items(session, actor, found.id, wanted, limit=50, offset=offset)
     by_id = {row.item.subject_id: row for row in page.rows}
     loaded = {str(v.id): v for v in session.query(Visit).filter(Visit.id.in_([uuid.UUID(s) for s in by_id if s])).all()}
     rows = [(row, loaded.get(row.item.subject_id or "")) for row in page.rows]
-    if condition:
-        rows = [(row, v) for row, v in rows if v is not None and v.condition_code == condition]
     return render(
         request,
         "virtual_care/queue.html",
@@ -79,6 +86,7 @@ def queue(
             "views": VIEWS,
             "state": state.upper(),
             "condition": condition,
+            "visit_type": visit_type,
             "catalog": shipped(),
         },
     )

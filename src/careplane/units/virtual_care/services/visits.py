@@ -194,7 +194,7 @@ def pay(session: Session, actor: Actor, visit_id: uuid.UUID, card: payments.Card
     )
     now = clock.now()
     visit.payment_id, visit.status, visit.queued_at = payment.id, target.value, now
-    visit.reply_due_at = promise.due_by(now, visit.state)
+    visit.reply_due_at = promise.due_by(now, visit.state, promise.promised_for(visit.condition_code))
     item = work.create_item(
         session,
         QUEUE_KEY,
