@@ -94,6 +94,12 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
         other.fill("")
         desk.get_by_label("Minutes spent on this visit").fill("12")
         desk.locator("#prescribe-0").check()
+        desk.get_by_label("Product (search the catalog by name, brand or NDC)").fill("ibuprofen 400")
+        expect(desk.locator('#drug-suggestions option[value="ibuprofen-400mg-tab"]')).to_have_count(1)
+        desk.get_by_label("Product (search the catalog by name, brand or NDC)").fill("ibuprofen-400mg-tab")  # picked
+        desk.locator("#prescribe-other").check()
+        desk.locator("#sig-other").fill("Take 1 tablet by mouth every 8 hours with food as needed for pain.")
+        desk.locator("#quantity-other").fill("6")
         shot(desk, "clinician")
         desk.get_by_role("button", name="Sign and complete").click()
         desk.goto("/virtual-care/queue?view=mine")
@@ -111,6 +117,7 @@ def test_a_patient_completes_a_uti_visit_with_a_clinician_and_prints_the_summary
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
     assert "Visit summary: Urinary tract infection" in text
     assert "Nitrofurantoin" in text and "drink plenty of water" in text and "N30.00" in text
+    assert "Ibuprofen 400 mg" in text
     page.get_by_label("5 stars").check()
     page.get_by_role("button", name="Rate this visit").click()
     expect(page.get_by_text("Thank you for rating your visit.")).to_be_visible()

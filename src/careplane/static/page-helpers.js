@@ -96,23 +96,30 @@
   }
 
   function suggest(field) {
+    // data-suggest: the search URL (the typed text goes in q=); data-suggest-value and
+    // data-suggest-label name the answer's fields (code and description by default);
+    // data-suggest-whole searches the whole text, otherwise only its last word (a list of codes).
     var list = document.getElementById(field.getAttribute("list"));
+    var valueKey = field.getAttribute("data-suggest-value") || "code";
+    var labelKey = field.getAttribute("data-suggest-label") || "description";
+    var whole = field.hasAttribute("data-suggest-whole");
     var timer = null;
     field.addEventListener("input", function () {
       clearTimeout(timer);
       var words = field.value.trim().split(/\s+/);
-      var typed = words[words.length - 1] || "";
+      var typed = whole ? field.value.trim() : (words[words.length - 1] || "");
       if (typed.length < 2) { return; }
       timer = setTimeout(function () {
-        var url = field.getAttribute("data-suggest") + "&limit=15&q=" + encodeURIComponent(typed);
+        var base = field.getAttribute("data-suggest");
+        var url = base + (/[?&]$/.test(base) ? "" : "&") + "limit=15&q=" + encodeURIComponent(typed);
         fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
           .then(function (answer) { return answer.ok ? answer.json() : []; })
           .then(function (found) {
-            var before = words.slice(0, -1).join(" ");
+            var before = whole ? "" : words.slice(0, -1).join(" ");
             list.replaceChildren.apply(list, found.map(function (row) {
               var option = document.createElement("option");
-              option.value = (before ? before + " " : "") + row.code;
-              option.label = row.code + " " + row.description;
+              option.value = (before ? before + " " : "") + row[valueKey];
+              option.label = row[valueKey] + " " + row[labelKey];
               return option;
             }));
           });
