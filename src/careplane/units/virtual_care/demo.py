@@ -33,7 +33,7 @@ from careplane.units.virtual_care import promise, video_demo
 from careplane.units.virtual_care.catalog import Answer, Condition, shipped
 from careplane.units.virtual_care.intake import is_enabled, red_flag
 from careplane.units.virtual_care.models import Visit
-from careplane.units.virtual_care.services import messages, treatment, visits
+from careplane.units.virtual_care.services import messages, ratings, treatment, visits
 
 CARD = payments.Card(number="4242424242424242", expiry="12/39", cvc="123")
 #: Extra clinicians: (name, credential, states licensed in).
@@ -71,32 +71,66 @@ def seed(session: Session, settings: Settings, rng: random.Random) -> None:
         people.insert(0, _as_patient(avery.patient_id))
     now = clock.now()
     for n, who in enumerate(people):
-        patient = session.get(Patient, who.patient_id)
-        assert patient is not None and patient.state is not None
-        condition = _condition_for(patient, n)
+        doctor, condition = _doctor_and_condition(session, clinicians, who, n)
         if condition is None:
             continue
-        doctor = next((c for c in clinicians if patient.state in _states(session, c)), None)
-        visit = visits.start_visit(session, who, condition_code=condition.code)
-        visits.submit(session, who, visit.id, _answers(condition, rng))
-        visits.pay(session, who, visit.id, CARD)
         stage = n % 3
         if stage == 0 and doctor is not None:
-            treatment.claim(session, doctor, visit.id)
-            messages.post(session, doctor, visit.id, "Thanks for the details. How are you feeling today?")
-            messages.post(session, who, visit.id, "A little better, thank you.")
-            treatment.complete(session, doctor, visit.id, _completion(condition, rng))
-            _age(session, visit, now - timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 8)))
+            _completed_visit(session, who, doctor, condition, rng, now - timedelta(days=rng.randint(1, 20)))
         elif stage == 1 and doctor is not None:
+            visit = _paid_visit(session, who, condition, rng)
             treatment.claim(session, doctor, visit.id)
             messages.post(session, doctor, visit.id, "Hello, I am reviewing your answers now.")
-            _age(session, visit, now - timedelta(minutes=rng.randint(20, 50)))
+            _age(session, visit, now - timedelta(minutes=rng.randint(20, 50)), replied_after=rng.randint(5, 15))
         else:
-            _age(session, visit, now - timedelta(minutes=rng.choice([5, 35, 70, 150])))
+            _age(
+                session,
+                _paid_visit(session, who, condition, rng),
+                now - timedelta(minutes=rng.choice([5, 35, 70, 150])),
+            )
+    # a month of completed visits, so that the lead's charts and figures have a history
+    for _ in range(HISTORY):
+        who = people[rng.randrange(len(people))]
+        doctor, condition = _doctor_and_condition(session, clinicians, who, rng.randrange(len(FAMILIAR)))
+        if doctor is not None and condition is not None:
+            ago = timedelta(days=rng.randint(1, 29), hours=rng.randint(0, 10))
+            _completed_visit(session, who, doctor, condition, rng, now - ago)
     first = session.get(Patient, people[0].patient_id) if people else None
     video_condition = _condition_for(first, 1) if first is not None else None
     if demo_doctor is not None and video_condition is not None:
         video_demo.seed(session, clinicians, people[0], video_condition.code, _answers(video_condition, rng), CARD, rng)
+
+
+#: How many completed visits the demo spreads over the last month.
+HISTORY = 40
+
+
+def _doctor_and_condition(
+    session: Session, clinicians: list[Actor], who: Actor, n: int
+) -> tuple[Actor | None, Condition | None]:
+    patient = session.get(Patient, who.patient_id)
+    assert patient is not None and patient.state is not None
+    doctor = next((c for c in clinicians if patient.state in _states(session, c)), None)
+    return doctor, _condition_for(patient, n)
+
+
+def _paid_visit(session: Session, who: Actor, condition: Condition, rng: random.Random) -> Visit:
+    visit = visits.start_visit(session, who, condition_code=condition.code)
+    visits.submit(session, who, visit.id, _answers(condition, rng))
+    return visits.pay(session, who, visit.id, CARD)
+
+
+def _completed_visit(
+    session: Session, who: Actor, doctor: Actor, condition: Condition, rng: random.Random, started: datetime
+) -> None:
+    visit = _paid_visit(session, who, condition, rng)
+    treatment.claim(session, doctor, visit.id)
+    messages.post(session, doctor, visit.id, "Thanks for the details. How are you feeling today?")
+    messages.post(session, who, visit.id, "A little better, thank you.")
+    treatment.complete(session, doctor, visit.id, _completion(condition, rng))
+    if rng.random() < 0.7:
+        ratings.rate(session, who, visit.id, rng.choice([4, 5, 5, 5, 3]))
+    _age(session, visit, started, replied_after=rng.randint(8, 70))
 
 
 def _as_patient(patient_id: uuid.UUID) -> Actor:
@@ -233,15 +267,20 @@ def _completion(condition: Condition, rng: random.Random) -> treatment.Completio
 _TIMES = ("created_at", "submitted_at", "queued_at", "reply_due_at", "claimed_at", "first_reply_at", "closed_at")
 
 
-def _age(session: Session, visit: Visit, started: datetime) -> None:
+def _age(session: Session, visit: Visit, started: datetime, *, replied_after: int | None = None) -> None:
     """Move a visit's clock back to ``started``, as if the patient had asked then (its messages and
-    work item too); the promise is worked out again from the new time."""
+    work item too); the promise is worked out again from the new time, and the clinician's first
+    reply comes ``replied_after`` minutes after the visit was queued."""
     shift = clock.now() - started
     session.flush()
     for column in _TIMES:
         value = getattr(visit, column)
         if value is not None:
             setattr(visit, column, value - shift)
+    if replied_after is not None and visit.queued_at is not None and visit.first_reply_at is not None:
+        visit.claimed_at = visit.first_reply_at = visit.queued_at + timedelta(minutes=replied_after)
+        if visit.closed_at is not None:
+            visit.closed_at = visit.first_reply_at + timedelta(minutes=15)
     if visit.queued_at is not None:
         visit.reply_due_at = promise.due_by(visit.queued_at, visit.state, promise.promised_for(visit.condition_code))
     if visit.follow_up_until is not None and visit.closed_at is not None:
