@@ -164,3 +164,18 @@ def test_the_operations_leads_home_lists_the_units_without_a_lead(client, db):
     with db.unit_of_work() as s:
         s.get(OrgUnit, ids["pharmacy"]).lead_staff_id = None
     assert "Units without a lead" not in client.get("/").text, "only for those who appoint leads"
+
+
+def test_the_pager_keeps_the_lists_filters_and_counts_what_it_shows():
+    from types import SimpleNamespace
+
+    from careplane.kernel.web import templates
+
+    pager = templates.from_string('{% import "macros.html" as m %}{{ m.pager(page, {"view": "open", "state": "NY"}) }}')
+    middle = SimpleNamespace(offset=50, limit=50, total=120, rows=[0] * 50, next_offset=100)
+    html = pager.render(page=middle)
+    assert "120 items, showing 51–100." in html
+    assert 'href="?view=open&amp;state=NY&amp;offset=0">Previous' in html
+    assert 'href="?view=open&amp;state=NY&amp;offset=100">Next' in html
+    last = SimpleNamespace(offset=100, limit=50, total=120, rows=[0] * 20, next_offset=None)
+    assert "Next" not in pager.render(page=last)
