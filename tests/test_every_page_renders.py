@@ -173,6 +173,7 @@ ROUTES: list[Case] = [
     Case("/org/staff", "/org/staff", ORG_READ),
     Case("/org/staff", "/org/staff?role=clinician", ORG_READ),
     Case("/org/staff", "/org/staff?role=nobody&unit=nowhere", ORG_READ),
+    Case("/org/staff", "/org/staff?sort=-expiry&unit=virtual_care", ORG_READ),
     Case("/org/staff/{staff_id}", "/org/staff/{staff}", ORG_READ),
     Case("/org/staff/new", "/org/staff/new", ORG_MANAGE),
     Case("/org/staff/{staff_id}/edit", "/org/staff/{staff}/edit", ORG_MANAGE),

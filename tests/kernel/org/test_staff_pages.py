@@ -382,3 +382,21 @@ def test_api_changes_credentials_and_team_memberships(client, db):
     assert client.post(f"{url}/teams", headers=clinician, json={"team_id": str(ids["Async West"])}).status_code == 403
     assert client.post(f"{url}/teams/{membership['id']}/end", headers=clinician, json={}).status_code == 403
     assert client.get(url, headers=ops).json()["credentials"] == ["MD", "DO"]
+
+
+def test_the_staff_list_sorts_by_a_column_and_says_which(client, db):
+    clock.travel(NOON)
+    _doc_with_licences(db)  # Dana Brown: a licence expired
+    hire(db, roles="pharmacist", credentials="RPh", npi=NPI_B, display_name="Pat Pharm", email="pat@example.org")
+    login(client, db, role=Role.BILLER)
+
+    def order(**params: str) -> list[str]:
+        html = client.get("/org/staff", params=params).text
+        return sorted(("Dana Brown", "Pat Pharm"), key=html.index)
+
+    assert order() == ["Dana Brown", "Pat Pharm"]
+    assert order(sort="-name") == ["Pat Pharm", "Dana Brown"]
+    assert order(sort="expiry")[0] == "Dana Brown"  # the expired licence first
+    html = client.get("/org/staff", params={"sort": "-name", "role": ""}).text
+    assert 'aria-sort="descending"><a class="sort" href="?unit=&amp;role=&amp;sort=name">Name' in html
+    assert client.get("/org/staff", params={"sort": "salary"}).status_code == 200  # unknown: by name

@@ -4,6 +4,8 @@ adding and renewing licences, and the CSV upload. Thin: parse, call the staff se
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +19,7 @@ from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute, accepts_upload
 from careplane.kernel.identity.roles import Role
-from careplane.kernel.org.models import OrgUnit, UnitStatus
+from careplane.kernel.org.models import OrgUnit, StaffMember, UnitStatus
 from careplane.kernel.org.staff import csv_import
 from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.org.structure import service as structure
@@ -60,21 +62,46 @@ def _helpers(session: Session) -> dict[str, Any]:
 # ---------------------------------------------------------------- list
 
 
+#: How the staff list sorts: by name (default), home unit, or the licence (or DEA registration)
+#: that expires first; ``-key`` reverses.
+_SORTS: dict[str, Callable[[StaffMember], Any]] = {
+    "name": lambda p: (p.user.display_name.casefold(), p.user.email),
+    "unit": lambda p: (p.user.unit or "~", p.user.display_name.casefold()),
+    "expiry": lambda p: (
+        min(
+            [*(lic.expires_on for lic in p.licences), *([p.dea_expires_on] if p.dea_expires_on else [])],
+            default=date.max,
+        ),
+        p.user.display_name.casefold(),
+    ),
+}
+
+
+def sorted_by(people: list[StaffMember], sort: str) -> tuple[list[StaffMember], str]:
+    """The people in the order ``sort`` names, and the sort in force (an unknown one: by name)."""
+    key = sort.lstrip("-")
+    if key not in _SORTS:
+        return sorted(people, key=_SORTS["name"]), "name"
+    return sorted(people, key=_SORTS[key], reverse=sort.startswith("-")), sort
+
+
 @router.get("")
 def staff_list(
     request: Request,
     unit: str = "",
     role: str = "",
+    sort: str = "name",
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
     chosen_role = Role(role) if role in {r.value for r in ROLE_CHOICES} else None
-    people = staff_service.list_staff(session, actor, unit=unit or None, role=chosen_role)
+    people, sort = sorted_by(staff_service.list_staff(session, actor, unit=unit or None, role=chosen_role), sort)
     return render(
         request,
         "org/staff_list.html",
         {
             "people": people,
+            "sort": sort,
             "unit": unit,
             "role": chosen_role.value if chosen_role else "",
             "unit_options": [("", "All units"), *staff_service.unit_choices(session)],
