@@ -15,7 +15,7 @@ from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor,
 
 router = APIRouter(route_class=GuardedRoute, include_in_schema=False, dependencies=[Depends(csrf_protect)])
 
-nav_item("Events & jobs", "/ops/events", permission=Permission.OPERATIONS, order=80)
+nav_item("Events & jobs", "/ops/events", permission=Permission.OPERATIONS, order=80, area="Operations")
 
 
 @router.get("/ops/events")

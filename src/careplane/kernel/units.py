@@ -53,6 +53,8 @@ class NavEntry:
     #: ... and this role (any, when None).
     role: Role | None = None
     order: int = 50
+    #: The navigation's group it stands in: one of ``careplane.kernel.web.NAV_AREAS``.
+    area: str = "Care"
 
 
 @dataclass(frozen=True)

@@ -117,40 +117,63 @@ def _money(amount: Money | None) -> str:
 templates.filters["money"] = _money
 
 
+#: The navigation's groups, in the order they stand: the care of patients, the work of a team,
+#: the organisation, and running the platform.
+NAV_AREAS = ("Care", "Work", "Organisation", "Operations")
+
+
 @dataclass(frozen=True)
 class NavItem:
     label: str
     href: str
     visible: Callable[[Actor], bool]
     order: int = 50
+    area: str = "Care"
 
 
 NAV: list[NavItem] = []
 
 
-def _nav(label: str, href: str, permission: str | None, role: Role | None, order: int) -> NavItem:
+def _nav(label: str, href: str, permission: str | None, role: Role | None, order: int, area: str) -> NavItem:
+    if area not in NAV_AREAS:
+        raise ValueError(f"navigation entry {label!r}: area {area!r} is not one of {', '.join(NAV_AREAS)}")
+
     def visible(actor: Actor) -> bool:
         if permission is not None and not actor.can(permission):
             return False
         return role is None or role in actor.roles
 
-    return NavItem(label, href, visible, order)
+    return NavItem(label, href, visible, order, area)
 
 
 def nav_item(
-    label: str, href: str, *, permission: str | None = None, role: Role | None = None, order: int = 50
+    label: str,
+    href: str,
+    *,
+    permission: str | None = None,
+    role: Role | None = None,
+    order: int = 50,
+    area: str = "Care",
 ) -> None:
-    """Add a kernel page to the layout's navigation, shown to actors with the permission and role
-    (units declare theirs: ``Unit.nav``)."""
-    NAV.append(_nav(label, href, permission, role, order))
+    """Add a kernel page to the layout's navigation, in one of the ``NAV_AREAS``, shown to actors
+    with the permission and role (units declare theirs: ``Unit.nav``)."""
+    NAV.append(_nav(label, href, permission, role, order, area))
 
 
 def navigation_for(actor: Actor) -> list[NavItem]:
-    """The kernel's entries and the installed units', those ``actor`` may see, in order."""
+    """The kernel's entries and the installed units', those ``actor`` may see, by area, then in order."""
     unit_entries = [
-        _nav(e.label, e.href, e.permission, e.role, e.order) for unit in units.installed() for e in unit.nav
+        _nav(e.label, e.href, e.permission, e.role, e.order, e.area) for unit in units.installed() for e in unit.nav
     ]
-    return sorted((n for n in [*NAV, *unit_entries] if n.visible(actor)), key=lambda n: (n.order, n.label))
+    return sorted(
+        (n for n in [*NAV, *unit_entries] if n.visible(actor)),
+        key=lambda n: (NAV_AREAS.index(n.area), n.order, n.label),
+    )
+
+
+def nav_groups(nav: list[NavItem]) -> list[tuple[str, list[NavItem]]]:
+    """The entries by area (only areas with an entry), for the layout's grouped navigation."""
+    return [(area, [n for n in nav if n.area == area]) for area in NAV_AREAS if any(n.area == area for n in nav)]
 
 
 def _current_user(request: Request) -> Any:
@@ -182,6 +205,7 @@ def render(
         "actor": actor,
         "user": _current_user(request),
         "nav": nav,
+        "nav_groups": nav_groups(nav),
         "current_href": _current_href(request.url.path, nav),
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,

@@ -17,7 +17,7 @@ from careplane.kernel.web import api_actor, db_session, nav_item, page_actor, re
 
 router = APIRouter(route_class=GuardedRoute)
 
-nav_item("Audit log", "/ops/audit", permission=Permission.AUDIT_READ, order=80)
+nav_item("Audit log", "/ops/audit", permission=Permission.AUDIT_READ, order=80, area="Operations")
 
 
 def _filters(

@@ -23,7 +23,7 @@ from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor,
 router = APIRouter(
     route_class=GuardedRoute, prefix="/admin/users", include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
-nav_item("Users", "/admin/users", permission=Permission.USER_MANAGE, order=90)
+nav_item("Users", "/admin/users", permission=Permission.USER_MANAGE, order=90, area="Operations")
 
 STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
 

@@ -24,7 +24,7 @@ from careplane.kernel.work.policy import acting_worker
 router = APIRouter(
     route_class=GuardedRoute, prefix="/work", include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
-nav_item("Work queues", "/work", permission=Permission.ORG_READ, order=40)
+nav_item("Work queues", "/work", permission=Permission.ORG_READ, order=40, area="Work")
 
 PAGE_SIZE = 25
 #: The page's filter choices: label and the filter they stand for.

@@ -55,7 +55,7 @@ UNIT = Unit(
         NavEntry("Conditions and prices", "/virtual-care/conditions", role=Role.PATIENT, order=7),
         NavEntry("Visit queue", "/virtual-care/queue", role=Role.CLINICIAN, order=20),
         NavEntry("My video hours", "/virtual-care/availability", role=Role.CLINICIAN, order=21),
-        NavEntry("Virtual Care lead", "/virtual-care/lead", permission=Permission.OPERATIONS, order=45),
+        NavEntry("Virtual Care lead", "/virtual-care/lead", permission=Permission.OPERATIONS, order=45, area="Work"),
     ),
     home_panels=(
         Panel("vc-queue", "Online visits", f"{_PAGES}.workspace_pages:home_panel", roles=(Role.CLINICIAN.value,)),

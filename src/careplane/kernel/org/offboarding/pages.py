@@ -20,7 +20,7 @@ from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor,
 router = APIRouter(
     route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
-nav_item("Departures", "/org/departures", permission=Permission.ORG_MANAGE, order=61)
+nav_item("Departures", "/org/departures", permission=Permission.ORG_MANAGE, order=61, area="Organisation")
 
 #: How often the report page asks for news while a hand-over is incomplete.
 POLL_SECONDS = 3

@@ -40,7 +40,7 @@ from careplane.standards import dea
 router = APIRouter(
     route_class=GuardedRoute, prefix="/org/staff", include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
-nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62)
+nav_item("Staff", "/org/staff", permission=Permission.ORG_READ, order=62, area="Organisation")
 
 STAFF_FIELDS = ("email", "display_name", "unit", "team", "npi", "dea_number", "dea_expires_on", "start_date")
 LICENCE_FIELDS = ("state", "number", "kind", "issued_on", "expires_on")

@@ -35,7 +35,7 @@ from careplane.kernel.web import (
 router = APIRouter(
     route_class=GuardedRoute, prefix="/org", include_in_schema=False, dependencies=[Depends(csrf_protect)]
 )
-nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60)
+nav_item("Organisation", "/org", permission=Permission.ORG_READ, order=60, area="Organisation")
 
 HISTORY_LIMIT = 200
 
