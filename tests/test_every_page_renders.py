@@ -115,6 +115,7 @@ ROUTES: list[Case] = [
     Case("/api/v1/me/tokens", "/api/v1/me/tokens"),
     Case("/admin/users", "/admin/users", USERS),
     Case("/admin/users/new", "/admin/users/new", USERS),
+    Case("/admin/users/{user_id}/edit", "/admin/users/{nope}/edit", USERS, allowed=404),
     # patient registry, staff side
     Case("/patients", "/patients", SEARCH),
     Case("/patients", "/patients?q=demo", SEARCH),

@@ -157,3 +157,46 @@ def test_admin_resets_mfa_and_the_user_enrols_again(db, client, app):
         assert s.scalar(select(RecoveryCode)) is None
     with TestClient(app) as doc:
         assert log_in(doc, "doc@example.org", PASSWORD).headers["location"] == "/mfa/enrol"
+
+
+def test_an_administrator_changes_a_persons_name_and_roles_and_it_is_audited(db, client):
+    _admin(db, client)
+    doc = make_user(db, "doc@example.org", Role.CLINICIAN)
+    assert client.get(f"/admin/users/{doc.id}/edit").status_code == 200
+    empty = post(client, f"/admin/users/{doc.id}/edit", {"display_name": " ", "roles": []})
+    assert (
+        empty.status_code == 422
+        and "Enter the person&#39;s name." in empty.text
+        and "Choose at least one role." in empty.text
+    )
+    patient_role = post(client, f"/admin/users/{doc.id}/edit", {"display_name": "Dr Doc", "roles": "patient"})
+    assert patient_role.status_code == 422 and load_user(db, "doc@example.org").roles == {Role.CLINICIAN}
+    saved = post(
+        client, f"/admin/users/{doc.id}/edit", {"display_name": "Dr Dana Doc", "roles": ["clinician", "biller"]}
+    )
+    assert saved.status_code == 303
+    changed = load_user(db, "doc@example.org")
+    assert changed.display_name == "Dr Dana Doc" and changed.roles == {Role.CLINICIAN, Role.BILLER}
+    with db.unit_of_work() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "user.roles"))
+    assert entry.reason == "clinician -> biller, clinician" and entry.resource_id == str(doc.id)
+
+
+def test_no_one_takes_the_administrator_role_from_themself_or_from_the_last_administrator(db, client):
+    from careplane.kernel.access import Actor
+    from careplane.kernel.errors import ValidationFailed
+    from careplane.kernel.identity import service
+
+    _admin(db, client)
+    me = load_user(db, "admin@example.org")
+    refused = post(client, f"/admin/users/{me.id}/edit", {"display_name": "Admin", "roles": "operations_lead"})
+    assert refused.status_code == 422 and "cannot take the administrator role from yourself" in refused.text
+    assert Role.ADMINISTRATOR in load_user(db, "admin@example.org").roles
+    with db.unit_of_work() as s:
+        admin = s.get(User, me.id)
+        try:
+            service.update_staff_user(s, Actor.for_system("cli"), admin, display_name="Admin", roles=["biller"])
+        except ValidationFailed as last:
+            assert "last active administrator" in last.errors["roles"]
+        else:
+            raise AssertionError("the last administrator lost the role")

@@ -7,6 +7,7 @@ patients' records, which administrators do not see (identity.service.reach_accou
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -17,8 +18,9 @@ from careplane.kernel.access import Actor, Permission, require
 from careplane.kernel.errors import ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
 from careplane.kernel.identity import mfa, service
+from careplane.kernel.identity.models import User
 from careplane.kernel.identity.roles import STAFF_ROLES, Role
-from careplane.kernel.web import csrf_protect, db_session, nav_item, page_actor, redirect, render
+from careplane.kernel.web import attempt, csrf_protect, db_session, form_errors, nav_item, page_actor, redirect, render
 
 router = APIRouter(
     route_class=GuardedRoute, prefix="/admin/users", include_in_schema=False, dependencies=[Depends(csrf_protect)]
@@ -93,6 +95,44 @@ def create_user(
     return redirect(
         "/admin/users", flash=f"Account made for {user.email}. A link to choose a password was e-mailed to them."
     )
+
+
+def _edit_form(
+    request: Request, person: User, values: dict[str, Any], errors: dict[str, str] | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "admin/user_edit.html",
+        {"person": person, "values": values, "errors": errors or {}, "role_choices": STAFF_ROLE_CHOICES},
+        status_code=status_code,
+    )
+
+
+@router.get("/{user_id}/edit")
+def edit_user_form(
+    request: Request, user_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
+) -> Response:
+    person = service.get_user(session, actor, user_id)
+    return _edit_form(request, person, {"display_name": person.display_name, "roles": [r.value for r in person.roles]})
+
+
+@router.post("/{user_id}/edit")
+def edit_user(
+    request: Request,
+    user_id: uuid.UUID,
+    display_name: str = Form(""),
+    roles: list[str] = Form([]),
+    actor: Actor = Depends(page_actor),
+    session: Session = Depends(db_session),
+) -> Response:
+    person = service.get_user(session, actor, user_id)
+    done, problem = attempt(
+        session, lambda: service.update_staff_user(session, actor, person, display_name=display_name, roles=roles)
+    )
+    if done is None:
+        values = {"display_name": display_name, "roles": roles}
+        return _edit_form(request, person, values, form_errors(problem), status_code=422)
+    return redirect("/admin/users", flash=f"Saved {done.email}.")
 
 
 @router.post("/{user_id}/deactivate")

@@ -610,6 +610,54 @@ def create_staff_user(
     return user
 
 
+def update_staff_user(session: Session, actor: Actor, user: User, *, display_name: str, roles: list[str]) -> User:
+    """Change a staff account's name and roles (administrators). An administrator may not take the
+    administrator role from themself, nor from the last active administrator: someone must always be
+    able to manage accounts. A changed role takes effect on the person's next request; it is audited
+    with the roles before and after."""
+    require(actor, Permission.USER_MANAGE)
+    if not user.is_staff:
+        raise ValidationFailed({"roles": "Patients' accounts belong to their records; they are not managed here."})
+    _, display_name, chosen, _ = _staff_fields(user.email, display_name, roles, user.unit)
+    before = sorted(r.value for r in user.roles)
+    after = sorted({r.value for r in chosen})
+    losing_admin = Role.ADMINISTRATOR.value in before and Role.ADMINISTRATOR.value not in after
+    if losing_admin and user.id == actor.user_id:
+        raise ValidationFailed(
+            {"roles": "You cannot take the administrator role from yourself; ask another administrator."}
+        )
+    if losing_admin and _active_administrators(session) <= 1:
+        raise ValidationFailed({"roles": "This is the last active administrator; make someone else one first."})
+    user.display_name = display_name
+    if after != before:
+        user.role_rows = [row for row in user.role_rows if row.role in after]
+        have = {row.role for row in user.role_rows}
+        user.role_rows.extend(UserRole(user_id=user.id, role=role) for role in after if role not in have)
+        record(
+            session,
+            actor,
+            "user.roles",
+            resource_type="user",
+            resource_id=str(user.id),
+            reason=f"{', '.join(before)} -> {', '.join(after)}",
+        )
+    record(session, actor, "user.update", resource_type="user", resource_id=str(user.id))
+    session.flush()
+    return user
+
+
+def _active_administrators(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMINISTRATOR.value, User.is_active.is_(True))
+        )
+        or 0
+    )
+
+
 def deactivate_user(session: Session, actor: Actor, user: User) -> None:
     """Turn an account off: every session and token stops working on its next request."""
     require(actor, Permission.USER_MANAGE)
