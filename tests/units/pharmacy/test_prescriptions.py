@@ -4,9 +4,9 @@ the patient's state today, and decided with the reasons each decision needs, aud
 
 from __future__ import annotations
 
-import pytest
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from careplane.kernel import clock
@@ -135,7 +135,9 @@ def test_a_licence_that_lapsed_after_the_claim_does_not_verify(db, settings):
     with db.unit_of_work() as s:
         verification.claim(s, me, rx.id)
         staff_id = s.get(WorkItem, rx.work_item_id).assignee_staff_id
-        s.execute(update(Licence).where(Licence.staff_id == staff_id).values(expires_on=clock.today() - timedelta(days=1)))
+        s.execute(
+            update(Licence).where(Licence.staff_id == staff_id).values(expires_on=clock.today() - timedelta(days=1))
+        )
     with db.unit_of_work() as s, pytest.raises(AccessDenied) as refused:
         verification.decide(s, me, rx.id, approve())
     assert "licence for NY valid today" in refused.value.detail
