@@ -32,6 +32,7 @@ from careplane.kernel.org.staff import service as staff_service
 from careplane.kernel.patients.models import Patient
 from careplane.kernel.web import SESSION_COOKIE
 from careplane.kernel.work.models import WorkQueue
+from careplane.units.pharmacy.models import Prescription
 from careplane.units.virtual_care.models import Visit
 from tests import a11y
 from tests.helpers import session_cookie
@@ -73,6 +74,8 @@ VISIT = "xx----x-"  # a visit: its patient, the clinician who treated it, and th
 PATIENT_ONLY = "x4444444"  # a patient's own list of visits: staff have none
 CLINICIAN_ONLY = "-x------"  # a clinician's own hours for video visits
 CALL = "xx------"  # a video visit's call: its patient and its booked clinician, nobody else
+RX_QUEUE = "--x---xx"  # Pharmacy's verification queue: its pharmacists (not technicians), and operations
+RX = "--x---x-"  # a received prescription: a pharmacist licensed in its state, and the operations lead
 
 
 @dataclass(frozen=True)
@@ -272,6 +275,13 @@ ROUTES: list[Case] = [
     Case("/api/v1/pharmacy/drugs", "/api/v1/pharmacy/drugs?q=bactrim&limit=0", allowed=422),
     Case("/api/v1/pharmacy/drugs/{product_id}", "/api/v1/pharmacy/drugs/amoxicillin-500mg-cap"),
     Case("/api/v1/pharmacy/drugs/{product_id}", "/api/v1/pharmacy/drugs/nope", allowed=404),
+    # Pharmacy's verification: {rx} a prescription the demo signed for a patient in NY or NJ
+    Case("/pharmacy/queue", "/pharmacy/queue", RX_QUEUE),
+    Case("/pharmacy/queue", "/pharmacy/queue?view=mine&offset=0", RX_QUEUE),
+    Case("/pharmacy/prescriptions/{prescription_id}", "/pharmacy/prescriptions/{rx}", RX),
+    Case("/pharmacy/prescriptions/{prescription_id}", "/pharmacy/prescriptions/{nope}", allowed=404),
+    Case("/api/v1/pharmacy/prescriptions/{prescription_id}", "/api/v1/pharmacy/prescriptions/{rx}", RX),
+    Case("/api/v1/pharmacy/prescriptions/{prescription_id}", "/api/v1/pharmacy/prescriptions/{nope}", allowed=404),
 ]
 
 
@@ -328,9 +338,16 @@ def _demo_ids(db) -> dict[str, str]:  # noqa: ANN001
             .limit(1)
         )
         video = s.scalar(select(Visit.id).where(Visit.patient_id == own, Visit.visit_type == "video"))
+        rx = s.scalar(
+            select(Prescription.id)
+            .where(Prescription.state.in_(("NY", "NJ")))
+            .order_by(Prescription.rx_number)
+            .limit(1)
+        )
     ids = {
         "visit": visit,
         "video": video,
+        "rx": rx,
         "own": own,
         "other": other,
         "staff": staff,
@@ -467,6 +484,7 @@ def test_every_form_and_api_change_survives_an_empty_submission(app, db, setting
         "queue_id": ids["queue"],
         "item_id": ids["item"],
         "visit_id": ids["visit"],
+        "prescription_id": ids["rx"],
         "on": "2030-01-07",  # a date of a clinician's hours
     }
     problems = []

@@ -1,0 +1,1 @@
+"""Pharmacy's use cases on prescriptions, by topic: receiving them, who may open them, verifying them."""
