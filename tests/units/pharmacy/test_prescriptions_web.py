@@ -39,6 +39,10 @@ def test_a_pharmacist_claims_from_the_queue_and_the_page_shows_the_refused_appro
     assert refused.status_code == 422 and 'id="f-override_reason-error"' in refused.text
     empty = client.post(f"/pharmacy/prescriptions/{rx.id}/reject", data={"reason": ""}, headers=h)
     assert empty.status_code == 422 and "Say why the prescription is rejected." in empty.text
+    assert 'id="f-reason-error"' in empty.text
+    unasked = client.post(f"/pharmacy/prescriptions/{rx.id}/contact-prescriber", data={"reason": ""}, headers=h)
+    assert unasked.status_code == 422 and 'id="f-question-error">Say what the prescriber is asked.' in unasked.text
+    assert 'id="f-reason-error"' not in unasked.text, "the error stands by the form that was sent"
     done = client.post(
         f"/pharmacy/prescriptions/{rx.id}/approve",
         data={"override_reason": "Prescriber confirmed: childhood rash only, tolerated since."},

@@ -77,3 +77,28 @@ def test_a_merged_patients_visits_follow_the_survivor(db, settings):
     assert load(db, visit_id).patient_id == survivor.patient_id
     with db.unit_of_work() as s:
         assert s.scalar(select(Visit.patient_id).where(Visit.id == visit_id)) == survivor.patient_id
+
+
+def test_a_merged_patients_prescriptions_follow_the_survivor(db, settings):
+    from careplane.units import pharmacy
+    from careplane.units.pharmacy.models import Prescription
+    from careplane.units.virtual_care.services import treatment
+
+    doctor = clinician(db, "NY")
+    survivor, duplicate = patient(db), patient(db)
+    visit_id = claimed_visit(db, duplicate, doctor)
+    product = pharmacy.match_drug("Fosfomycin tromethamine", "3 g packet")
+    order = treatment.PrescriptionOrder(product.id, "Dissolve 1 packet in water and drink once.", "1", 0)
+    with db.unit_of_work() as s:
+        treatment.complete(
+            s,
+            doctor,
+            visit_id,
+            treatment.Completion(diagnoses=["N30.00"], plan="One dose.", minutes=8, prescriptions=[order]),
+        )
+    drain(db, settings)
+    with db.unit_of_work() as s:
+        merge.merge_patients(s, SYSTEM, survivor.patient_id, duplicate.patient_id)
+    drain(db, settings)
+    with db.unit_of_work() as s:
+        assert [p.patient_id for p in s.scalars(select(Prescription))] == [survivor.patient_id]

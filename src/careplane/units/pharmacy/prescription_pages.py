@@ -100,8 +100,17 @@ def prescription(
 
 
 def _act(
-    request: Request, session: Session, actor: Actor, prescription_id: uuid.UUID, call: Any, flash: str, form: Any
+    request: Request,
+    session: Session,
+    actor: Actor,
+    prescription_id: uuid.UUID,
+    call: Any,
+    flash: str,
+    form: Any,
+    field: str = "reason",
 ) -> Response:
+    """Run a decision; a refused one shows the page again with its error on ``field``, the form's
+    own field for the reason (the reject and the contact-the-prescriber forms each have one)."""
     _, problem = attempt(session, call, (ValidationFailed, Conflict, AccessDenied))
     if problem is None:
         return redirect(f"/pharmacy/prescriptions/{prescription_id}", flash=flash)
@@ -110,7 +119,8 @@ def _act(
     if isinstance(problem, Conflict):
         return redirect("/pharmacy/queue", flash=problem.detail)
     values = {k: str(form.get(k, "")) for k in ("reason", "override_reason")} if form is not None else {}
-    errors = form_errors(problem) or {"action": problem.detail}
+    values[field] = values.get("reason", "")
+    errors = {field if k == "reason" else k: v for k, v in form_errors(problem).items()} or {"action": problem.detail}
     return prescription_page(request, session, actor, prescription_id, errors=errors, values=values, status_code=422)
 
 
@@ -141,7 +151,8 @@ def _decide(
     def call() -> Prescription:
         return verification.decide(session, actor, prescription_id, decision)
 
-    return _act(request, session, actor, prescription_id, call, flash, form)
+    field = "question" if action == "contact_prescriber" else "reason"
+    return _act(request, session, actor, prescription_id, call, flash, form, field)
 
 
 @router.post("/pharmacy/prescriptions/{prescription_id}/approve")
