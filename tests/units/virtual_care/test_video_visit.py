@@ -214,7 +214,8 @@ def test_reminders_go_a_day_and_an_hour_before_each_once_with_no_health_details(
 
     def reminders() -> list[OutboxMail]:
         with db.unit_of_work() as s:
-            found = list(s.scalars(select(OutboxMail).where(OutboxMail.subject.like("%video visit %"))))
+            mails = select(OutboxMail).where(OutboxMail.subject.like("%video visit %")).order_by(OutboxMail.created_at)
+            found = list(s.scalars(mails))
             s.expunge_all()
             return found
 
