@@ -23,7 +23,7 @@ from careplane.kernel.problem_docs import problem_responses
 from careplane.kernel.state_zones import zone_of_state
 from careplane.kernel.web import api_actor, db_session
 from careplane.units.virtual_care.services import access, availability, booking, slots, video_call
-from careplane.units.virtual_care.visits_api import _KEY_DOC, _WRITE, CardIn, VisitOut, _once
+from careplane.units.virtual_care.visits_api import _KEY_DOC, _WRITE, CardIn, VisitOut, _once, add_visit_action
 
 router = APIRouter(
     route_class=GuardedRoute,
@@ -234,18 +234,7 @@ def reschedule(
 
 
 def _action(path: str, summary: str, doc: str, call: Any) -> None:
-    def endpoint(
-        visit_id: uuid.UUID,
-        request: Request,
-        idempotency_key: str | None = Header(None, alias=idempotency.HEADER, description=_KEY_DOC),
-        actor: Actor = Depends(api_actor),
-        session: Session = Depends(db_session),
-    ) -> JSONResponse:
-        return _once(request, session, actor, idempotency_key, None, lambda: call(session, actor, visit_id))
-
-    endpoint.__doc__ = doc
-    endpoint.__name__ = f"video_{path.replace('-', '_')}"
-    router.post(f"/visits/{{visit_id}}/{path}", response_model=VisitOut, responses=_WRITE, summary=summary)(endpoint)
+    add_visit_action(router, path, summary, doc, call, name=f"video_{path.replace('-', '_')}")
 
 
 _action("check-in", "Check in to a video visit", "The patient, from 15 minutes before the start.", video_call.check_in)

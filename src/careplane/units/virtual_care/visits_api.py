@@ -307,7 +307,10 @@ def pay(
     return _once(request, session, actor, idempotency_key, payload, lambda: visits.pay(session, actor, visit_id, card))
 
 
-def _action(path: str, summary: str, doc: str, call: Any) -> None:
+def add_visit_action(on: APIRouter, path: str, summary: str, doc: str, call: Any, *, name: str | None = None) -> None:
+    """A POST ``/visits/{visit_id}/<path>`` on ``on`` that calls ``call(session, actor, visit_id)``
+    once per ``Idempotency-Key`` and answers with the visit (message and video visits share it)."""
+
     def endpoint(
         visit_id: uuid.UUID,
         request: Request,
@@ -318,8 +321,12 @@ def _action(path: str, summary: str, doc: str, call: Any) -> None:
         return _once(request, session, actor, idempotency_key, None, lambda: call(session, actor, visit_id))
 
     endpoint.__doc__ = doc
-    endpoint.__name__ = path.replace("-", "_")
-    router.post(f"/visits/{{visit_id}}/{path}", response_model=VisitOut, responses=_WRITE, summary=summary)(endpoint)
+    endpoint.__name__ = name or path.replace("-", "_")
+    on.post(f"/visits/{{visit_id}}/{path}", response_model=VisitOut, responses=_WRITE, summary=summary)(endpoint)
+
+
+def _action(path: str, summary: str, doc: str, call: Any) -> None:
+    add_visit_action(router, path, summary, doc, call)
 
 
 _action(
