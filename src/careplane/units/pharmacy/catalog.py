@@ -24,6 +24,8 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any
 
+from careplane.kernel.data_files import Checker, DataFileError
+from careplane.kernel.data_files import kind_of as _kind
 from careplane.kernel.money import Money
 
 DRUGS_FORMAT = "careplane.pharmacy.drugs/1"
@@ -36,15 +38,11 @@ _NDC11 = re.compile(r"[0-9]{11}")
 _RXCUI = re.compile(r"[1-9][0-9]{0,8}")
 
 
-class CatalogError(ValueError):
+class CatalogError(DataFileError):
     """The catalog is not well formed: ``problems`` lists each bad entry and field."""
 
     def __init__(self, problems: list[str], source: str = "the drug catalog") -> None:
-        self.problems = problems
-        super().__init__(
-            f"{source} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
+        super().__init__(problems, source)
 
 
 @dataclass(frozen=True)
@@ -207,35 +205,8 @@ _PRODUCT = {
 }
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
-
-
-class _Reader:
-    """Walks the decoded JSON, noting each problem with its path, and builds what is sound."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
-
-    def bad(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
-
-    def fields(self, raw: Any, where: str, spec: Mapping[str, bool]) -> dict[str, Any] | None:
-        if not isinstance(raw, dict):
-            self.bad(where, f"must be an object, not {_kind(raw)}")
-            return None
-        for name in raw:
-            if name not in spec:
-                self.bad(where, f"unknown field '{name}' (known: {', '.join(spec)})")
-        for name, required in spec.items():
-            if required and name not in raw:
-                self.bad(where, f"missing field '{name}'")
-        return raw
+class _Reader(Checker):
+    """The catalog's own parts, on the shared checks of a data file."""
 
     def text(self, obj: dict[str, Any], name: str, where: str, *, empty_ok: bool = False) -> str:
         value = obj.get(name)

@@ -25,6 +25,8 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any, Literal
 
+from careplane.kernel.data_files import Checker, DataFileError
+from careplane.kernel.data_files import kind_of as _kind
 from careplane.kernel.patients.validation import US_STATES
 
 FORMAT = "careplane.virtual_care.conditions/1"
@@ -52,15 +54,11 @@ VisitType = Literal["message", "video"]
 Answer = bool | int | float | str
 
 
-class CatalogError(ValueError):
+class CatalogError(DataFileError):
     """The catalog is not well formed: ``problems`` lists each bad entry and field."""
 
     def __init__(self, problems: list[str], source: str = "the condition catalog") -> None:
-        self.problems = problems
-        super().__init__(
-            f"{source} has {len(problems)} problem{'s' if len(problems) != 1 else ''}:\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
+        super().__init__(problems, source)
 
 
 # ---------------------------------------------------------------- the catalog as code sees it
@@ -233,28 +231,8 @@ def _is_number(value: Any) -> bool:
     return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
-class _Reader:
-    """Walks the decoded JSON, noting each problem with its path, and builds what is sound."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
-
-    def bad(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
-
-    def fields(self, raw: Any, where: str, spec: Mapping[str, bool]) -> dict[str, Any] | None:
-        """The object's fields, after noting unknown and missing ones; None when it is no object."""
-        if not isinstance(raw, dict):
-            self.bad(where, f"must be an object, not {_kind(raw)}")
-            return None
-        for name in raw:
-            if name not in spec:
-                self.bad(where, f"unknown field '{name}' (known: {', '.join(spec)})")
-        for name, required in spec.items():
-            if required and name not in raw:
-                self.bad(where, f"missing field '{name}'")
-        return raw
+class _Reader(Checker):
+    """The catalog's own parts, on the shared checks of a data file."""
 
     def text(self, obj: dict[str, Any], name: str, where: str) -> str:
         value = obj.get(name)
@@ -598,14 +576,6 @@ def is_billable_icd10(code: str) -> bool:
     if not _ICD10_SHAPE.fullmatch(code):
         return False
     return bool(icd.is_valid_item(code) and icd.is_category_or_subcategory(code) and icd.is_leaf(code))
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
 
 
 # ---------------------------------------------------------------- FHIR rendering
