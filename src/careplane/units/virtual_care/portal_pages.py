@@ -205,6 +205,17 @@ def answer(
     return redirect(f"/virtual-care/visits/{visit_id}")
 
 
+def card_of(form: FormData) -> payments.Card:
+    """The card a payment form (``card_number``, ``card_expiry``, ``card_cvc``, ...) was filled with."""
+    return payments.Card(
+        number=str(form.get("card_number", "")),
+        expiry=str(form.get("card_expiry", "")),
+        cvc=str(form.get("card_cvc", "")),
+        name=str(form.get("card_name", "")),
+        postal_code=str(form.get("postal_code", "")),
+    )
+
+
 @router.post("/virtual-care/visits/{visit_id}/pay")
 def pay(
     request: Request,
@@ -213,13 +224,7 @@ def pay(
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    card = payments.Card(
-        number=str(form.get("card_number", "")),
-        expiry=str(form.get("card_expiry", "")),
-        cvc=str(form.get("card_cvc", "")),
-        name=str(form.get("card_name", "")),
-        postal_code=str(form.get("postal_code", "")),
-    )
+    card = card_of(form)
     done, problem = attempt(session, lambda: visits.pay(session, actor, visit_id, card), PROBLEMS)
     if done is None:
         errors = form_errors(problem) or {"card_number": problem.detail if problem else "Payment failed."}
@@ -227,9 +232,11 @@ def pay(
     return redirect(f"/virtual-care/visits/{visit_id}", flash="Paid. Your visit is in the queue.")
 
 
-def _act_and_return(
+def patient_action(
     request: Request, session: Session, actor: Actor, visit_id: uuid.UUID, action: Any, flash: str
 ) -> Response:
+    """Run a patient's action on their visit: back to the visit with ``flash``, or the visit page
+    again with the problem (422 for bad input, 409 for a move the visit's state refuses)."""
     done, problem = attempt(session, action, PROBLEMS)
     if problem is not None:
         return visit_page(
@@ -247,7 +254,7 @@ def _act_and_return(
 def cancel(
     request: Request, visit_id: uuid.UUID, actor: Actor = Depends(page_actor), session: Session = Depends(db_session)
 ) -> Response:
-    return _act_and_return(
+    return patient_action(
         request,
         session,
         actor,
@@ -268,7 +275,7 @@ def rate(
     raw = str(form.get("rating", ""))
     stars = int(raw) if raw.isdigit() else 0
     comment = str(form.get("comment", ""))
-    return _act_and_return(
+    return patient_action(
         request,
         session,
         actor,

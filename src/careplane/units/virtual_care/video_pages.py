@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from careplane.kernel import clock, payments
+from careplane.kernel import clock
 from careplane.kernel.access import Actor
 from careplane.kernel.errors import AccessDenied, Conflict, ValidationFailed
 from careplane.kernel.guarded_route import GuardedRoute
@@ -235,19 +235,6 @@ def patient_context(session: Session, visit: Visit) -> dict[str, Any]:
     return context
 
 
-def _patient_action(
-    request: Request, session: Session, actor: Actor, visit_id: uuid.UUID, call: Callable[[], Any], flash: str
-) -> Response:
-    from careplane.units.virtual_care.portal_pages import visit_page
-
-    _, problem = attempt(session, call, PROBLEMS)
-    if problem is None:
-        return redirect(f"/virtual-care/visits/{visit_id}", flash=flash)
-    errors = form_errors(problem) or {"visit": problem.detail}
-    status = 422 if isinstance(problem, ValidationFailed) else 409
-    return visit_page(request, session, actor, visit_id, errors=errors, status_code=status)
-
-
 @router.post("/virtual-care/visits/{visit_id}/book")
 def book(
     request: Request,
@@ -256,15 +243,11 @@ def book(
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
-    card = payments.Card(
-        number=str(form.get("card_number", "")),
-        expiry=str(form.get("card_expiry", "")),
-        cvc=str(form.get("card_cvc", "")),
-        name=str(form.get("card_name", "")),
-        postal_code=str(form.get("postal_code", "")),
-    )
+    from careplane.units.virtual_care.portal_pages import card_of, patient_action  # it imports this module
+
+    card = card_of(form)
     key = str(form.get("slot", ""))
-    return _patient_action(
+    return patient_action(
         request,
         session,
         actor,
@@ -282,8 +265,10 @@ def reschedule(
     actor: Actor = Depends(page_actor),
     session: Session = Depends(db_session),
 ) -> Response:
+    from careplane.units.virtual_care.portal_pages import patient_action  # it imports this module
+
     key = str(form.get("slot", ""))
-    return _patient_action(
+    return patient_action(
         request,
         session,
         actor,
